@@ -1,0 +1,262 @@
+/**
+ * wsgi.input: the request body, read asynchronously.
+ *
+ * The connection pushes decoded body bytes in as they arrive (`push`,
+ * `end`, `fail`); the application pulls them out with `read`, `readline`,
+ * `readlines`, async iteration or `discard`. Reads follow Python's file
+ * semantics as eventlet's Input does: `read(n)` waits until n bytes or the
+ * end of the body are there. The first read of a request that said
+ * `Expect: 100-continue` sends the `100 Continue` first (RFC 9110 §10.1.1).
+ *
+ * Backpressure: the connection stops reading the socket while `buffered`
+ * is above its high-water mark; each read that takes bytes calls
+ * `source.consumed()` so the connection can start reading again.
+ */
+
+/** What Input needs from the connection. */
+export interface InputSource {
+  /** Writes a 100 Continue carrying this header block (checked "Name: value\r\n" lines). */
+  sendContinue(headerBlock: string): void;
+  /** The final response's head has been written. */
+  readonly finalResponseStarted: boolean;
+  /** The application took bytes out: reading may resume. */
+  consumed(): void;
+  /** The connection's socket, handed over to the application. */
+  takeSocket(): unknown;
+  /** Checks 100-continue headers as response headers and renders them; throws on a bad one. */
+  renderContinueHeaders(headers: [string, string][]): string;
+}
+
+const EMPTY = Buffer.alloc(0);
+const NL = 0x0a;
+
+export class Input implements AsyncIterable<Buffer> {
+  private readonly source: InputSource;
+  private chunks: Buffer[] = [];
+  /** Bytes in `chunks`. */
+  private queued = 0;
+  private ended: boolean;
+  private failure: Error | null = null;
+  private wake: (() => void) | null = null;
+  private discarding = false;
+  /** Bytes before this offset of the queue are known to hold no LF (readline). */
+  private scannedNoLf = 0;
+  /** Bytes handed to the application so far. */
+  position = 0;
+  /** The request said Expect: 100-continue. */
+  readonly continueExpected: boolean;
+  /** A 100 Continue has been written. */
+  continueSent = false;
+  private continueHeaders = "";
+
+  constructor(source: InputSource, continueExpected: boolean, empty: boolean) {
+    this.source = source;
+    this.continueExpected = continueExpected;
+    this.ended = empty;
+  }
+
+  // ---- the connection's side ----
+
+  /** Body bytes received and decoded. */
+  push(data: Buffer): void {
+    if (this.discarding || data.length === 0) return;
+    this.chunks.push(data);
+    this.queued += data.length;
+    this.signal();
+  }
+
+  /** The body is complete. */
+  end(): void {
+    this.ended = true;
+    this.signal();
+  }
+
+  /** The body cannot be completed (client gone, malformed chunk). */
+  fail(err: Error): void {
+    if (this.ended) return;
+    this.failure = err;
+    this.signal();
+  }
+
+  /** Bytes received but not yet read by the application. */
+  get buffered(): number {
+    return this.queued;
+  }
+
+  /** The whole body has arrived (whether or not it was read). */
+  get complete(): boolean {
+    return this.ended;
+  }
+
+  get error(): Error | null {
+    return this.failure;
+  }
+
+  /** Drop what is queued and all that comes (the server's discard between requests). */
+  drop(): void {
+    this.discarding = true;
+    this.chunks = [];
+    this.queued = 0;
+  }
+
+  // ---- the application's side ----
+
+  /** Up to `size` bytes (all that is left when size is absent or negative); empty at the end. */
+  read(size: number = -1): Promise<Buffer> {
+    this.beforeRead();
+    if (size === 0) return Promise.resolve(EMPTY);
+    if (size < 0 ? this.ended : this.queued >= size || this.ended) {
+      return Promise.resolve(this.take(size < 0 ? this.queued : Math.min(size, this.queued)));
+    }
+    return this.readSlow(size);
+  }
+
+  private async readSlow(size: number): Promise<Buffer> {
+    while (!(size < 0 ? this.ended : this.queued >= size || this.ended)) {
+      if (this.failure !== null) throw this.failure;
+      await this.nextEvent();
+    }
+    return this.take(size < 0 ? this.queued : Math.min(size, this.queued));
+  }
+
+  /** Up to and including the next LF, or `size` bytes, or what is left at the end. */
+  async readline(size: number = -1): Promise<Buffer> {
+    this.beforeRead();
+    if (size === 0) return EMPTY;
+    for (;;) {
+      const lf = this.findLf();
+      if (lf !== -1 && (size < 0 || lf < size)) return this.take(lf + 1);
+      if (size >= 0 && this.queued >= size) return this.take(size);
+      if (this.ended) return this.take(this.queued);
+      if (this.failure !== null) throw this.failure;
+      await this.nextEvent();
+    }
+  }
+
+  /** Lines until the end, or until their total reaches `hint`. */
+  async readlines(hint: number = -1): Promise<Buffer[]> {
+    const lines: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const line = await this.readline();
+      if (line.length === 0) return lines;
+      lines.push(line);
+      total += line.length;
+      if (hint > 0 && total >= hint) return lines;
+    }
+  }
+
+  /** The body's bytes as they arrive. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    this.beforeRead();
+    for (;;) {
+      if (this.queued > 0) {
+        yield this.take(this.chunks[0]!.length);
+        continue;
+      }
+      if (this.ended) return;
+      if (this.failure !== null) throw this.failure;
+      await this.nextEvent();
+    }
+  }
+
+  /** Reads and drops the rest of the body. */
+  async discard(): Promise<void> {
+    this.beforeRead();
+    this.drop();
+    this.source.consumed();
+    while (!this.ended) {
+      if (this.failure !== null) throw this.failure;
+      await this.nextEvent();
+    }
+  }
+
+  /** The connection's socket: the application takes the connection over. */
+  getSocket(): unknown {
+    return this.source.takeSocket();
+  }
+
+  /** Headers for the 100 Continue response, capitalized like response headers. */
+  setHundredContinueResponseHeaders(headers: [string, string][]): void {
+    this.continueHeaders = this.source.renderContinueHeaders(headers);
+  }
+
+  /** Sends 100 Continue now; a no-op once the final response has started. */
+  sendHundredContinueResponse(): Promise<void> {
+    if (!this.source.finalResponseStarted) {
+      this.continueSent = true;
+      this.source.sendContinue(this.continueHeaders);
+    }
+    return Promise.resolve();
+  }
+
+  // ---- internals ----
+
+  private beforeRead(): void {
+    if (this.continueExpected && !this.continueSent) void this.sendHundredContinueResponse();
+  }
+
+  private signal(): void {
+    const wake = this.wake;
+    if (wake !== null) {
+      this.wake = null;
+      wake();
+    }
+  }
+
+  private nextEvent(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  /** Offset of the first LF in the queue, or -1. */
+  private findLf(): number {
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      if (offset + chunk.length > this.scannedNoLf) {
+        const from = Math.max(0, this.scannedNoLf - offset);
+        const at = chunk.indexOf(NL, from);
+        if (at !== -1) return offset + at;
+      }
+      offset += chunk.length;
+    }
+    this.scannedNoLf = offset;
+    return -1;
+  }
+
+  /** Takes n bytes (n <= queued) off the front of the queue. */
+  private take(n: number): Buffer {
+    if (n === 0) return EMPTY;
+    const first = this.chunks[0] as Buffer;
+    let out: Buffer;
+    if (first.length === n) {
+      this.chunks.shift();
+      out = first;
+    } else if (first.length > n) {
+      this.chunks[0] = first.subarray(n);
+      out = first.subarray(0, n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let filled = 0;
+      while (filled < n) {
+        const c = this.chunks[0] as Buffer;
+        const want = n - filled;
+        if (c.length <= want) {
+          c.copy(out, filled);
+          filled += c.length;
+          this.chunks.shift();
+        } else {
+          c.copy(out, filled, 0, want);
+          this.chunks[0] = c.subarray(want);
+          filled += want;
+        }
+      }
+    }
+    this.queued -= n;
+    this.position += n;
+    this.scannedNoLf = Math.max(0, this.scannedNoLf - n);
+    this.source.consumed();
+    return out;
+  }
+}

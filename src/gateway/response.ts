@@ -1,0 +1,454 @@
+/**
+ * One application call, from environ to the last byte of the response
+ * (wsgiref's `run` → `finish_response`, eventlet's `handle_one_response`).
+ *
+ * The life of a response. The application is called with the environ and
+ * `startResponse`. startResponse only checks and remembers the status and
+ * headers; nothing goes out until the first body bytes (or the end of the
+ * body) — so a generator may call it lazily, and an error before then can
+ * still become a clean 500. Body chunks are gathered until they reach
+ * `minimumChunkSize`, then written; the head goes out just before the first
+ * of them, with its framing chosen then: the application's Content-Length,
+ * or one computed for an array body, or chunked on HTTP/1.1, or
+ * close-delimited on HTTP/1.0. `write()` bypasses the gathering.
+ *
+ * Everything is synchronous until something must wait — a promise from the
+ * application, an async iterable, or a socket that asked for `drain` — so
+ * an application returning an array is served without a single await; the
+ * connection flushes its output once per batch of requests.
+ *
+ * `run()` never throws or rejects: application errors become a 500 (before
+ * the head went out) or `aborted` (after: the connection is cut without a
+ * final chunk), and are logged. `close()` on the body is called exactly once.
+ */
+
+import { HttpProtocolError } from "../errors.js";
+import { dateHeaderLine } from "../http1/date.js";
+import { Framing, LAST_CHUNK, chooseFraming, chunkHeader, responseHasNoBody, type CheckedStatus } from "../http1/response-head.js";
+import type { RequestFraming } from "../http1/request-framing.js";
+import type { RequestHead } from "../http1/request-head.js";
+import type { ServerConfig } from "../options.js";
+import { describeError } from "../server/logger.js";
+import type { Input } from "./input.js";
+import { checkResponseHeaders, checkResponseStatus } from "./start-response.js";
+import type { App, Body, Chunk, Environ, StartResponse, Write } from "./types.js";
+
+/** Where response bytes go: the connection's output. */
+export interface Transport {
+  /** Appends Latin-1 text (a head, or an ASCII body) to the output. */
+  writeText(text: string): void;
+  /** Appends bytes to the output. */
+  writeBytes(data: Uint8Array): void;
+  /** Hands the output to the socket; false when the socket asks to wait for `drain`. */
+  flush(): boolean;
+  /** Resolves when the socket can take more, or the connection is gone. */
+  drained(): Promise<void>;
+  /** The client went away: nothing written will arrive. */
+  readonly gone: boolean;
+}
+
+export interface ExchangeHost extends Transport {
+  readonly config: ServerConfig;
+  /** The connection may serve another request after this one (keepalive on, server not closing, peer still sending). */
+  readonly mayKeepAlive: boolean;
+}
+
+const RESOLVED = Promise.resolve();
+
+/** A part of the body: a string here is ASCII-only (its bytes are its chars). */
+type Part = string | Uint8Array;
+
+function isThenable<T>(v: unknown): v is PromiseLike<T> {
+  return v !== null && typeof v === "object" && typeof (v as { then?: unknown }).then === "function";
+}
+
+function quietReject(err: unknown): Promise<never> {
+  const p = Promise.reject(err);
+  p.catch(() => {});
+  return p;
+}
+
+export class Exchange {
+  readonly environ: Environ;
+  readonly input: Input;
+  readonly head: RequestHead;
+  private readonly host: ExchangeHost;
+  private readonly framing: RequestFraming;
+  /** Both ends speak HTTP/1.1 (the request's version, capped by maxHttpVersion). */
+  private readonly http11: boolean;
+
+  // What startResponse set.
+  private status: CheckedStatus | null = null;
+  private headerBlock = "";
+  private appContentLength = -1;
+  private appHasDate = false;
+  private appWantsClose = false;
+  private writeFn: Write | null = null;
+
+  // The response as it goes out.
+  /** The head has been written. */
+  headersSent = false;
+  private bodyFraming = Framing.None;
+  /** With Framing.Length: body bytes still owed. */
+  private remaining = 0;
+  private parts: Part[] = [];
+  private partBytes = 0;
+  /** The socket asked to wait for drain after the last flush. */
+  private mustWait = false;
+
+  // The outcome, read by the connection once run() is over.
+  /** The connection may serve another request. */
+  keepAlive = false;
+  /** The response is incomplete: cut the connection, send nothing more. */
+  aborted = false;
+  /** The application took the socket over (eventlet.already_handled). */
+  handedOver = false;
+  /** The status code for the access log (eventlet starts at 200). */
+  statusCode = "200";
+  /** Bytes written for this response, head included (eventlet's body_length). */
+  bytesSent = 0;
+
+  private bodyClosed = false;
+  readonly startResponse: StartResponse = (status, headers, excInfo) => this.start(status, headers, excInfo);
+
+  constructor(host: ExchangeHost, head: RequestHead, framing: RequestFraming, environ: Environ, input: Input) {
+    this.host = host;
+    this.head = head;
+    this.framing = framing;
+    this.environ = environ;
+    this.input = input;
+    this.http11 = host.config.http11 && head.version === "HTTP/1.1";
+  }
+
+  /** Calls the application and sends its response. Undefined when all of it happened synchronously. */
+  run(app: App): Promise<void> | undefined {
+    let body: Body | Promise<Body>;
+    try {
+      body = app(this.environ, this.startResponse);
+    } catch (err) {
+      this.fail(err);
+      return undefined;
+    }
+    if (isThenable<Body>(body)) {
+      return Promise.resolve(body).then(
+        (b) => this.consume(b),
+        (err: unknown) => this.fail(err),
+      );
+    }
+    return this.consume(body);
+  }
+
+  private consume(body: Body): Promise<void> | undefined {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.sendBody(body);
+    } catch (err) {
+      this.fail(err);
+      return this.closeBody(body);
+    }
+    if (pending === undefined) return this.closeBody(body);
+    return pending.then(
+      () => this.closeBody(body),
+      (err: unknown) => {
+        this.fail(err);
+        return this.closeBody(body);
+      },
+    );
+  }
+
+  private sendBody(body: Body): Promise<void> | undefined {
+    if (this.environ["eventlet.already_handled"] === true) {
+      this.handedOver = true;
+      return undefined;
+    }
+    if (typeof body === "string" || body instanceof Uint8Array) {
+      this.sendArray([body]);
+      return undefined;
+    }
+    if (Array.isArray(body)) {
+      this.sendArray(body as Chunk[]);
+      return undefined;
+    }
+    if (body !== null && typeof body === "object") {
+      if (typeof (body as Iterable<Chunk>)[Symbol.iterator] === "function") {
+        return this.iterate((body as Iterable<Chunk>)[Symbol.iterator]());
+      }
+      if (typeof (body as AsyncIterable<Chunk>)[Symbol.asyncIterator] === "function") {
+        return this.iterateAsync((body as AsyncIterable<Chunk>)[Symbol.asyncIterator]());
+      }
+    }
+    throw new TypeError(`the application returned ${String(body)}, not an iterable body`);
+  }
+
+  /** An array: its length is known, so it gets a Content-Length (unless write() already sent the head). */
+  private sendArray(chunks: Chunk[]): void {
+    let known = -1;
+    if (!this.headersSent && this.status !== null && this.appContentLength < 0) {
+      known = 0;
+      for (const chunk of chunks) this.addPart(chunk);
+      known = this.partBytes;
+    } else {
+      for (const chunk of chunks) this.addPart(chunk);
+    }
+    this.finish(known);
+  }
+
+  /** A synchronous iterable; waits for drain only when the socket asks for it. */
+  private iterate(it: Iterator<Chunk>): Promise<void> | undefined {
+    try {
+      for (;;) {
+        if (this.host.gone) {
+          it.return?.();
+          return undefined;
+        }
+        const r = it.next();
+        if (r.done === true) break;
+        this.gather(r.value);
+        if (this.mustWait) {
+          this.mustWait = false;
+          return this.host.drained().then(() => this.iterate(it));
+        }
+      }
+    } catch (err) {
+      // The iterator threw (or a chunk was bad): let it clean up, then fail the response.
+      try {
+        it.return?.();
+      } catch {
+        // the iterator's own cleanup failing adds nothing to the first error
+      }
+      throw err;
+    }
+    this.finish(-1);
+    return undefined;
+  }
+
+  private async iterateAsync(it: AsyncIterator<Chunk>): Promise<void> {
+    for (;;) {
+      if (this.host.gone) {
+        await it.return?.();
+        return;
+      }
+      if (this.headersSent) this.host.flush();
+      const r = await it.next();
+      if (r.done === true) break;
+      this.gather(r.value);
+      if (this.mustWait) {
+        this.mustWait = false;
+        await this.host.drained();
+      }
+    }
+    this.finish(-1);
+  }
+
+  // ---- startResponse and write ----
+
+  private start(status: string, headers: [string, string][], excInfo?: unknown): Write {
+    if (excInfo !== undefined && excInfo !== null) {
+      // PEP 3333: once the head is out, the error can only propagate.
+      if (this.headersSent) throw excInfo;
+    } else if (this.status !== null) {
+      throw new Error("startResponse called a second time without excInfo (PEP 3333)");
+    }
+    const checkedStatus = checkResponseStatus(status);
+    const checked = checkResponseHeaders(headers, this.host.config.capitalizeResponseHeaders);
+    this.status = checkedStatus;
+    this.statusCode = status.slice(0, 3);
+    this.headerBlock = checked.block;
+    this.appContentLength = checked.contentLength;
+    this.appHasDate = checked.hasDate;
+    this.appWantsClose = checked.wantsClose;
+    return (this.writeFn ??= (data) => this.write(data));
+  }
+
+  private write(data: Chunk): Promise<void> {
+    try {
+      if (this.status === null) throw new Error("write() before start_response()");
+      if (this.host.gone) throw new Error("the client went away");
+      this.addPart(data);
+      this.writeParts(-1);
+      if (this.host.flush()) return RESOLVED;
+      return this.host.drained();
+    } catch (err) {
+      return quietReject(err);
+    }
+  }
+
+  // ---- body bytes ----
+
+  /** Adds a chunk and writes what was gathered once it reaches the minimum chunk size. */
+  private gather(chunk: Chunk): void {
+    this.addPart(chunk);
+    const min = this.environ["eventlet.minimum_write_chunk_size"];
+    if (this.partBytes >= (typeof min === "number" ? min : this.host.config.minimumChunkBytes)) {
+      this.writeParts(-1);
+      if (!this.host.flush()) this.mustWait = true;
+    }
+  }
+
+  private addPart(chunk: Chunk): void {
+    if (typeof chunk === "string") {
+      if (chunk.length === 0) return;
+      const n = Buffer.byteLength(chunk);
+      // UTF-8 length equals the string's length only when every char is ASCII.
+      if (n === chunk.length) this.parts.push(chunk);
+      else this.parts.push(Buffer.from(chunk, "utf8"));
+      this.partBytes += n;
+    } else if (chunk instanceof Uint8Array) {
+      if (chunk.length === 0) return;
+      this.parts.push(chunk);
+      this.partBytes += chunk.length;
+    } else {
+      throw new TypeError(`body chunks must be strings or Uint8Arrays, got ${typeof chunk}`);
+    }
+  }
+
+  /** Writes the gathered parts, framed, sending the head first if it has not gone yet. */
+  private writeParts(knownLength: number): void {
+    if (!this.headersSent) this.sendHead(knownLength);
+    const n = this.partBytes;
+    if (n === 0) return;
+    const parts = this.parts;
+    this.parts = [];
+    this.partBytes = 0;
+    switch (this.bodyFraming) {
+      case Framing.None:
+        return;
+      case Framing.Length:
+        if (n > this.remaining) {
+          throw new Error(`the response body is longer than its Content-Length (${this.appContentLength})`);
+        }
+        this.remaining -= n;
+        break;
+      case Framing.Chunked: {
+        const size = chunkHeader(n);
+        this.host.writeText(size);
+        this.bytesSent += size.length + 2;
+        break;
+      }
+      case Framing.Close:
+        break;
+    }
+    for (const part of parts) {
+      if (typeof part === "string") this.host.writeText(part);
+      else this.host.writeBytes(part);
+    }
+    this.bytesSent += n;
+    if (this.bodyFraming === Framing.Chunked) this.host.writeText("\r\n");
+  }
+
+  /** The body is over: the last gathered bytes, the head if still unsent, the final chunk. */
+  private finish(knownLength: number): void {
+    this.writeParts(knownLength);
+    if (this.bodyFraming === Framing.Chunked) {
+      this.host.writeText(LAST_CHUNK);
+      this.bytesSent += LAST_CHUNK.length;
+    } else if (this.bodyFraming === Framing.Length && this.remaining > 0) {
+      this.host.config.log.error(
+        `response to "${this.head.requestLine}" is ${this.remaining} bytes shorter than its Content-Length; closing the connection`,
+      );
+      this.keepAlive = false;
+    }
+  }
+
+  private sendHead(knownLength: number): void {
+    const status = this.status;
+    if (status === null) throw new Error("write() before start_response()");
+    const cfg = this.host.config;
+    const code = status.code;
+    let contentLength = this.appContentLength;
+    let addContentLength = false;
+    if (contentLength < 0 && knownLength >= 0 && code >= 200 && code !== 204 && code !== 304) {
+      contentLength = knownLength;
+      addContentLength = true;
+    }
+    this.bodyFraming = chooseFraming(responseHasNoBody(this.head.method, code), contentLength >= 0, this.http11);
+    this.remaining = contentLength;
+    const keepAlive = this.decideKeepAlive();
+    this.keepAlive = keepAlive;
+
+    let head = (cfg.http11 ? status.line11 : status.line10) + this.headerBlock;
+    if (!this.appHasDate) head += dateHeaderLine();
+    if (addContentLength) head += `Content-Length: ${contentLength}\r\n`;
+    if (this.bodyFraming === Framing.Chunked) head += "Transfer-Encoding: chunked\r\n";
+    if (!keepAlive) {
+      head += "Connection: close\r\n";
+    } else if (this.framing.connectionKeepAlive) {
+      // Only echoed to clients that asked: it is the default in HTTP/1.1.
+      head += "Connection: keep-alive\r\n";
+      if (cfg.keepaliveHeaderSeconds > 0) head += `Keep-Alive: timeout=${cfg.keepaliveHeaderSeconds}\r\n`;
+    }
+    head += "\r\n";
+    this.headersSent = true;
+    this.host.writeText(head);
+    this.bytesSent += head.length;
+  }
+
+  /** RFC 9112 §9.3 with eventlet's rules; see API.md ("keepalive", "The request body"). */
+  private decideKeepAlive(): boolean {
+    if (!this.host.mayKeepAlive || this.appWantsClose || this.framing.mustClose) return false;
+    if (this.bodyFraming === Framing.Close) return false;
+    if (this.http11 ? this.framing.connectionClose : !this.framing.connectionKeepAlive) return false;
+    const input = this.input;
+    // A client still waiting for 100 Continue would send its body as the next request (eventlet's rule).
+    if (input.continueExpected && !input.continueSent && !input.complete) return false;
+    return input.error === null;
+  }
+
+  // ---- errors and the end ----
+
+  private fail(err: unknown): void {
+    this.keepAlive = false;
+    const log = this.host.config.log;
+    if (this.host.gone) {
+      log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
+      this.aborted = true;
+      return;
+    }
+    log.error(describeError(err));
+    if (this.headersSent) {
+      this.aborted = true;
+      return;
+    }
+    this.parts = [];
+    this.partBytes = 0;
+    const inputError = this.input.error;
+    if (inputError instanceof HttpProtocolError) {
+      this.sendErrorResponse(inputError.status, inputError.reason, "");
+    } else {
+      this.sendErrorResponse(500, "Internal Server Error", this.host.config.debug ? describeError(err) : "");
+    }
+  }
+
+  private sendErrorResponse(code: number, reason: string, text: string): void {
+    const body = Buffer.from(text, "utf8");
+    const head =
+      `${this.host.config.http11 ? "HTTP/1.1" : "HTTP/1.0"} ${code} ${reason}\r\n` +
+      `Content-Type: text/plain\r\nContent-Length: ${body.length}\r\n${dateHeaderLine()}Connection: close\r\n\r\n`;
+    this.headersSent = true;
+    this.statusCode = String(code);
+    this.host.writeText(head);
+    if (this.head.method !== "HEAD" && body.length > 0) this.host.writeBytes(body);
+    this.bytesSent += head.length + body.length;
+  }
+
+  /** close() on the body, exactly once, whatever happened. Errors it throws are logged. */
+  private closeBody(body: Body): Promise<void> | undefined {
+    if (this.bodyClosed) return undefined;
+    this.bodyClosed = true;
+    const close = body !== null && typeof body === "object" ? (body as { close?: unknown }).close : undefined;
+    if (typeof close !== "function") return undefined;
+    try {
+      const r: unknown = close.call(body);
+      if (isThenable(r)) {
+        return Promise.resolve(r).then(
+          () => undefined,
+          (err: unknown) => this.host.config.log.error(describeError(err)),
+        );
+      }
+    } catch (err) {
+      this.host.config.log.error(describeError(err));
+    }
+    return undefined;
+  }
+}
+

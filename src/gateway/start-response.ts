@@ -1,0 +1,84 @@
+/**
+ * What `start_response` checks (PEP 3333, RFC 9110 §5): the status and each
+ * header, so that no application can split a response. Hop-by-hop framing
+ * headers are the server's: an application's Transfer-Encoding and
+ * Keep-Alive are dropped, its Connection only says whether to close.
+ */
+
+import {
+  HeaderRole,
+  checkHeaderName,
+  checkStatus,
+  isValidHeaderValue,
+  type CheckedStatus,
+} from "../http1/response-head.js";
+
+export interface CheckedHeaders {
+  /** "Name: value\r\n" lines, ready for the wire. */
+  readonly block: string;
+  /** The application's Content-Length, or -1. */
+  readonly contentLength: number;
+  readonly hasDate: boolean;
+  /** The application sent `Connection: close`. */
+  readonly wantsClose: boolean;
+}
+
+/** An application error in start_response's arguments. */
+export class InvalidResponseError extends TypeError {
+  readonly code = "ERR_INVALID_RESPONSE";
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidResponseError";
+  }
+}
+
+export function checkResponseStatus(status: unknown): CheckedStatus {
+  const checked = typeof status === "string" ? checkStatus(status) : null;
+  if (checked === null) throw new InvalidResponseError(`invalid status: ${JSON.stringify(status)}`);
+  return checked;
+}
+
+export function checkResponseHeaders(headers: unknown, capitalize: boolean): CheckedHeaders {
+  if (!Array.isArray(headers)) throw new InvalidResponseError("headers must be an array of [name, value] pairs");
+  let block = "";
+  let contentLength = -1;
+  let hasDate = false;
+  let wantsClose = false;
+  for (const pair of headers as unknown[]) {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new InvalidResponseError("each header must be a [name, value] pair");
+    const [name, raw] = pair as [unknown, unknown];
+    const checked = typeof name === "string" ? checkHeaderName(name, capitalize) : null;
+    if (checked === null) throw new InvalidResponseError(`invalid header name: ${JSON.stringify(name)}`);
+    const value = typeof raw === "string" ? raw : typeof raw === "number" ? String(raw) : null;
+    if (value === null || !isValidHeaderValue(value)) {
+      throw new InvalidResponseError(`invalid value for header ${String(name)}: ${JSON.stringify(raw)}`);
+    }
+    switch (checked.role) {
+      case HeaderRole.TransferEncoding:
+      case HeaderRole.KeepAlive:
+        continue;
+      case HeaderRole.Connection:
+        if (/(?:^|[\s,])close(?:$|[\s,])/i.test(value)) wantsClose = true;
+        continue;
+      case HeaderRole.ContentLength: {
+        const digits = value.trim();
+        if (!/^[0-9]{1,15}$/.test(digits)) throw new InvalidResponseError(`invalid Content-Length: ${JSON.stringify(value)}`);
+        const n = Number(digits);
+        if (contentLength !== -1) {
+          if (contentLength !== n) throw new InvalidResponseError("conflicting Content-Length headers");
+          continue;
+        }
+        contentLength = n;
+        block += `${checked.out}: ${digits}\r\n`;
+        continue;
+      }
+      case HeaderRole.Date:
+        hasDate = true;
+        break;
+      case HeaderRole.Other:
+        break;
+    }
+    block += `${checked.out}: ${value}\r\n`;
+  }
+  return { block, contentLength, hasDate, wantsClose };
+}

@@ -1,0 +1,224 @@
+/**
+ * The request head reader (RFC 9112 §2–§5), sans-IO.
+ *
+ * Theory of operation. A `RequestHeadParser` is fed the bytes of one
+ * connection from the first byte of a request head onwards. It works a line
+ * at a time: it looks for the next LF, checks that a CR stands before it
+ * (a bare LF or a bare CR is a 400), and parses each complete line at once —
+ * the request line into method, target and version, each header line into a
+ * name and a trimmed value. State between calls is only "where the current
+ * line starts", "where to resume looking for LF" and what has been parsed so
+ * far, so a head trickled one byte at a time costs no more than one fed
+ * whole, and the outcome never depends on how the bytes were split:
+ * partial lines are only checked against the length limits, and every other
+ * check runs on complete lines in the same order.
+ *
+ * `execute(buf, start)` returns the offset just past the head's final CRLF
+ * when the head is complete (read it from `head`), or -1 when it needs more
+ * bytes; malformed input throws an `HttpProtocolError` that says which
+ * status to answer. Between calls the caller must present the same bytes
+ * again from the same head start (it may append to them, and may move them
+ * as a whole: offsets are kept relative to the head start).
+ */
+
+import {
+  BadRequestError,
+  HeaderLineTooLong,
+  HeadersTooLarge,
+  RequestLineTooLongError,
+  VersionNotSupportedError,
+} from "../errors.js";
+import { COLON, CR, FIELD_VALUE_CHAR, HTAB, LF, SP, TARGET_CHAR, TCHAR, latin1 } from "./grammar.js";
+
+export interface HeadLimits {
+  /** Bytes: a request line (with CRLF) this long or longer is a 414. */
+  readonly maxRequestLine: number;
+  /** Bytes: a header line (with CRLF) this long or longer is a 400. */
+  readonly maxHeaderLine: number;
+  /** Bytes: header lines (with CRLFs and the final CRLF) may add up to this much. */
+  readonly maxHeadersSize: number;
+}
+
+/** A parsed request head. Header names keep the case they were sent with. */
+export interface RequestHead {
+  method: string;
+  /** The request-target as sent. */
+  target: string;
+  /** "HTTP/1.0" or "HTTP/1.1": the request's own version. */
+  version: "HTTP/1.0" | "HTTP/1.1";
+  /** The request line as sent, without its CRLF (for the access log). */
+  requestLine: string;
+  /** Flat list: name, value, name, value, … (values trimmed of SP/HTAB). */
+  headers: string[];
+}
+
+const enum Phase {
+  RequestLine,
+  Headers,
+  Done,
+}
+
+export class RequestHeadParser {
+  private readonly limits: HeadLimits;
+  private phase = Phase.RequestLine;
+  /** Offset (from the head start) of the first byte of the line being read. */
+  private lineStart = 0;
+  /** Offset (from the head start) where the search for the next LF resumes. */
+  private searchFrom = 0;
+  /** Bytes of header lines read so far, with their CRLFs. */
+  private headerBytes = 0;
+  private current: RequestHead | null = null;
+
+  constructor(limits: HeadLimits) {
+    this.limits = limits;
+  }
+
+  /** The head, once `execute` returned a non-negative offset. */
+  get head(): RequestHead {
+    if (this.current === null || this.phase !== Phase.Done) throw new Error("request head is not complete");
+    return this.current;
+  }
+
+  /** True when some bytes of a head (other than leading empty lines) have been read. */
+  get started(): boolean {
+    return this.searchFrom > 0;
+  }
+
+  reset(): void {
+    this.phase = Phase.RequestLine;
+    this.lineStart = 0;
+    this.searchFrom = 0;
+    this.headerBytes = 0;
+    this.current = null;
+  }
+
+  execute(buf: Uint8Array, start: number, end: number = buf.length): number {
+    if (this.phase === Phase.Done) throw new Error("parser must be reset before the next head");
+    const b = buf as Buffer;
+    for (;;) {
+      const lineStart = start + this.lineStart;
+      let lf = b.indexOf(LF, start + this.searchFrom);
+      if (lf >= end) lf = -1;
+      if (lf === -1) {
+        this.searchFrom = end - start;
+        this.checkLineLength(end - lineStart); // a partial line: only the length limits apply
+        return -1;
+      }
+      const lineLength = lf + 1 - lineStart;
+      this.checkLineLength(lineLength);
+      if (lf === lineStart || b[lf - 1] !== CR) throw new BadRequestError("line not terminated by CRLF");
+      const contentEnd = lf - 1;
+      this.lineStart = this.searchFrom = lf + 1 - start;
+      if (this.phase === Phase.RequestLine) {
+        // RFC 9112 §2.2: a server SHOULD ignore empty lines received before the request line.
+        if (contentEnd === lineStart) continue;
+        this.current = parseRequestLine(b, lineStart, contentEnd);
+        this.phase = Phase.Headers;
+        continue;
+      }
+      this.headerBytes += lineLength;
+      if (this.headerBytes > this.limits.maxHeadersSize) throw new HeadersTooLarge();
+      if (contentEnd === lineStart) {
+        this.phase = Phase.Done;
+        return lf + 1;
+      }
+      parseFieldLine(b, lineStart, contentEnd, (this.current as RequestHead).headers);
+    }
+  }
+
+  private checkLineLength(length: number): void {
+    if (this.phase === Phase.RequestLine) {
+      if (length >= this.limits.maxRequestLine) throw new RequestLineTooLongError();
+    } else if (length >= this.limits.maxHeaderLine) {
+      throw new HeaderLineTooLong();
+    }
+  }
+}
+
+/** RFC 9112 §3: request-line = method SP request-target SP HTTP-version — single spaces, nothing else. */
+function parseRequestLine(b: Buffer, s: number, e: number): RequestHead {
+  let i = s;
+  while (i < e && TCHAR[b[i] as number] === 1) i++;
+  if (i === s || i === e || b[i] !== SP) throw new BadRequestError("malformed method");
+  const method = latin1(b, s, i);
+  const targetStart = ++i;
+  while (i < e && TARGET_CHAR[b[i] as number] === 1) i++;
+  if (i === targetStart || i === e || b[i] !== SP) throw new BadRequestError("malformed request-target");
+  const target = latin1(b, targetStart, i);
+  const version = parseVersion(b, i + 1, e);
+  checkTargetForm(method, target);
+  return { method, target, version, requestLine: latin1(b, s, e), headers: [] };
+}
+
+const H = 0x48;
+const T = 0x54;
+const P = 0x50;
+const SLASH = 0x2f;
+const DOT = 0x2e;
+
+/** RFC 9112 §2.3: HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive. */
+function parseVersion(b: Buffer, s: number, e: number): "HTTP/1.0" | "HTTP/1.1" {
+  if (
+    e - s !== 8 ||
+    b[s] !== H || b[s + 1] !== T || b[s + 2] !== T || b[s + 3] !== P || b[s + 4] !== SLASH ||
+    b[s + 6] !== DOT || !isDigit(b[s + 5] as number) || !isDigit(b[s + 7] as number)
+  ) {
+    throw new BadRequestError("malformed HTTP version");
+  }
+  if (b[s + 5] === 0x31) {
+    if (b[s + 7] === 0x31) return "HTTP/1.1";
+    if (b[s + 7] === 0x30) return "HTTP/1.0";
+  }
+  throw new VersionNotSupportedError(latin1(b, s, e));
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/**
+ * RFC 9112 §3.2: origin-form ("/…") for ordinary requests, absolute-form
+ * ("scheme:…"), authority-form only with CONNECT, asterisk-form only with
+ * OPTIONS.
+ */
+function checkTargetForm(method: string, target: string): void {
+  const first = target.charCodeAt(0);
+  if (method === "CONNECT") {
+    if (!/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+):[0-9]+$/.test(target)) {
+      throw new BadRequestError("CONNECT needs an authority-form target");
+    }
+    return;
+  }
+  if (first === SLASH) return;
+  if (target === "*") {
+    if (method !== "OPTIONS") throw new BadRequestError("asterisk-form is only for OPTIONS");
+    return;
+  }
+  if (!/^[A-Za-z][A-Za-z0-9+\-.]*:\/\/[^/?#]*/.test(target)) throw new BadRequestError("malformed request-target");
+}
+
+/**
+ * RFC 9112 §5: field-line = field-name ":" OWS field-value OWS. No
+ * whitespace before the colon (§5.1), no obs-fold (§5.2), a token for the
+ * name, and no CTL other than HTAB in the value (RFC 9110 §5.5).
+ */
+function parseFieldLine(b: Buffer, s: number, e: number, out: string[]): void {
+  let i = s;
+  while (i < e && TCHAR[b[i] as number] === 1) i++;
+  if (i === s || i === e || b[i] !== COLON) {
+    if (b[s] === SP || b[s] === HTAB) throw new BadRequestError("obsolete line folding");
+    throw new BadRequestError("malformed header field name");
+  }
+  const name = latin1(b, s, i);
+  let vs = i + 1;
+  let ve = e;
+  while (vs < ve && (b[vs] === SP || b[vs] === HTAB)) vs++;
+  while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
+  for (let j = vs; j < ve; j++) {
+    if (FIELD_VALUE_CHAR[b[j] as number] === 0) throw new BadRequestError("invalid character in header value");
+  }
+  out.push(name, vs === ve ? "" : latin1(b, vs, ve));
+}
+
+/** Parses trailer field lines with the header rules (used by the chunked decoder). */
+export { parseFieldLine };

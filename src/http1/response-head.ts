@@ -1,0 +1,144 @@
+/**
+ * Response heads (RFC 9112 §4, §6; RFC 9110 §15), sans-IO: the checks that
+ * keep an application from splitting a response, eventlet's header
+ * capitalization, the choice of framing, and the serialised head.
+ */
+
+import { TCHAR } from "./grammar.js";
+
+/** How the body of a response is delimited (RFC 9112 §6.3). */
+export const enum Framing {
+  /** No body may be sent: HEAD, 1xx, 204, 304, 2xx to CONNECT. */
+  None,
+  /** Content-Length bytes. */
+  Length,
+  /** Transfer-Encoding: chunked. */
+  Chunked,
+  /** Until the connection closes (HTTP/1.0 without Content-Length). */
+  Close,
+}
+
+/** A checked status: its code and the status line for each version. */
+export interface CheckedStatus {
+  readonly code: number;
+  readonly line11: string;
+  readonly line10: string;
+}
+
+const statusCache = new Map<string, CheckedStatus>();
+const STATUS_CACHE_LIMIT = 512;
+
+/**
+ * RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ],
+ * reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ). The application gives
+ * "200 OK"; a bare "200" gets an empty reason. Anything else returns null.
+ */
+export function checkStatus(status: string): CheckedStatus | null {
+  const cached = statusCache.get(status);
+  if (cached !== undefined) return cached;
+  if (typeof status !== "string" || !/^[1-9][0-9]{2}(?: [\t\x20-\x7e\x80-\xff]*)?$/.test(status)) return null;
+  const text = status.length === 3 ? `${status} ` : status;
+  const checked: CheckedStatus = {
+    code: Number(status.slice(0, 3)),
+    line11: `HTTP/1.1 ${text}\r\n`,
+    line10: `HTTP/1.0 ${text}\r\n`,
+  };
+  if (statusCache.size < STATUS_CACHE_LIMIT) statusCache.set(status, checked);
+  return checked;
+}
+
+/** What the server needs to know of a response header name. */
+export const enum HeaderRole {
+  Other,
+  ContentLength,
+  TransferEncoding,
+  Connection,
+  Date,
+  KeepAlive,
+}
+
+export interface CheckedName {
+  /** The name as it goes out (capitalized when asked). */
+  readonly out: string;
+  readonly role: HeaderRole;
+}
+
+const nameCache = [new Map<string, CheckedName>(), new Map<string, CheckedName>()];
+const NAME_CACHE_LIMIT = 1024;
+
+/** eventlet's capitalization: each `-`-separated word upper-first, the rest lower ("x-foo-BAR" → "X-Foo-Bar"). */
+export function capitalizeHeaderName(name: string): string {
+  return name
+    .split("-")
+    .map((w) => (w.length === 0 ? w : w[0]!.toUpperCase() + w.slice(1).toLowerCase()))
+    .join("-");
+}
+
+/** A header name must be a token (RFC 9110 §5.1); returns null when it is not. */
+export function checkHeaderName(name: string, capitalize: boolean): CheckedName | null {
+  const cache = nameCache[capitalize ? 1 : 0] as Map<string, CheckedName>;
+  const cached = cache.get(name);
+  if (cached !== undefined) return cached;
+  if (typeof name !== "string" || name.length === 0) return null;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c > 0x7f || TCHAR[c] === 0) return null;
+  }
+  const checked: CheckedName = { out: capitalize ? capitalizeHeaderName(name) : name, role: roleOf(name.toLowerCase()) };
+  if (cache.size < NAME_CACHE_LIMIT) cache.set(name, checked);
+  return checked;
+}
+
+function roleOf(lower: string): HeaderRole {
+  switch (lower) {
+    case "content-length":
+      return HeaderRole.ContentLength;
+    case "transfer-encoding":
+      return HeaderRole.TransferEncoding;
+    case "connection":
+      return HeaderRole.Connection;
+    case "date":
+      return HeaderRole.Date;
+    case "keep-alive":
+      return HeaderRole.KeepAlive;
+    default:
+      return HeaderRole.Other;
+  }
+}
+
+/**
+ * A header value may hold HTAB, SP, VCHAR and obs-text (RFC 9110 §5.5),
+ * Latin-1 only (API.md): no CR, LF, NUL or other control, nothing above U+00FF.
+ */
+export function isValidHeaderValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 ? c !== 0x09 : c === 0x7f || c > 0xff) return false;
+  }
+  return true;
+}
+
+/** RFC 9110 §6.4.1 and §9.3.6: the responses that never carry a body. */
+export function responseHasNoBody(method: string, code: number): boolean {
+  return (
+    method === "HEAD" || code < 200 || code === 204 || code === 304 || (method === "CONNECT" && code < 300)
+  );
+}
+
+/**
+ * RFC 9112 §6.1–§6.3: no body → none; a Content-Length → length; an HTTP/1.1
+ * exchange → chunked; otherwise the body runs to the connection's close.
+ */
+export function chooseFraming(noBody: boolean, hasContentLength: boolean, http11: boolean): Framing {
+  if (noBody) return Framing.None;
+  if (hasContentLength) return Framing.Length;
+  return http11 ? Framing.Chunked : Framing.Close;
+}
+
+/** The chunk-size line of a chunk of `length` bytes (RFC 9112 §7.1). */
+export function chunkHeader(length: number): string {
+  return `${length.toString(16)}\r\n`;
+}
+
+/** last-chunk and an empty trailer section. */
+export const LAST_CHUNK = "0\r\n\r\n";

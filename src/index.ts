@@ -1,0 +1,26 @@
+/** eventwsgi: an event-driven WSGI server for TypeScript on Node.js. Public exports only. */
+
+export { listen, type Address, type ListenOptions, type ListenSocket } from "./server/listen.js";
+export { wrapSsl, type SslOptions } from "./server/tls.js";
+export { server, type CloseOptions, type WsgiServer } from "./server/server.js";
+export { formatDateTime } from "./http1/date.js";
+export {
+  DEFAULT_LOG_FORMAT,
+  DEFAULT_MAX_SIMULTANEOUS_REQUESTS,
+  MAX_HEADER_LINE,
+  MAX_REQUEST_LINE,
+  MAX_TOTAL_HEADER_SIZE,
+  MINIMUM_CHUNK_SIZE,
+} from "./limits.js";
+export {
+  ChunkReadError,
+  ClientDisconnectedError,
+  HeaderLineTooLong,
+  HeadersTooLarge,
+  HttpProtocolError,
+} from "./errors.js";
+export type { App, Body, Chunk, Environ, ErrorStream, PostHook, StartResponse, Write } from "./gateway/types.js";
+export type { Input } from "./gateway/input.js";
+export type { ServerOptions } from "./options.js";
+export type { Logger, LogTarget } from "./server/logger.js";
+export type { AccessLogFields } from "./server/access-log.js";

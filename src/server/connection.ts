@@ -1,0 +1,515 @@
+/**
+ * One client connection: socket bytes in, parser, exchanges, bytes out.
+ *
+ * States, derived from three fields rather than stored:
+ * - reading a head: no `exchange`, the body `decoder` is done;
+ * - busy: an `exchange` is running (the app has the request); bytes that
+ *   arrive go to its body decoder, and once that is done they wait in
+ *   `buf` as the next (pipelined) request;
+ * - discarding: the exchange is over but its body is not: the decoder
+ *   drops the rest before the next head is read;
+ * - closing: no further request will be read; the socket is ended once
+ *   the output is flushed.
+ * Requests on a connection are handled strictly one after another, so
+ * pipelined requests are answered in order; after any framing error
+ * nothing more is read as a request.
+ *
+ * Output: heads and bodies are appended to `outText` (Latin-1) and
+ * `outParts` and handed to the socket by `flush()` — once per batch of
+ * pipelined requests on the synchronous path — as one write, or one
+ * corked writev when there are buffers.
+ *
+ * Backpressure: the socket is paused while the app's unread body exceeds
+ * INPUT_HIGH_WATER_MARK or pipelined bytes exceed PIPELINE_HIGH_WATER_MARK,
+ * and resumed when the app reads or the exchange ends. Responses wait for
+ * `drain` (see gateway/response.ts).
+ */
+
+import type { Socket } from "node:net";
+import { ClientDisconnectedError, HttpProtocolError, renderErrorResponse } from "../errors.js";
+import { ChunkedDecoder, EmptyDecoder, LengthDecoder, type BodyDecoder } from "../http1/body-decoder.js";
+import { logDateTime } from "../http1/date.js";
+import { requestFraming } from "../http1/request-framing.js";
+import { RequestHeadParser, type RequestHead } from "../http1/request-head.js";
+import { buildEnviron, type ConnectionInfo } from "../gateway/environ.js";
+import { Input, type InputSource } from "../gateway/input.js";
+import { Exchange, type ExchangeHost } from "../gateway/response.js";
+import { checkResponseHeaders } from "../gateway/start-response.js";
+import type { App, PostHook } from "../gateway/types.js";
+import { INPUT_HIGH_WATER_MARK, PIPELINE_HIGH_WATER_MARK } from "../limits.js";
+import type { ServerConfig } from "../options.js";
+import { describeError } from "./logger.js";
+
+/** What a connection needs from its server. */
+export interface ConnectionOwner {
+  readonly config: ServerConfig;
+  readonly app: App;
+  /** The server is shutting down: no connection may be kept alive. */
+  readonly closing: boolean;
+  requestStarted(): void;
+  requestFinished(): void;
+  connectionClosed(conn: Connection): void;
+}
+
+const EMPTY_DECODER = new EmptyDecoder();
+/** Milliseconds an ended connection may wait for the client's FIN before it is destroyed. */
+const LINGER_MS = 5000;
+
+class RequestTimeoutError extends HttpProtocolError {
+  constructor() {
+    super(408, "Request Timeout", "ERR_REQUEST_TIMEOUT");
+  }
+}
+
+export class Connection implements ExchangeHost, InputSource {
+  readonly socket: Socket;
+  readonly config: ServerConfig;
+  private readonly owner: ConnectionOwner;
+  private readonly info: ConnectionInfo;
+  private readonly parser: RequestHeadParser;
+
+  /** Received bytes not yet consumed start at buf[offset]; null when there are none. */
+  private buf: Buffer | null = null;
+  private offset = 0;
+  private exchange: Exchange | null = null;
+  private decoder: BodyDecoder = EMPTY_DECODER;
+  private input: Input | null = null;
+
+  /** ms: when the first byte of the current request arrived; 0 between requests. */
+  private requestStartedAt = 0;
+  /** ms: since when the connection has been waiting for a request; 0 when it is not. */
+  private idleSince: number;
+  /** ms: when the socket was ended; 0 while open. */
+  private endedAt = 0;
+  /** The app called eventlet.set_idle during the current request. */
+  private markedIdle = false;
+
+  private pumping = false;
+  /** No further request will be read. */
+  private closing = false;
+  private closed = false;
+  private peerEnded = false;
+  private paused = false;
+  private takenOver = false;
+
+  private outText = "";
+  private outParts: (string | Uint8Array)[] = [];
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(owner: ConnectionOwner, socket: Socket, info: Omit<ConnectionInfo, "setIdle">) {
+    this.owner = owner;
+    this.config = owner.config;
+    this.socket = socket;
+    this.info = { ...info, setIdle: () => this.setIdle() };
+    this.parser = new RequestHeadParser(this.config.headLimits);
+    this.idleSince = Date.now();
+    socket.setNoDelay(true);
+    if (this.config.socketTimeoutMs > 0) socket.setTimeout(this.config.socketTimeoutMs);
+    socket.on("data", this.onData);
+    socket.on("end", this.onEnd);
+    socket.on("error", this.onError);
+    socket.on("close", this.onClose);
+    socket.on("drain", this.onDrain);
+    socket.on("timeout", this.onTimeout);
+  }
+
+  // ---- socket events ----
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.closing) return; // bytes after the last request are ignored
+    if (this.buf === null) {
+      this.buf = chunk;
+      this.offset = 0;
+    } else {
+      this.buf = Buffer.concat([this.buf.subarray(this.offset), chunk]);
+      this.offset = 0;
+    }
+    this.pump();
+  };
+
+  private readonly onEnd = (): void => {
+    this.peerEnded = true;
+    if (!this.decoder.done) this.input?.fail(new ClientDisconnectedError());
+    if (this.exchange === null) this.endConnection();
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.config.log.debug(`connection error from ${this.info.remoteAddr}: ${err.message}`);
+  };
+
+  private readonly onClose = (): void => {
+    this.closed = true;
+    this.closing = true;
+    if (!this.decoder.done) this.input?.fail(new ClientDisconnectedError());
+    this.wakeDrainWaiters();
+    this.owner.connectionClosed(this);
+  };
+
+  private readonly onDrain = (): void => {
+    this.wakeDrainWaiters();
+  };
+
+  private readonly onTimeout = (): void => {
+    this.config.log.debug(`connection from ${this.info.remoteAddr} timed out`);
+    this.socket.destroy();
+  };
+
+  // ---- the read loop ----
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (!this.closing && !this.takenOver) {
+        const buf = this.buf;
+        if (!this.decoder.done) {
+          if (buf === null) break;
+          this.feedBody(buf);
+          if (!this.decoder.done) break;
+          continue;
+        }
+        if (this.exchange !== null) {
+          if (buf !== null && buf.length - this.offset > PIPELINE_HIGH_WATER_MARK) this.pauseReading();
+          break;
+        }
+        if (buf === null || !this.readHead(buf)) break;
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.flush();
+  }
+
+  private advance(n: number): void {
+    this.offset += n;
+    if (this.buf !== null && this.offset >= this.buf.length) {
+      this.buf = null;
+      this.offset = 0;
+    }
+  }
+
+  /** Reads a head from buf; true when a request was started and finished synchronously (keep going). */
+  private readHead(buf: Buffer): boolean {
+    if (this.requestStartedAt === 0) {
+      this.requestStartedAt = Date.now();
+      this.idleSince = 0;
+    }
+    let end: number;
+    try {
+      end = this.parser.execute(buf, this.offset, buf.length);
+    } catch (err) {
+      this.respondProtocolError(err);
+      return false;
+    }
+    if (end < 0) return false;
+    const head = this.parser.head;
+    this.parser.reset();
+    this.advance(end - this.offset);
+    return this.startExchange(head);
+  }
+
+  private startExchange(head: RequestHead): boolean {
+    let framing;
+    try {
+      framing = requestFraming(head, this.config.rejectBadRequests);
+    } catch (err) {
+      this.respondProtocolError(err);
+      return false;
+    }
+    this.decoder = framing.chunked
+      ? new ChunkedDecoder(this.config.headLimits)
+      : framing.contentLength > 0
+        ? new LengthDecoder(framing.contentLength)
+        : EMPTY_DECODER;
+    const input = new Input(this, framing.expectContinue, this.decoder.done);
+    this.input = input;
+    const environ = buildEnviron(head, framing, this.info, input, this.config.environ);
+    const exchange = new Exchange(this, head, framing, environ, input);
+    this.exchange = exchange;
+    this.markedIdle = false;
+    if (this.buf !== null && !this.decoder.done) this.feedBody(this.buf);
+    this.owner.requestStarted();
+    const started = Date.now();
+    const pending = exchange.run(this.owner.app);
+    if (pending === undefined) {
+      this.exchangeDone(exchange, started);
+      return !this.closing;
+    }
+    pending.then(
+      () => this.exchangeDone(exchange, started),
+      (err: unknown) => {
+        // run() never rejects; this is a bug in the server, not the app.
+        this.config.log.error(describeError(err));
+        exchange.aborted = true;
+        this.exchangeDone(exchange, started);
+      },
+    );
+    return false;
+  }
+
+  private readonly onBodyData = (data: Buffer): void => {
+    (this.input as Input).push(data);
+  };
+
+  private feedBody(buf: Buffer): void {
+    const input = this.input as Input;
+    try {
+      this.advance(this.decoder.decode(buf, this.offset, buf.length, this.onBodyData));
+    } catch (err) {
+      // A malformed body: the app's reads fail, and nothing after it is a request.
+      this.buf = null;
+      this.offset = 0;
+      this.decoder = EMPTY_DECODER;
+      this.closing = true;
+      input.fail(err instanceof Error ? err : new Error(String(err)));
+      if (this.exchange === null) this.endConnection();
+      return;
+    }
+    if (this.decoder.done) input.end();
+    else if (input.buffered > INPUT_HIGH_WATER_MARK) this.pauseReading();
+  }
+
+  private exchangeDone(exchange: Exchange, startedMs: number): void {
+    this.owner.requestFinished();
+    this.exchange = null;
+    this.requestStartedAt = 0;
+    const input = exchange.input;
+    let keepAlive = exchange.keepAlive && !exchange.aborted && !exchange.handedOver && !this.takenOver;
+    if (!this.decoder.done) {
+      if (keepAlive && input.error === null) input.drop();
+      else keepAlive = false;
+    }
+    this.runPostHooks(exchange);
+    this.logAccess(exchange, startedMs);
+    if (exchange.aborted) {
+      this.closing = true;
+      this.flush();
+      this.socket.destroy();
+      return;
+    }
+    if (!keepAlive) {
+      this.endConnection();
+      return;
+    }
+    if (this.decoder.done && this.buf === null) this.idleSince = Date.now();
+    if (this.paused) this.resumeReading();
+    this.pump();
+  }
+
+  // ---- timeouts, driven by the server's sweep ----
+
+  /** Closes the connection if one of its time limits has passed. */
+  checkTimeouts(now: number): void {
+    const cfg = this.config;
+    if (this.closed) return;
+    if (this.endedAt > 0) {
+      if (now - this.endedAt > LINGER_MS) this.socket.destroy();
+      return;
+    }
+    if (this.idleSince > 0) {
+      if (cfg.keepaliveTimeoutMs > 0 && now - this.idleSince > cfg.keepaliveTimeoutMs) {
+        this.config.log.debug(`closing idle connection from ${this.info.remoteAddr}`);
+        this.endConnection();
+      }
+      return;
+    }
+    if (this.requestStartedAt === 0) return;
+    if (this.exchange === null) {
+      if (cfg.headersTimeoutMs > 0 && now - this.requestStartedAt > cfg.headersTimeoutMs) {
+        this.respondProtocolError(new RequestTimeoutError());
+      }
+    } else if (!this.decoder.done && cfg.requestTimeoutMs > 0 && now - this.requestStartedAt > cfg.requestTimeoutMs) {
+      this.decoder = EMPTY_DECODER;
+      this.closing = true;
+      this.input?.fail(new RequestTimeoutError());
+    }
+  }
+
+  /** Idle: waiting for a request with nothing of one received, or marked idle by the app. */
+  get idle(): boolean {
+    return (this.idleSince > 0 && this.buf === null && this.exchange === null) || this.markedIdle;
+  }
+
+  /** Server shutdown: idle connections end now, busy ones after their response (with Connection: close). */
+  shutdown(): void {
+    if (this.idle) this.endConnection();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private setIdle(): void {
+    this.markedIdle = true;
+  }
+
+  private endConnection(): void {
+    this.closing = true;
+    if (this.endedAt > 0 || this.closed) return;
+    this.endedAt = Date.now();
+    this.idleSince = 0;
+    this.flush();
+    this.socket.end();
+  }
+
+  private respondProtocolError(err: unknown): void {
+    if (!(err instanceof HttpProtocolError)) throw err;
+    this.config.log.debug(`bad request from ${this.info.remoteAddr}: ${err.message}`);
+    this.writeText(renderErrorResponse(err));
+    this.endConnection();
+  }
+
+  private pauseReading(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  private resumeReading(): void {
+    if (!this.paused || this.takenOver) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  // ---- post hooks and the access log ----
+
+  private runPostHooks(exchange: Exchange): void {
+    const hooks = exchange.environ["eventlet.posthooks"];
+    if (!Array.isArray(hooks) || hooks.length === 0) return;
+    const run = (): void => {
+      void runHooks(hooks, exchange, this.config);
+    };
+    this.flush();
+    if (this.closed || this.socket.writableLength === 0) queueMicrotask(run);
+    else this.socket.write("", run);
+  }
+
+  private logAccess(exchange: Exchange, startedMs: number): void {
+    const format = this.config.logAccess;
+    if (format === null) return;
+    let clientIp = this.info.remoteAddr;
+    if (this.config.logXForwardedFor) {
+      const forwarded = exchange.environ.HTTP_X_FORWARDED_FOR;
+      if (typeof forwarded === "string" && forwarded.length > 0) clientIp = `${forwarded.replace(/ /g, "")},${clientIp}`;
+    }
+    const now = Date.now();
+    this.config.log.info(
+      format({
+        client_ip: clientIp,
+        client_port: this.info.remotePort,
+        date_time: logDateTime(now),
+        request_line: exchange.head.requestLine,
+        status_code: exchange.statusCode,
+        body_length: exchange.bytesSent,
+        wall_seconds: (now - startedMs) / 1000,
+      }),
+    );
+  }
+
+  // ---- Transport (gateway/response.ts) ----
+
+  get gone(): boolean {
+    return this.closed || this.socket.destroyed;
+  }
+
+  get mayKeepAlive(): boolean {
+    return this.config.keepalive && !this.owner.closing && !this.peerEnded && !this.closing;
+  }
+
+  writeText(text: string): void {
+    this.outText += text;
+  }
+
+  writeBytes(data: Uint8Array): void {
+    if (this.outText.length > 0) {
+      this.outParts.push(this.outText);
+      this.outText = "";
+    }
+    this.outParts.push(data);
+  }
+
+  flush(): boolean {
+    const socket = this.socket;
+    if (this.closed || socket.destroyed) {
+      this.outText = "";
+      this.outParts = [];
+      return true;
+    }
+    if (this.outParts.length === 0) {
+      if (this.outText.length > 0) {
+        const text = this.outText;
+        this.outText = "";
+        return socket.write(text, "latin1");
+      }
+      return !socket.writableNeedDrain;
+    }
+    if (this.outText.length > 0) this.outParts.push(this.outText);
+    const parts = this.outParts;
+    this.outText = "";
+    this.outParts = [];
+    if (parts.length > 1) socket.cork();
+    let ok = true;
+    for (const part of parts) ok = typeof part === "string" ? socket.write(part, "latin1") : socket.write(part);
+    if (parts.length > 1) socket.uncork();
+    return ok && !socket.writableNeedDrain;
+  }
+
+  drained(): Promise<void> {
+    if (this.gone || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private wakeDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    if (waiters.length === 0) return;
+    this.drainWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  // ---- InputSource (gateway/input.ts) ----
+
+  get finalResponseStarted(): boolean {
+    return this.exchange === null || this.exchange.headersSent;
+  }
+
+  sendContinue(headerBlock: string): void {
+    this.writeText(`HTTP/1.1 100 Continue\r\n${headerBlock}\r\n`);
+    this.flush();
+  }
+
+  renderContinueHeaders(headers: [string, string][]): string {
+    return checkResponseHeaders(headers, this.config.capitalizeResponseHeaders).block;
+  }
+
+  consumed(): void {
+    const input = this.input;
+    if (this.paused && input !== null && input.buffered <= INPUT_HIGH_WATER_MARK / 2) this.resumeReading();
+  }
+
+  takeSocket(): Socket {
+    if (!this.takenOver) {
+      this.takenOver = true;
+      this.flush();
+      this.socket.removeListener("data", this.onData);
+      if (this.buf !== null) {
+        this.socket.unshift(this.buf.subarray(this.offset));
+        this.buf = null;
+        this.offset = 0;
+      }
+      this.socket.pause();
+    }
+    return this.socket;
+  }
+}
+
+async function runHooks(hooks: PostHook[], exchange: Exchange, config: ServerConfig): Promise<void> {
+  for (const hook of hooks) {
+    try {
+      const [fn, args = [], kwargs] = hook;
+      const r = kwargs === undefined ? fn(exchange.environ, ...args) : fn(exchange.environ, ...args, kwargs);
+      if (r !== undefined && typeof (r as Promise<void>).then === "function") await r;
+    } catch (err) {
+      config.log.error(describeError(err));
+    }
+  }
+}

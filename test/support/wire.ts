@@ -1,0 +1,216 @@
+/**
+ * Wire-test support: a real server on 127.0.0.1 port 0 with its log captured,
+ * raw-socket exchanges with bounded waits, and a small response parser to
+ * split what came back into responses.
+ */
+
+import net from "node:net";
+import { listen, server, type App, type ServerOptions, type WsgiServer } from "../../src/index.js";
+
+export interface CapturedLog {
+  info: string[];
+  debug: string[];
+  error: string[];
+}
+
+export interface TestServer {
+  readonly port: number;
+  readonly server: WsgiServer;
+  readonly log: CapturedLog;
+  /** Closes the server, cutting connections after `deadlineMs`. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+/** Starts `app` on 127.0.0.1:0 with a capturing logger (merged over `opts`). */
+export async function startServer(app: App, opts: ServerOptions = {}): Promise<TestServer> {
+  const log: CapturedLog = { info: [], debug: [], error: [] };
+  const logger = {
+    info: (m: string) => log.info.push(m),
+    debug: (m: string) => log.debug.push(m),
+    error: (m: string) => log.error.push(m),
+  };
+  const sock = await listen(["127.0.0.1", 0]);
+  const srv = server(sock, app, { log: logger, ...opts });
+  const address = srv.address as { port: number };
+  return {
+    port: address.port,
+    server: srv,
+    log,
+    close: (deadlineMs = 2000) => srv.close({ deadline: deadlineMs }),
+  };
+}
+
+/** Runs `fn` with a server that is always closed afterwards. */
+export async function withServer<T>(app: App, opts: ServerOptions, fn: (s: TestServer) => Promise<T>): Promise<T> {
+  const s = await startServer(app, opts);
+  try {
+    return await fn(s);
+  } finally {
+    await s.close(500);
+  }
+}
+
+export interface RawResult {
+  /** Everything the server sent. */
+  data: Buffer;
+  /** The server closed (or reset) the connection before the wait ended. */
+  closed: boolean;
+  /** Latin-1 text of data, handy for assertions. */
+  text: string;
+}
+
+export interface RawOptions {
+  /** Milliseconds to wait for the server to close before giving up (default 2000). */
+  timeoutMs?: number;
+  /** Stop once this many complete responses have arrived (instead of waiting for the close). */
+  responses?: number;
+  /** Parse responses as answers to HEAD (no bodies). */
+  head?: boolean;
+  /** Half-close our side after writing. */
+  end?: boolean;
+  /** Write each of these pieces in turn (each after the previous was flushed). */
+  pieces?: (string | Buffer)[];
+}
+
+/** Connects, writes `bytes`, and collects what the server sends until it closes, `responses` arrive, or the timeout. */
+export function rawExchange(port: number, bytes: string | Buffer, opts: RawOptions = {}): Promise<RawResult> {
+  const timeoutMs = opts.timeoutMs ?? 2000;
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const finish = (closed: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      const data = Buffer.concat(chunks);
+      resolve({ data, closed, text: data.toString("latin1") });
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on("data", (d: Buffer) => {
+      chunks.push(d);
+      if (opts.responses !== undefined) {
+        try {
+          const parsed = parseResponses(Buffer.concat(chunks), { head: opts.head });
+          if (parsed.responses.length >= opts.responses) finish(false);
+        } catch {
+          // incomplete: keep reading
+        }
+      }
+    });
+    socket.on("end", () => finish(true));
+    socket.on("close", () => finish(true));
+    socket.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "ECONNRESET" || err.code === "EPIPE") finish(true);
+      else if (!settled) {
+        settled = true;
+        clearTimeout(timer);
+        reject(err);
+      }
+    });
+    socket.on("connect", () => {
+      const pieces = opts.pieces ?? [bytes];
+      const writeNext = (i: number): void => {
+        if (i >= pieces.length) {
+          if (opts.end === true) socket.end();
+          return;
+        }
+        socket.write(pieces[i] as string | Buffer, "latin1", () => writeNext(i + 1));
+      };
+      writeNext(0);
+    });
+  });
+}
+
+export interface ParsedResponse {
+  statusLine: string;
+  status: number;
+  /** Header names lower-cased, in order. */
+  headers: [string, string][];
+  body: Buffer;
+  /** The exact bytes of the head (for checking capitalization). */
+  rawHead: string;
+  chunked: boolean;
+}
+
+/** First value of a header (case-insensitive). */
+export function header(r: ParsedResponse, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  return r.headers.find(([n]) => n === lower)?.[1];
+}
+
+/**
+ * Splits a byte stream into responses. 1xx responses are returned too.
+ * `rest` is what follows the last complete response. Throws when a
+ * response is incomplete and `allowCloseDelimited` is false.
+ */
+export function parseResponses(
+  data: Buffer,
+  opts: { head?: boolean | undefined; allowCloseDelimited?: boolean } = {},
+): { responses: ParsedResponse[]; rest: Buffer } {
+  const responses: ParsedResponse[] = [];
+  let pos = 0;
+  while (pos < data.length) {
+    const headEnd = data.indexOf("\r\n\r\n", pos, "latin1");
+    if (headEnd === -1) throw new Error("incomplete head");
+    const rawHead = data.toString("latin1", pos, headEnd);
+    const lines = rawHead.split("\r\n");
+    const statusLine = lines[0] as string;
+    const status = Number(statusLine.split(" ")[1]);
+    const headers: [string, string][] = lines.slice(1).map((l) => {
+      const i = l.indexOf(":");
+      return [l.slice(0, i).toLowerCase(), l.slice(i + 1).trim()];
+    });
+    let p = headEnd + 4;
+    const get = (n: string): string | undefined => headers.find(([k]) => k === n)?.[1];
+    const te = get("transfer-encoding");
+    const cl = get("content-length");
+    let body: Buffer;
+    const noBody = opts.head === true || status < 200 || status === 204 || status === 304;
+    if (noBody) {
+      body = Buffer.alloc(0);
+    } else if (te !== undefined && te.toLowerCase().includes("chunked")) {
+      const parts: Buffer[] = [];
+      for (;;) {
+        const lineEnd = data.indexOf("\r\n", p, "latin1");
+        if (lineEnd === -1) throw new Error("incomplete chunk size");
+        const size = parseInt(data.toString("latin1", p, lineEnd).split(";")[0] as string, 16);
+        p = lineEnd + 2;
+        if (size === 0) {
+          const end = data.indexOf("\r\n\r\n", p - 2, "latin1");
+          if (end === -1) throw new Error("incomplete trailer");
+          p = end + 4;
+          break;
+        }
+        if (p + size + 2 > data.length) throw new Error("incomplete chunk");
+        parts.push(data.subarray(p, p + size));
+        p += size + 2;
+      }
+      body = Buffer.concat(parts);
+    } else if (cl !== undefined) {
+      const n = Number(cl);
+      if (p + n > data.length) throw new Error("incomplete body");
+      body = data.subarray(p, p + n);
+      p += n;
+    } else {
+      if (opts.allowCloseDelimited !== true) throw new Error("close-delimited body");
+      body = data.subarray(p);
+      p = data.length;
+    }
+    responses.push({ statusLine, status, headers, body, rawHead, chunked: te !== undefined });
+    pos = p;
+  }
+  return { responses, rest: data.subarray(pos) };
+}
+
+/** Parses everything, allowing a final close-delimited body. */
+export function parseAll(data: Buffer, head = false): ParsedResponse[] {
+  return parseResponses(data, { head, allowCloseDelimited: true }).responses;
+}
+
+/** A hello-world app. */
+export const hello: App = (_env, startResponse) => {
+  startResponse("200 OK", [["Content-Type", "text/plain"]]);
+  return ["Hello, World!\r\n"];
+};
