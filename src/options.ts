@@ -38,13 +38,13 @@ export interface ServerOptions {
   urlLengthLimit?: number;
   /** Stack traces in 500 bodies. Default false. */
   debug?: boolean;
-  /** Seconds of silence on a connection before it is closed. Default: none. */
+  /** Seconds a connection may wait on a silent client (not on a working app, as eventlet's socket_timeout). Default: none. */
   socketTimeout?: number | null;
   /** `content-type` goes out as `Content-Type`. Default true. */
   capitalizeResponseHeaders?: boolean;
   /** false lets Content-Length with Transfer-Encoding through (chunked wins, connection closes). Default true. */
   rejectBadRequests?: boolean;
-  /** Seconds a request head may take to arrive, from its first byte (Node's headersTimeout). Default 60. 0: none. */
+  /** Seconds a request head may take to arrive, from its first byte (Node's headersTimeout); also bounds a new connection's TLS handshake and first byte. Default 60. 0: none. */
   headersTimeout?: number;
   /** Seconds a whole request (head and body) may take to arrive (Node's requestTimeout). Default 300. 0: none. */
   requestTimeout?: number;

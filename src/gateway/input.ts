@@ -19,7 +19,7 @@ export interface InputSource {
   sendContinue(headerBlock: string): void;
   /** The final response's head has been written. */
   readonly finalResponseStarted: boolean;
-  /** The application took bytes out: reading may resume. */
+  /** The application took bytes out, or waits for more (`waiting`): reading may resume. */
   consumed(): void;
   /** The connection's socket, handed over to the application. */
   takeSocket(): unknown;
@@ -90,6 +90,11 @@ export class Input implements AsyncIterable<Buffer> {
 
   get error(): Error | null {
     return this.failure;
+  }
+
+  /** A read is waiting for bytes that have not arrived. */
+  get waiting(): boolean {
+    return this.wake !== null;
   }
 
   /** Drop what is queued and all that comes (the server's discard between requests). */
@@ -181,9 +186,12 @@ export class Input implements AsyncIterable<Buffer> {
     this.continueHeaders = this.source.renderContinueHeaders(headers);
   }
 
-  /** Sends 100 Continue now; a no-op once the final response has started. */
+  /**
+   * Sends 100 Continue now; a no-op once the final response has started, and
+   * when the request did not expect one (RFC 9110 §15.2: never to an HTTP/1.0 client).
+   */
   sendHundredContinueResponse(): Promise<void> {
-    if (!this.source.finalResponseStarted) {
+    if (this.continueExpected && !this.source.finalResponseStarted) {
       this.continueSent = true;
       this.source.sendContinue(this.continueHeaders);
     }
@@ -207,6 +215,9 @@ export class Input implements AsyncIterable<Buffer> {
   private nextEvent(): Promise<void> {
     return new Promise((resolve) => {
       this.wake = resolve;
+      // A reader that waits for more bytes than are buffered needs the socket read,
+      // whatever the high-water mark says, or it would wait forever.
+      this.source.consumed();
     });
   }
 

@@ -45,7 +45,12 @@ export interface Transport {
   drained(): Promise<void>;
   /** The client went away: nothing written will arrive. */
   readonly gone: boolean;
+  /** Bytes appended and not yet flushed (approximate for text: its length). */
+  readonly outputBytes: number;
 }
+
+/** Bytes of framed body the output may hold before it is handed to the socket. */
+const SOCKET_BATCH_BYTES = 64 * 1024;
 
 export interface ExchangeHost extends Transport {
   readonly config: ServerConfig;
@@ -279,9 +284,12 @@ export class Exchange {
   private gather(chunk: Chunk): void {
     this.addPart(chunk);
     const min = this.environ["eventlet.minimum_write_chunk_size"];
-    if (this.partBytes >= (typeof min === "number" ? min : this.host.config.minimumChunkBytes)) {
+    // An empty chunk sends nothing, not even the head (PEP 3333: the head waits for the first non-empty chunk).
+    if (this.partBytes > 0 && this.partBytes >= (typeof min === "number" ? min : this.host.config.minimumChunkBytes)) {
       this.writeParts(-1);
-      if (!this.host.flush()) this.mustWait = true;
+      // Gathered chunks are framed at once; the socket gets them in batches
+      // (fewer syscalls), and backpressure is checked at each batch.
+      if (this.host.outputBytes >= SOCKET_BATCH_BYTES && !this.host.flush()) this.mustWait = true;
     }
   }
 
@@ -357,7 +365,9 @@ export class Exchange {
     const code = status.code;
     let contentLength = this.appContentLength;
     let addContentLength = false;
-    if (contentLength < 0 && knownLength >= 0 && code >= 200 && code !== 204 && code !== 304) {
+    // RFC 9110 §8.6: no Content-Length on 1xx, 204, nor 2xx to CONNECT (HEAD keeps the GET's).
+    const tunnel = this.head.method === "CONNECT" && code < 300;
+    if (contentLength < 0 && knownLength >= 0 && code >= 200 && code !== 204 && code !== 304 && !tunnel) {
       contentLength = knownLength;
       addContentLength = true;
     }

@@ -32,6 +32,9 @@ export const REG_NAME_CHAR = table((b) => isAlnum(b) || "-._~%!$&'()*+,;=".inclu
 /** RFC 3986 IP-literal contents: hex digits, ':', '.', and IPvFuture's unreserved/sub-delims. */
 export const IP_LITERAL_CHAR = table((b) => isAlnum(b) || ":.-_~!$&'()*+,;=".includes(String.fromCharCode(b)));
 
+/** RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) — the characters after the first. */
+export const SCHEME_CHAR = table((b) => isAlnum(b) || b === 0x2b || b === 0x2d || b === 0x2e);
+
 /** RFC 9110 §5.6.4 qdtext and quoted-pair octets (HTAB, SP, VCHAR, obs-text), used for chunk extensions. */
 export const QUOTED_CHAR = table((b) => b === 0x09 || (b >= 0x20 && b !== 0x7f));
 
@@ -47,6 +50,24 @@ export function hexValue(b: number): number {
   if (b >= 0x61 && b <= 0x66) return b - 0x57;
   if (b >= 0x41 && b <= 0x46) return b - 0x37;
   return -1;
+}
+
+function isOws(c: number): boolean {
+  return c === SP || c === HTAB;
+}
+
+/**
+ * `s` without leading and trailing OWS (RFC 9110 §5.6.3: SP and HTAB only).
+ * `String.prototype.trim` is not the same: it also strips VT, FF and NBSP
+ * (0xA0, a legal obs-text byte), which would let "chunked\xA0" pass for
+ * "chunked" or "5\xA0" for a Content-Length of 5.
+ */
+export function trimOws(s: string): string {
+  let i = 0;
+  let j = s.length;
+  while (i < j && isOws(s.charCodeAt(i))) i++;
+  while (j > i && isOws(s.charCodeAt(j - 1))) j--;
+  return i === 0 && j === s.length ? s : s.slice(i, j);
 }
 
 /** True when every character of `s` is a tchar (RFC 9110 §5.6.2). */

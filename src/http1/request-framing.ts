@@ -4,7 +4,7 @@
  */
 
 import { BadRequestError, NotImplementedError } from "../errors.js";
-import { isValidHost } from "./grammar.js";
+import { TCHAR, isValidHost, trimOws } from "./grammar.js";
 import type { RequestHead } from "./request-head.js";
 
 export interface RequestFraming {
@@ -57,7 +57,7 @@ export function requestFraming(head: RequestHead, rejectBadRequests: boolean): R
       case 10:
         if (name.toLowerCase() === CONNECTION) {
           for (const token of value.split(",")) {
-            const t = token.trim().toLowerCase();
+            const t = trimOws(token).toLowerCase();
             if (t === "close") connectionClose = true;
             else if (t === "keep-alive") connectionKeepAlive = true;
           }
@@ -116,7 +116,7 @@ const MAX_CONTENT_LENGTH_DIGITS = 15;
 function mergeContentLength(previous: number, value: string): number {
   let result = previous;
   for (const part of value.includes(",") ? value.split(",") : [value]) {
-    const digits = part.trim();
+    const digits = trimOws(part);
     if (digits.length === 0 || digits.length > MAX_CONTENT_LENGTH_DIGITS) {
       throw new BadRequestError("invalid Content-Length");
     }
@@ -141,14 +141,27 @@ function mergeContentLength(previous: number, value: string): number {
  */
 function checkTransferCodings(list: string): void {
   const codings = list.split(",");
-  const final = (codings[codings.length - 1] as string).trim().toLowerCase();
+  const final = trimOws(codings[codings.length - 1] as string).toLowerCase();
   if (final !== "chunked") throw new BadRequestError("chunked is not the final transfer coding");
   let unknown: string | null = null;
   for (let i = 0; i < codings.length - 1; i++) {
-    const coding = (codings[i] as string).trim().toLowerCase();
+    const coding = trimOws(codings[i] as string).toLowerCase();
     if (coding === "chunked") throw new BadRequestError("chunked applied more than once");
-    if (!/^[!#$%&'*+\-.^_`|~0-9a-z]+(?:[ \t]*;.*)?$/.test(coding)) throw new BadRequestError("malformed transfer coding");
+    if (!isTransferCoding(coding)) throw new BadRequestError("malformed transfer coding");
     unknown ??= coding;
   }
   if (unknown !== null) throw new NotImplementedError(`transfer coding not implemented: ${unknown}`);
+}
+
+/**
+ * RFC 9112 §7: transfer-coding = token *( OWS ";" OWS transfer-parameter ).
+ * Only the token is checked: any coding but chunked is a 501 whatever its
+ * parameters say.
+ */
+function isTransferCoding(coding: string): boolean {
+  let i = 0;
+  while (i < coding.length && coding.charCodeAt(i) <= 0xff && TCHAR[coding.charCodeAt(i)] === 1) i++;
+  if (i === 0) return false;
+  while (i < coding.length && (coding.charCodeAt(i) === 0x20 || coding.charCodeAt(i) === 0x09)) i++;
+  return i === coding.length || coding.charCodeAt(i) === 0x3b /* ; */;
 }

@@ -28,10 +28,23 @@ import {
   RequestLineTooLongError,
   VersionNotSupportedError,
 } from "../errors.js";
-import { COLON, CR, FIELD_VALUE_CHAR, HTAB, LF, SP, TARGET_CHAR, TCHAR, latin1 } from "./grammar.js";
+import {
+  COLON,
+  CR,
+  FIELD_VALUE_CHAR,
+  HTAB,
+  IP_LITERAL_CHAR,
+  LF,
+  REG_NAME_CHAR,
+  SCHEME_CHAR,
+  SP,
+  TARGET_CHAR,
+  TCHAR,
+  latin1,
+} from "./grammar.js";
 
 export interface HeadLimits {
-  /** Bytes: a request line (with CRLF) this long or longer is a 414. */
+  /** Bytes: a request line (with CRLF, and with any empty lines before it) this long or longer is a 414. */
   readonly maxRequestLine: number;
   /** Bytes: a header line (with CRLF) this long or longer is a 400. */
   readonly maxHeaderLine: number;
@@ -81,7 +94,7 @@ export class RequestHeadParser {
 
   /** True when some bytes of a head (other than leading empty lines) have been read. */
   get started(): boolean {
-    return this.searchFrom > 0;
+    return this.phase !== Phase.RequestLine || this.searchFrom > this.lineStart;
   }
 
   reset(): void {
@@ -99,13 +112,17 @@ export class RequestHeadParser {
       const lineStart = start + this.lineStart;
       let lf = b.indexOf(LF, start + this.searchFrom);
       if (lf >= end) lf = -1;
+      // The request line is measured from the head start, so that the empty
+      // lines allowed before it (RFC 9112 §2.2) count against its limit: an
+      // endless run of CRLFs is a 414, not a buffer that grows without bound.
+      const measuredFrom = this.phase === Phase.RequestLine ? start : lineStart;
       if (lf === -1) {
         this.searchFrom = end - start;
-        this.checkLineLength(end - lineStart); // a partial line: only the length limits apply
+        this.checkLineLength(end - measuredFrom); // a partial line: only the length limits apply
         return -1;
       }
       const lineLength = lf + 1 - lineStart;
-      this.checkLineLength(lineLength);
+      this.checkLineLength(lf + 1 - measuredFrom);
       if (lf === lineStart || b[lf - 1] !== CR) throw new BadRequestError("line not terminated by CRLF");
       const contentEnd = lf - 1;
       this.lineStart = this.searchFrom = lf + 1 - start;
@@ -146,7 +163,7 @@ function parseRequestLine(b: Buffer, s: number, e: number): RequestHead {
   if (i === targetStart || i === e || b[i] !== SP) throw new BadRequestError("malformed request-target");
   const target = latin1(b, targetStart, i);
   const version = parseVersion(b, i + 1, e);
-  checkTargetForm(method, target);
+  checkTargetForm(method, b, targetStart, i);
   return { method, target, version, requestLine: latin1(b, s, e), headers: [] };
 }
 
@@ -176,25 +193,61 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
+const STAR = 0x2a;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+
 /**
  * RFC 9112 §3.2: origin-form ("/…") for ordinary requests, absolute-form
- * ("scheme:…"), authority-form only with CONNECT, asterisk-form only with
- * OPTIONS.
+ * ("scheme://…", §3.2.2), authority-form only with CONNECT (§3.2.3),
+ * asterisk-form only with OPTIONS (§3.2.4). Checked on the bytes, with
+ * lookup tables: no regex and no allocation on this path.
  */
-function checkTargetForm(method: string, target: string): void {
-  const first = target.charCodeAt(0);
+function checkTargetForm(method: string, b: Buffer, s: number, e: number): void {
   if (method === "CONNECT") {
-    if (!/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+):[0-9]+$/.test(target)) {
-      throw new BadRequestError("CONNECT needs an authority-form target");
-    }
+    if (!isAuthorityForm(b, s, e)) throw new BadRequestError("CONNECT needs an authority-form target");
     return;
   }
-  if (first === SLASH) return;
-  if (target === "*") {
+  if (b[s] === SLASH) return;
+  if (e - s === 1 && b[s] === STAR) {
     if (method !== "OPTIONS") throw new BadRequestError("asterisk-form is only for OPTIONS");
     return;
   }
-  if (!/^[A-Za-z][A-Za-z0-9+\-.]*:\/\/[^/?#]*/.test(target)) throw new BadRequestError("malformed request-target");
+  if (!isAbsoluteForm(b, s, e)) throw new BadRequestError("malformed request-target");
+}
+
+/**
+ * RFC 9112 §3.2.3: authority-form = uri-host ":" port, the host an
+ * IP-literal ("[…]") or a non-empty reg-name, the port one or more digits.
+ */
+function isAuthorityForm(b: Buffer, s: number, e: number): boolean {
+  let i = s;
+  if (b[i] === LBRACKET) {
+    i++;
+    while (i < e && IP_LITERAL_CHAR[b[i] as number] === 1) i++;
+    if (i === s + 1 || i === e || b[i] !== RBRACKET) return false;
+    i++;
+  } else {
+    while (i < e && REG_NAME_CHAR[b[i] as number] === 1) i++;
+    if (i === s) return false;
+  }
+  if (i === e || b[i] !== COLON) return false;
+  const portStart = ++i;
+  while (i < e && isDigit(b[i] as number)) i++;
+  return i === e && i > portStart;
+}
+
+/**
+ * RFC 9112 §3.2.2: absolute-form = absolute-URI. We require the
+ * hierarchical "scheme://" shape every HTTP(S) URI has (RFC 9110 §4.2),
+ * which is also what the gateway needs to find the path.
+ */
+function isAbsoluteForm(b: Buffer, s: number, e: number): boolean {
+  const first = b[s] as number;
+  if (!((first >= 0x41 && first <= 0x5a) || (first >= 0x61 && first <= 0x7a))) return false;
+  let i = s + 1;
+  while (i < e && SCHEME_CHAR[b[i] as number] === 1) i++;
+  return e - i >= 3 && b[i] === COLON && b[i + 1] === SLASH && b[i + 2] === SLASH;
 }
 
 /**

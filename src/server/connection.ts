@@ -83,6 +83,8 @@ export class Connection implements ExchangeHost, InputSource {
   private endedAt = 0;
   /** The app called eventlet.set_idle during the current request. */
   private markedIdle = false;
+  /** No request has begun on this connection yet: its wait for one is bounded by headersTimeout. */
+  private fresh = true;
 
   private pumping = false;
   /** No further request will be read. */
@@ -94,6 +96,8 @@ export class Connection implements ExchangeHost, InputSource {
 
   private outText = "";
   private outParts: (string | Uint8Array)[] = [];
+  /** Bytes in outParts. */
+  private outPartBytes = 0;
   private drainWaiters: (() => void)[] = [];
 
   constructor(owner: ConnectionOwner, socket: Socket, info: Omit<ConnectionInfo, "setIdle">) {
@@ -150,6 +154,9 @@ export class Connection implements ExchangeHost, InputSource {
   };
 
   private readonly onTimeout = (): void => {
+    // As eventlet's socket_timeout, this bounds waits on the client: an app still
+    // working (nothing left unsent, no body it waits for) is not cut off.
+    if (this.exchange !== null && this.socket.writableLength === 0 && (this.decoder.done || this.paused)) return;
     this.config.log.debug(`connection from ${this.info.remoteAddr} timed out`);
     this.socket.destroy();
   };
@@ -227,6 +234,7 @@ export class Connection implements ExchangeHost, InputSource {
     const exchange = new Exchange(this, head, framing, environ, input);
     this.exchange = exchange;
     this.markedIdle = false;
+    this.fresh = false;
     if (this.buf !== null && !this.decoder.done) this.feedBody(this.buf);
     this.owner.requestStarted();
     const started = Date.now();
@@ -265,16 +273,27 @@ export class Connection implements ExchangeHost, InputSource {
       if (this.exchange === null) this.endConnection();
       return;
     }
-    if (this.decoder.done) input.end();
-    else if (input.buffered > INPUT_HIGH_WATER_MARK) this.pauseReading();
+    if (this.decoder.done) {
+      input.end();
+      if (this.exchange === null) {
+        // A discarded body is over: the connection waits for its next request.
+        this.requestStartedAt = 0;
+        if (this.buf === null) this.idleSince = Date.now();
+        if (this.owner.closing) this.endConnection();
+      }
+    } else if (input.buffered > INPUT_HIGH_WATER_MARK) {
+      this.pauseReading();
+    }
   }
 
   private exchangeDone(exchange: Exchange, startedMs: number): void {
     this.owner.requestFinished();
     this.exchange = null;
-    this.requestStartedAt = 0;
+    // While an unread body is discarded, requestTimeout still bounds it.
+    if (this.decoder.done) this.requestStartedAt = 0;
     const input = exchange.input;
-    let keepAlive = exchange.keepAlive && !exchange.aborted && !exchange.handedOver && !this.takenOver;
+    // owner.closing: the server began shutting down after this response's head went out.
+    let keepAlive = exchange.keepAlive && !exchange.aborted && !exchange.handedOver && !this.takenOver && !this.owner.closing;
     if (!this.decoder.done) {
       if (keepAlive && input.error === null) input.drop();
       else keepAlive = false;
@@ -288,6 +307,9 @@ export class Connection implements ExchangeHost, InputSource {
       return;
     }
     if (!keepAlive) {
+      // The app is done with a socket it took over, which is paused: drop what comes so the
+      // client's FIN is seen and the socket closes now rather than after LINGER_MS.
+      if (this.takenOver) this.socket.resume();
       this.endConnection();
       return;
     }
@@ -307,21 +329,28 @@ export class Connection implements ExchangeHost, InputSource {
       return;
     }
     if (this.idleSince > 0) {
-      if (cfg.keepaliveTimeoutMs > 0 && now - this.idleSince > cfg.keepaliveTimeoutMs) {
+      // A new connection's first request must begin within headersTimeout (a client that
+      // connects and says nothing cannot hold a slot); later waits are keepalive's.
+      const idleLimitMs = this.fresh ? cfg.headersTimeoutMs : cfg.keepaliveTimeoutMs;
+      if (idleLimitMs > 0 && now - this.idleSince > idleLimitMs) {
         this.config.log.debug(`closing idle connection from ${this.info.remoteAddr}`);
         this.endConnection();
       }
       return;
     }
     if (this.requestStartedAt === 0) return;
-    if (this.exchange === null) {
+    if (!this.decoder.done) {
+      // A body still arriving, read by the app or being discarded.
+      if (cfg.requestTimeoutMs > 0 && now - this.requestStartedAt > cfg.requestTimeoutMs) {
+        this.decoder = EMPTY_DECODER;
+        this.closing = true;
+        this.input?.fail(new RequestTimeoutError());
+        if (this.exchange === null) this.endConnection();
+      }
+    } else if (this.exchange === null) {
       if (cfg.headersTimeoutMs > 0 && now - this.requestStartedAt > cfg.headersTimeoutMs) {
         this.respondProtocolError(new RequestTimeoutError());
       }
-    } else if (!this.decoder.done && cfg.requestTimeoutMs > 0 && now - this.requestStartedAt > cfg.requestTimeoutMs) {
-      this.decoder = EMPTY_DECODER;
-      this.closing = true;
-      this.input?.fail(new RequestTimeoutError());
     }
   }
 
@@ -332,7 +361,9 @@ export class Connection implements ExchangeHost, InputSource {
 
   /** Server shutdown: idle connections end now, busy ones after their response (with Connection: close). */
   shutdown(): void {
-    if (this.idle) this.endConnection();
+    // eventlet shuts a connection marked idle down even while its app runs (a long poll).
+    if (this.markedIdle && this.exchange !== null) this.destroy();
+    else if (this.idle) this.endConnection();
   }
 
   destroy(): void {
@@ -422,10 +453,16 @@ export class Connection implements ExchangeHost, InputSource {
 
   writeBytes(data: Uint8Array): void {
     if (this.outText.length > 0) {
+      this.outPartBytes += this.outText.length;
       this.outParts.push(this.outText);
       this.outText = "";
     }
+    this.outPartBytes += data.length;
     this.outParts.push(data);
+  }
+
+  get outputBytes(): number {
+    return this.outPartBytes + this.outText.length;
   }
 
   flush(): boolean {
@@ -433,6 +470,7 @@ export class Connection implements ExchangeHost, InputSource {
     if (this.closed || socket.destroyed) {
       this.outText = "";
       this.outParts = [];
+      this.outPartBytes = 0;
       return true;
     }
     if (this.outParts.length === 0) {
@@ -447,6 +485,7 @@ export class Connection implements ExchangeHost, InputSource {
     const parts = this.outParts;
     this.outText = "";
     this.outParts = [];
+    this.outPartBytes = 0;
     if (parts.length > 1) socket.cork();
     let ok = true;
     for (const part of parts) ok = typeof part === "string" ? socket.write(part, "latin1") : socket.write(part);
@@ -483,7 +522,7 @@ export class Connection implements ExchangeHost, InputSource {
 
   consumed(): void {
     const input = this.input;
-    if (this.paused && input !== null && input.buffered <= INPUT_HIGH_WATER_MARK / 2) this.resumeReading();
+    if (this.paused && input !== null && (input.buffered <= INPUT_HIGH_WATER_MARK / 2 || input.waiting)) this.resumeReading();
   }
 
   takeSocket(): Socket {

@@ -37,12 +37,16 @@ export interface Acceptor {
   setSecureContext(context: SecureContext): void;
 }
 
+/** Swallows errors on sockets nobody serves yet; the server attaches its own handler. */
+function ignoreError(): void {}
+
 export class NetListenSocket implements ListenSocket, Acceptor {
   readonly netServer: net.Server;
   readonly tls: boolean = false;
   readonly secureContext: SecureContext | null = null;
   private handler: ((socket: net.Socket) => void) | null = null;
-  private held: net.Socket[] = [];
+  /** Connections accepted before a server attached (paused, unread), each with its close listener. */
+  private held = new Map<net.Socket, () => void>();
   private closedPromise: Promise<void> | null = null;
 
   constructor(netServer: net.Server) {
@@ -52,8 +56,12 @@ export class NetListenSocket implements ListenSocket, Acceptor {
         this.handler(socket);
         return;
       }
-      socket.on("error", () => {});
-      this.held.push(socket);
+      const forget = (): void => {
+        this.held.delete(socket);
+      };
+      socket.on("error", ignoreError);
+      socket.once("close", forget);
+      this.held.set(socket, forget);
     });
   }
 
@@ -68,8 +76,12 @@ export class NetListenSocket implements ListenSocket, Acceptor {
     if (this.handler !== null) throw new Error("this socket is already served by a server");
     this.handler = handler;
     const held = this.held;
-    this.held = [];
-    for (const socket of held) if (!socket.destroyed) handler(socket);
+    this.held = new Map();
+    for (const [socket, forget] of held) {
+      socket.removeListener("close", forget);
+      socket.removeListener("error", ignoreError);
+      if (!socket.destroyed) handler(socket);
+    }
   }
 
   setSecureContext(): void {
@@ -78,8 +90,8 @@ export class NetListenSocket implements ListenSocket, Acceptor {
 
   close(): Promise<void> {
     this.closedPromise ??= new Promise<void>((resolve) => {
-      for (const socket of this.held) socket.destroy();
-      this.held = [];
+      for (const socket of this.held.keys()) socket.destroy();
+      this.held.clear();
       // The listening handle (and a Unix socket's file) is closed at once;
       // connections already accepted are their server's to end.
       if (this.netServer.listening) this.netServer.close();
@@ -105,13 +117,19 @@ function isStaleUnixSocket(path: string): Promise<boolean> {
   });
 }
 
+/** "127.0.0.1:8090", "[::1]:8090" or the socket's path, for messages. */
+function describeListenAddress(options: net.ListenOptions): string {
+  if (options.path !== undefined) return options.path;
+  const host = options.host ?? "";
+  return `${host.includes(":") ? `[${host}]` : host}:${String(options.port)}`;
+}
+
 function listenOnce(options: net.ListenOptions): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const netServer = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
     const onError = (err: NodeJS.ErrnoException): void => {
       netServer.close();
-      const where = options.path ?? `${options.host}:${options.port}`;
-      err.message = `cannot listen on ${where}: ${err.message}`;
+      err.message = `cannot listen on ${describeListenAddress(options)}: ${err.message}`;
       reject(err);
     };
     netServer.once("error", onError);
@@ -134,7 +152,13 @@ export async function listen(addr: [host: string, port: number] | string, opts: 
       return new NetListenSocket(await listenOnce({ path: addr, backlog }));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || !(await isStaleUnixSocket(addr))) throw err;
-      unlinkSync(addr);
+      // Nothing accepts on it: a dead process's socket file, replaced as a restarted server expects.
+      try {
+        unlinkSync(addr);
+      } catch (unlinkErr) {
+        const e = unlinkErr as NodeJS.ErrnoException;
+        throw Object.assign(new Error(`cannot listen on ${addr}: cannot remove its stale socket file: ${e.message}`), { code: e.code });
+      }
       return new NetListenSocket(await listenOnce({ path: addr, backlog }));
     }
   }

@@ -27,9 +27,9 @@ export interface WsgiServer {
   close(opts?: CloseOptions): Promise<void>;
   /** Requests being handled now. */
   readonly outstandingRequests: number;
-  /** Connections open now (served, not those waiting for a slot). */
+  /** Connections being served now (not those in a TLS handshake or waiting for a slot). */
   readonly connectionCount: number;
-  /** Loads a new certificate and key for new TLS connections (renewal without restart). */
+  /** Loads a new certificate and key for new TLS connections (renewal without restart); throws, keeping the old one, when they are bad. */
   setSecureContext(opts: SslOptions): void;
 }
 
@@ -38,7 +38,7 @@ const MAX_SWEEP_MS = 1000;
 const MIN_SWEEP_MS = 20;
 
 function sweepInterval(cfg: ServerConfig): number {
-  const limits = [cfg.keepaliveTimeoutMs, cfg.headersTimeoutMs, cfg.requestTimeoutMs].filter((ms) => ms > 0);
+  const limits = [cfg.keepaliveTimeoutMs, cfg.headersTimeoutMs, cfg.requestTimeoutMs, cfg.socketTimeoutMs].filter((ms) => ms > 0);
   const smallest = limits.length === 0 ? MAX_SWEEP_MS : Math.min(...limits);
   return Math.max(MIN_SWEEP_MS, Math.min(MAX_SWEEP_MS, Math.floor(smallest / 4)));
 }
@@ -56,22 +56,41 @@ function plainAddress(address: string | undefined): string {
   return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
 }
 
+/** One line for a TLS failure: OpenSSL's reason ("wrong version number") and code, or the socket error. */
+function describeTlsError(err: NodeJS.ErrnoException & { reason?: string }): string {
+  const what = err.reason ?? err.message.split("\n")[0] ?? "";
+  return err.code !== undefined && !what.includes(err.code) ? `${what} (${err.code})` : what;
+}
+
+/** A TLS connection still in its handshake: it holds a slot but has no Connection yet. */
+interface Handshake {
+  /** ms: when the connection was accepted (the handshake's deadline counts from here). */
+  readonly acceptedAt: number;
+  /** "1.2.3.4:5678", for log lines. */
+  readonly peer: string;
+}
+
 class Server implements WsgiServer, ConnectionOwner {
   readonly config: ServerConfig;
   readonly app: App;
   readonly address: Address;
   readonly closed: Promise<void>;
+  /** close() was called: nothing more is accepted and no connection is kept alive. */
   closing = false;
   outstandingRequests = 0;
 
   private readonly sock: ListenSocket & Acceptor;
+  /** Connections being served; with `handshakes`, at most maxConnections. */
   private readonly connections = new Set<Connection>();
-  /** Accepted beyond maxSize: paused, unread, served when a slot frees. */
-  private readonly waiting: net.Socket[] = [];
+  /** TLS connections in their handshake. */
+  private readonly handshakes = new Map<tls.TLSSocket, Handshake>();
+  /** Accepted beyond maxSize: paused, unread, served in order when a slot frees; each with its close listener. */
+  private readonly waiting = new Map<net.Socket, () => void>();
   private readonly sweep: NodeJS.Timeout;
   private readonly serverName: string;
   private readonly serverPort: string;
   private resolveClosed!: () => void;
+  private exited = false;
   private closePromise: Promise<void> | null = null;
 
   constructor(sock: ListenSocket, app: App, opts?: ServerOptions) {
@@ -91,14 +110,20 @@ class Server implements WsgiServer, ConnectionOwner {
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
+    // Attached first: a socket already served by another server throws here, leaving nothing behind.
+    this.sock.attach((socket) => this.accept(socket));
     this.sweep = setInterval(() => this.checkTimeouts(), sweepInterval(this.config));
     this.sweep.unref();
     this.config.log.info(`(${process.pid}) wsgi starting up on ${describeAddress(this.address, sock.tls)}`);
-    this.sock.attach((socket) => this.accept(socket));
   }
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Connections holding a slot: served, or in their TLS handshake. */
+  private get slotsInUse(): number {
+    return this.connections.size + this.handshakes.size;
   }
 
   private accept(socket: net.Socket): void {
@@ -106,19 +131,62 @@ class Server implements WsgiServer, ConnectionOwner {
       socket.destroy();
       return;
     }
-    if (this.connections.size >= this.config.maxConnections) {
-      socket.on("error", () => {});
-      socket.once("close", () => {
-        const i = this.waiting.indexOf(socket);
-        if (i !== -1) this.waiting.splice(i, 1);
-      });
-      this.waiting.push(socket);
+    if (this.slotsInUse >= this.config.maxConnections) {
+      // Held, not refused: the socket stays paused (pauseOnConnect), so the
+      // client's bytes wait in the kernel until a slot frees.
+      const forget = (): void => {
+        this.waiting.delete(socket);
+      };
+      socket.on("error", ignoreError);
+      socket.once("close", forget);
+      this.waiting.set(socket, forget);
       return;
     }
     this.serve(socket);
   }
 
   private serve(raw: net.Socket): void {
+    const context = this.sock.secureContext;
+    if (context === null) {
+      this.open(raw, raw);
+      raw.resume();
+      return;
+    }
+    const secure = secureSocket(raw, context);
+    const peer = "path" in this.address ? "unix" : `${plainAddress(raw.remoteAddress)}:${String(raw.remotePort)}`;
+    const handshake: Handshake = { acceptedAt: Date.now(), peer };
+    let failed = false;
+    const onError = (err: NodeJS.ErrnoException): void => {
+      if (!failed) this.config.log.debug(`TLS handshake with ${handshake.peer} failed: ${describeTlsError(err)}`);
+      failed = true;
+      secure.destroy();
+    };
+    const onClose = (): void => {
+      if (!failed) this.config.log.debug(`connection from ${handshake.peer} closed during the TLS handshake`);
+      this.handshakes.delete(secure);
+      this.slotFreed();
+    };
+    // The listener allows half-open sockets, so a client's FIN alone would
+    // leave a handshake that can never finish holding its slot.
+    const onEnd = (): void => {
+      secure.destroy();
+    };
+    secure.on("error", onError);
+    secure.once("close", onClose);
+    secure.once("end", onEnd);
+    secure.once("secure", () => {
+      secure.removeListener("error", onError);
+      secure.removeListener("close", onClose);
+      secure.removeListener("end", onEnd);
+      this.handshakes.delete(secure);
+      this.open(secure, raw);
+    });
+    this.handshakes.set(secure, handshake);
+    raw.resume();
+  }
+
+  /** Starts serving HTTP on `socket` (the TLS socket once its handshake is done, or `raw`). */
+  private open(socket: net.Socket, raw: net.Socket): void {
     const unix = "path" in this.address;
     const info = {
       serverName: this.serverName,
@@ -128,27 +196,23 @@ class Server implements WsgiServer, ConnectionOwner {
       https: this.sock.tls,
       errors: process.stderr,
     };
-    const context = this.sock.secureContext;
-    let socket: net.Socket = raw;
-    if (context !== null) {
-      const secure = secureSocket(raw, context);
-      secure.on("error", () => {}); // handshake failures are logged by the connection at debug
-      socket = secure;
-    }
-    const conn = new Connection(this, socket, info);
-    this.connections.add(conn);
-    raw.resume();
+    this.connections.add(new Connection(this, socket, info));
   }
 
   connectionClosed(conn: Connection): void {
-    if (!this.connections.delete(conn)) return;
-    while (this.waiting.length > 0 && this.connections.size < this.config.maxConnections && !this.closing) {
-      const next = this.waiting.shift() as net.Socket;
-      next.removeAllListeners("close");
-      next.removeAllListeners("error");
+    if (this.connections.delete(conn)) this.slotFreed();
+  }
+
+  /** A connection closed: serve the longest-waiting socket, or finish closing. */
+  private slotFreed(): void {
+    for (const [next, forget] of this.waiting) {
+      if (this.closing || this.slotsInUse >= this.config.maxConnections) break;
+      this.waiting.delete(next);
+      next.removeListener("close", forget);
+      next.removeListener("error", ignoreError);
       if (!next.destroyed) this.serve(next);
     }
-    if (this.closing && this.connections.size === 0) this.finishClose();
+    if (this.closing && this.slotsInUse === 0) this.finishClose();
   }
 
   requestStarted(): void {
@@ -162,38 +226,59 @@ class Server implements WsgiServer, ConnectionOwner {
   private checkTimeouts(): void {
     const now = Date.now();
     for (const conn of this.connections) conn.checkTimeouts(now);
+    // A handshake must be over within headersTimeout (socketTimeout when there is none): a
+    // client that connects and says nothing, or trickles a ClientHello, cannot hold a slot.
+    const limitMs = this.config.headersTimeoutMs > 0 ? this.config.headersTimeoutMs : this.config.socketTimeoutMs;
+    if (limitMs === 0) return;
+    for (const [secure, handshake] of this.handshakes) {
+      if (now - handshake.acceptedAt > limitMs) {
+        this.config.log.debug(`TLS handshake with ${handshake.peer} timed out`);
+        secure.destroy();
+      }
+    }
   }
 
   setSecureContext(opts: SslOptions): void {
-    this.sock.setSecureContext(createServerContext(opts) as tls.SecureContext);
+    if (!this.sock.tls) throw new Error("setSecureContext needs a server on a socket wrapped by wrapSsl");
+    this.sock.setSecureContext(createServerContext(opts, "setSecureContext"));
   }
 
   close(opts: CloseOptions = {}): Promise<void> {
     if (this.closePromise !== null) return this.closePromise;
+    const deadline = opts.deadline;
+    if (deadline !== undefined && !(typeof deadline === "number" && deadline >= 0)) {
+      return Promise.reject(new TypeError(`close(): deadline must be a non-negative number of ms, got ${String(deadline)}`));
+    }
     this.closing = true;
-    this.closePromise = (async () => {
-      await this.sock.close();
-      for (const socket of this.waiting.splice(0)) socket.destroy();
-      let timer: NodeJS.Timeout | undefined;
-      if (opts.deadline !== undefined) {
-        timer = setTimeout(() => {
-          for (const conn of this.connections) conn.destroy();
-        }, opts.deadline);
-      }
-      for (const conn of this.connections) conn.shutdown();
-      if (this.connections.size === 0) this.finishClose();
-      await this.closed;
+    const listenerClosed = this.sock.close();
+    for (const socket of this.waiting.keys()) socket.destroy();
+    this.waiting.clear();
+    for (const secure of this.handshakes.keys()) secure.destroy();
+    let timer: NodeJS.Timeout | undefined;
+    if (deadline !== undefined) {
+      timer = setTimeout(() => {
+        for (const conn of this.connections) conn.destroy();
+      }, deadline);
+    }
+    for (const conn of this.connections) conn.shutdown();
+    if (this.slotsInUse === 0) this.finishClose();
+    this.closePromise = Promise.all([listenerClosed, this.closed]).then(() => {
       if (timer !== undefined) clearTimeout(timer);
-    })();
+    });
     return this.closePromise;
   }
 
   private finishClose(): void {
+    if (this.exited) return;
+    this.exited = true;
     clearInterval(this.sweep);
     this.config.log.info(`(${process.pid}) wsgi exited, is_accepting=False`);
     this.resolveClosed();
   }
 }
+
+/** Swallows errors on sockets waiting for a slot; whoever serves them attaches its own handler. */
+function ignoreError(): void {}
 
 /** Starts serving `app` on `sock` at once. */
 export function server(sock: ListenSocket, app: App, opts?: ServerOptions): WsgiServer {

@@ -29,30 +29,58 @@ export interface SslOptions {
   ciphers?: string;
 }
 
-function readPem(path: string, what: string): Buffer {
+function readPem(who: string, path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw Object.assign(new Error(`wrapSsl: cannot read ${what} ${path}: ${e.message}`), { code: e.code });
+    throw Object.assign(new Error(`${who}: cannot read ${what} ${path}: ${e.message}`), { code: e.code });
   }
 }
 
-/** Builds a secure context from SslOptions; throws a clear error for a bad certificate or key. */
-export function createServerContext(opts: SslOptions): tls.SecureContext {
-  if (opts.serverSide !== true) throw new TypeError("wrapSsl: serverSide must be true");
-  const cert = opts.cert ?? (opts.certfile !== undefined ? readPem(opts.certfile, "certfile") : undefined);
-  const key = opts.key ?? (opts.keyfile !== undefined ? readPem(opts.keyfile, "keyfile") : cert);
-  if (cert === undefined) throw new TypeError("wrapSsl: a certificate is needed (certfile or cert)");
+/** OpenSSL's reason ("key values mismatch"), without its "error:0580…" prefix. */
+function opensslReason(err: NodeJS.ErrnoException & { reason?: string }): string {
+  return err.reason ?? err.message;
+}
+
+function contextError(message: string, cause: NodeJS.ErrnoException): Error {
+  return Object.assign(new Error(message, { cause }), { code: cause.code ?? "ERR_TLS_CONTEXT" });
+}
+
+/**
+ * Builds a secure context from SslOptions. Throws at once, naming the file
+ * (or "cert"/"key" for PEM given inline), when the certificate or key cannot
+ * be read or parsed, or the key does not belong to the certificate. `who`
+ * prefixes the messages ("wrapSsl", "setSecureContext").
+ */
+export function createServerContext(opts: SslOptions, who = "wrapSsl"): tls.SecureContext {
+  if (opts === null || typeof opts !== "object") throw new TypeError(`${who}: options are needed`);
+  if (opts.serverSide !== true) throw new TypeError(`${who}: serverSide must be true`);
+  const certName = opts.cert !== undefined ? "the certificate (cert)" : `the certificate ${opts.certfile ?? ""}`;
+  const cert = opts.cert ?? (opts.certfile !== undefined ? readPem(who, opts.certfile, "certfile") : undefined);
+  if (cert === undefined) throw new TypeError(`${who}: a certificate is needed (certfile or cert)`);
+  // Without a key, the key is looked for in the certificate's file, as Python's ssl does.
+  const keyName =
+    opts.key !== undefined ? "the private key (key)" : opts.keyfile !== undefined ? `the private key ${opts.keyfile}` : `the private key in ${certName}`;
+  const key = opts.key ?? (opts.keyfile !== undefined ? readPem(who, opts.keyfile, "keyfile") : cert);
   try {
-    const options: tls.SecureContextOptions = { cert, key };
-    if (opts.ca !== undefined) options.ca = opts.ca;
-    if (opts.passphrase !== undefined) options.passphrase = opts.passphrase;
-    if (opts.ciphers !== undefined) options.ciphers = opts.ciphers;
+    tls.createSecureContext({ cert });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw contextError(`${who}: ${certName} is not a usable PEM certificate: ${opensslReason(e)}`, e);
+  }
+  const options: tls.SecureContextOptions = { cert, key };
+  if (opts.ca !== undefined) options.ca = opts.ca;
+  if (opts.passphrase !== undefined) options.passphrase = opts.passphrase;
+  if (opts.ciphers !== undefined) options.ciphers = opts.ciphers;
+  try {
     return tls.createSecureContext(options);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw Object.assign(new Error(`wrapSsl: bad certificate or key: ${e.message}`), { code: e.code ?? "ERR_TLS_CONTEXT" });
+    if (e.code === "ERR_OSSL_X509_KEY_VALUES_MISMATCH") {
+      throw contextError(`${who}: ${keyName} does not match ${certName}`, e);
+    }
+    throw contextError(`${who}: ${keyName} (or the ca, ciphers or passphrase) cannot be used: ${opensslReason(e)}`, e);
   }
 }
 
