@@ -1,0 +1,155 @@
+/**
+ * Faults that strike after a response's head went out promising keep-alive:
+ * the body times out (requestTimeout), the body is malformed, the client
+ * half-closes, the server begins shutting down. The response may still
+ * complete, but the connection cannot serve another request, so the server
+ * must close it once the response is sent rather than keep it open, idle,
+ * ignoring what arrives.
+ */
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import type { App } from "../../src/index.js";
+import { startServer } from "../support/wire.js";
+import { Peer, Signal, activeResources, assertCleanShutdown, until, within } from "./support.js";
+
+/** The end of a chunked response. */
+const LAST_CHUNK = "\r\n0\r\n\r\n";
+
+/**
+ * Sends its head and a first chunk through write(), then reads the whole
+ * request body, swallows the read's error, and finishes the response normally.
+ */
+function headFirstApp(readFailed: Signal<Error>): App {
+  return async (env, startResponse) => {
+    const write = startResponse("200 OK", [["Content-Type", "text/plain"]]);
+    await write("partial ");
+    try {
+      await env["wsgi.input"].read();
+    } catch (err) {
+      readFailed.fire(err as Error);
+    }
+    return ["done"];
+  };
+}
+
+test(
+  "requestTimeout striking after the head went out: the connection is closed once the response is sent",
+  {
+    todo:
+      "Connection.checkTimeouts sets closing=true mid-exchange; exchangeDone keeps exchange.keepAlive (decided when the head went out) and never ends the socket",
+  },
+  async () => {
+    const baseline = activeResources();
+    const readFailed = new Signal<Error>();
+    const s = await startServer(headFirstApp(readFailed), { headersTimeout: 0.3, requestTimeout: 0.3 });
+    const peer = await Peer.open(s.port);
+    try {
+      await peer.write("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789");
+      const err = await within(2000, "the read to time out", readFailed.promise);
+      assert.equal((err as Error & { code?: string }).code, "ERR_REQUEST_TIMEOUT");
+      await peer.waitForText(LAST_CHUNK);
+      await within(1000, "the server to close the connection after the response", peer.ended.promise);
+      await assertCleanShutdown(s, baseline);
+    } finally {
+      peer.destroy();
+      await s.close(200);
+    }
+  },
+);
+
+test(
+  "a malformed chunk after the head went out: the connection is closed once the response is sent",
+  {
+    todo: "Connection.feedBody sets closing=true on a ChunkReadError mid-exchange; exchangeDone never ends the socket",
+  },
+  async () => {
+    const baseline = activeResources();
+    const readFailed = new Signal<Error>();
+    const s = await startServer(headFirstApp(readFailed));
+    const peer = await Peer.open(s.port);
+    try {
+      await peer.write("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+      await peer.waitForText("partial ");
+      await peer.write("zz\r\n");
+      const err = await within(2000, "the read to fail", readFailed.promise);
+      assert.equal(err.name, "ChunkReadError");
+      await peer.waitForText(LAST_CHUNK);
+      await within(1000, "the server to close the connection after the response", peer.ended.promise);
+      await assertCleanShutdown(s, baseline);
+    } finally {
+      peer.destroy();
+      await s.close(200);
+    }
+  },
+);
+
+test(
+  "a client that half-closes while its response streams: the connection is closed once the response is sent",
+  {
+    todo: "Connection.onEnd only ends an idle connection; exchangeDone ignores peerEnded, so the half-closed socket stays open forever",
+  },
+  async () => {
+    const baseline = activeResources();
+    const gate = new Signal();
+    const s = await startServer(async (_env, startResponse) => {
+      startResponse("200 OK", [["Content-Type", "text/plain"]]);
+      return {
+        async *[Symbol.asyncIterator]() {
+          yield "x".repeat(5000);
+          await gate.promise;
+          yield "end";
+        },
+      };
+    });
+    const peer = await Peer.open(s.port);
+    try {
+      await peer.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+      await peer.waitForBytes(5000);
+      peer.socket.end(); // half-close: the client sends nothing more but still reads
+      // No event tells that the server has read the FIN; on loopback 100 ms is ample.
+      await delay(100);
+      gate.fire();
+      await peer.waitForText(LAST_CHUNK);
+      assert.ok(peer.text.includes("end"));
+      await within(1000, "the server to close the half-closed connection after the response", peer.closed.promise);
+      await assertCleanShutdown(s, baseline);
+    } finally {
+      gate.fire();
+      peer.destroy();
+      await s.close(200);
+    }
+  },
+);
+
+test("server close() while a response streams: the connection is closed after it, without waiting for a deadline", async () => {
+  const baseline = activeResources();
+  const gate = new Signal();
+  const s = await startServer(async (_env, startResponse) => {
+    startResponse("200 OK", [["Content-Type", "text/plain"]]);
+    return {
+      async *[Symbol.asyncIterator]() {
+        yield "x".repeat(5000);
+        await gate.promise;
+        yield "end";
+      },
+    };
+  });
+  const peer = await Peer.open(s.port);
+  try {
+    await peer.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    await peer.waitForBytes(5000);
+    const closing = s.server.close(); // no deadline: it resolves only when the connection is done
+    gate.fire();
+    await peer.waitForText(LAST_CHUNK);
+    await within(1000, "close() to resolve after the response", closing);
+    await within(1000, "the connection to be closed", peer.closed.promise);
+    await until(1000, "no connection left", () => s.server.connectionCount === 0);
+    await assertCleanShutdown(s, baseline);
+  } finally {
+    gate.fire();
+    peer.destroy();
+    await s.close(200);
+  }
+});

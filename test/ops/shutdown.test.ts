@@ -1,0 +1,195 @@
+/**
+ * Graceful shutdown (WsgiServer.close): idle connections close at once,
+ * requests in flight finish with Connection: close, then `closed` settles;
+ * the deadline cuts what is left; connections marked with eventlet.set_idle
+ * count as idle. And the hello example stops cleanly on SIGINT/SIGTERM.
+ */
+
+import assert from "node:assert/strict";
+import net from "node:net";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { listen, type App } from "../../src/index.js";
+import { header } from "../support/wire.js";
+import { gate, helloApp, Peer, repoRoot, serveOn, spawnNode, within } from "./support.js";
+
+const GET = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+async function local(app: App): Promise<ReturnType<typeof serveOn> & { port: number }> {
+  const s = serveOn(await listen(["127.0.0.1", 0]), app);
+  return Object.assign(s, { port: (s.server.address as { port: number }).port });
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect({ host: "127.0.0.1", port });
+    c.once("connect", () => {
+      c.destroy();
+      resolve(false);
+    });
+    c.once("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ECONNREFUSED"));
+  });
+}
+
+/** An app that answers /slow only once `release` opens, and everything else at once. */
+function slowApp(release: Promise<void>, started: () => void): App {
+  return async (env, startResponse) => {
+    if (env.PATH_INFO === "/slow") {
+      started();
+      await release;
+    }
+    startResponse("200 OK", [["Content-Type", "text/plain"]]);
+    return [`${env.PATH_INFO}\n`];
+  };
+}
+
+describe("WsgiServer.close()", () => {
+  test("closes the idle connection at once, lets the busy one finish with Connection: close, then settles", async () => {
+    const release = gate();
+    const started = gate();
+    const s = await local(slowApp(release.promise, () => started.open()));
+    const idle = await Peer.connect({ port: s.port });
+    const busy = await Peer.connect({ port: s.port });
+    try {
+      await idle.write(GET);
+      assert.equal((await idle.responses(1))[0]?.status, 200);
+      await busy.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+      await within(2000, "the slow request to start", started.promise);
+      assert.equal(s.server.outstandingRequests, 1);
+
+      let settled = false;
+      const closing = s.server.close().then(() => {
+        settled = true;
+      });
+      await idle.waitClosed(1000);
+      assert.equal(busy.closed, false, "the busy connection is left to finish");
+      assert.equal(await refused(s.port), true, "no new connections are accepted");
+      assert.equal(settled, false);
+
+      release.open();
+      const [res] = await busy.responses(1);
+      assert.equal(res?.status, 200);
+      assert.equal(header(res!, "connection"), "close");
+      await busy.waitClosed(1000);
+      await within(2000, "close() to settle", closing);
+      await within(100, "closed to settle", s.server.closed);
+      assert.equal(s.server.outstandingRequests, 0);
+      assert.match(s.log.info.at(-1) ?? "", /\(\d+\) wsgi exited, is_accepting=False/);
+    } finally {
+      release.open();
+      idle.destroy();
+      busy.destroy();
+      await s.close(100);
+    }
+  });
+
+  test("a response whose head went out before close() still ends its connection afterwards", async () => {
+    const release = gate();
+    const headSent = gate();
+    const streaming: App = (_env, startResponse) => {
+      const write = startResponse("200 OK", [["Content-Type", "text/plain"]]);
+      return (async function* () {
+        await write("first,");
+        headSent.open();
+        await release.promise;
+        yield "last";
+      })();
+    };
+    const s = await local(streaming);
+    const peer = await Peer.connect({ port: s.port });
+    try {
+      await peer.write(GET);
+      await within(2000, "the head", headSent.promise);
+      await peer.until(() => peer.text.includes("first,"), 2000, "the first chunk");
+      assert.equal(peer.text.includes("Connection: close"), false, "the head went out before close()");
+      const closing = s.server.close();
+      release.open();
+      const [res] = await peer.responses(1);
+      assert.equal(res?.body.toString(), "first,last");
+      await peer.waitClosed(1000);
+      await within(2000, "close() to settle", closing);
+    } finally {
+      release.open();
+      peer.destroy();
+      await s.close(100);
+    }
+  });
+
+  test("a connection marked with eventlet.set_idle is closed at once, its app still waiting", async () => {
+    const release = gate();
+    const marked = gate();
+    const longPoll: App = async (env, startResponse) => {
+      env["eventlet.set_idle"]();
+      marked.open();
+      await release.promise;
+      startResponse("200 OK", [["Content-Type", "text/plain"]]);
+      return ["late"];
+    };
+    const s = await local(longPoll);
+    const peer = await Peer.connect({ port: s.port });
+    try {
+      await peer.write(GET);
+      await within(2000, "the app to mark itself idle", marked.promise);
+      await within(1000, "close() to settle", s.server.close());
+      assert.equal(peer.closed || (await peer.waitClosed(1000).then(() => true)), true);
+    } finally {
+      release.open();
+      peer.destroy();
+      await s.close(100);
+    }
+  });
+
+  test("the deadline cuts requests that do not finish in time", async () => {
+    const never = gate();
+    const started = gate();
+    const s = await local(slowApp(never.promise, () => started.open()));
+    const peer = await Peer.connect({ port: s.port });
+    try {
+      await peer.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+      await within(2000, "the request to start", started.promise);
+      const t0 = Date.now();
+      await within(2000, "close() to settle", s.server.close({ deadline: 200 }));
+      const elapsed = Date.now() - t0;
+      assert.ok(elapsed >= 150 && elapsed < 1500, `settled after ${elapsed} ms`);
+      await peer.waitClosed(1000);
+      assert.equal(peer.data.length, 0);
+    } finally {
+      never.open();
+      peer.destroy();
+      await s.close(100);
+    }
+  });
+
+  test("close() with nothing open settles at once; calling it again returns the same promise", async () => {
+    const s = await local(helloApp);
+    const first = s.server.close();
+    assert.equal(s.server.close(), first);
+    await within(1000, "close() to settle", first);
+    assert.equal(await refused(s.port), true);
+  });
+});
+
+describe("the hello example", () => {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    test(`stops gracefully on ${signal} and logs (PID) wsgi exited`, async () => {
+      const child = spawnNode([join(repoRoot, "dist", "examples", "hello.js")], { env: { PORT: "0" } });
+      try {
+        const [, port] = await child.waitOutput(/wsgi starting up on http:\/\/0\.0\.0\.0:(\d+)/, 5000);
+        const peer = await Peer.connect({ port: Number(port) });
+        try {
+          await peer.write(GET);
+          const [res] = await peer.responses(1);
+          assert.equal(res?.body.toString(), "Hello, World!\r\n");
+          child.proc.kill(signal);
+          await peer.waitClosed(3000); // the idle keep-alive connection is closed
+        } finally {
+          peer.destroy();
+        }
+        assert.equal(await within(5000, "the example to exit", child.exited), 0);
+        assert.match(child.stderr, new RegExp(`\\(${child.proc.pid}\\) wsgi exited`));
+      } finally {
+        await child.kill();
+      }
+    });
+  }
+});

@@ -1,0 +1,154 @@
+/**
+ * Pipelining: several requests in one write are answered in order, whatever
+ * each app call waits for; after a framing error, or a request that closes
+ * the connection, nothing that follows is answered (or even seen by the app).
+ */
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { App } from "../../src/index.js";
+import { parseAll, rawExchange, withServer } from "../support/wire.js";
+import { RawClient } from "./client.js";
+
+const get = (path: string, extra = ""): string => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
+
+/** Answers with the path; paths starting with /slow wait a few turns of the event loop first. */
+function pathEcho(seen: string[]): App {
+  return async (env, sr) => {
+    seen.push(env.PATH_INFO);
+    if (env.PATH_INFO.startsWith("/slow")) {
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    }
+    const body = await env["wsgi.input"].read();
+    sr("200 OK", []);
+    return [`${env.PATH_INFO}:${body.toString()}`];
+  };
+}
+
+test("requests in one write are answered in order, slow ones included", async () => {
+  const seen: string[] = [];
+  await withServer(pathEcho(seen), {}, async (s) => {
+    const paths = ["/1", "/slow2", "/3", "/slow4", "/5"];
+    const r = await rawExchange(s.port, paths.map((p) => get(p)).join(""), { responses: paths.length });
+    assert.deepEqual(
+      parseAll(r.data).map((x) => x.body.toString()),
+      paths.map((p) => `${p}:`),
+    );
+    assert.deepEqual(seen, paths, "one request at a time, in order");
+  });
+});
+
+test("pipelined requests with bodies, both framings, in one write", async () => {
+  await withServer(pathEcho([]), {}, async (s) => {
+    const bytes =
+      "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello" +
+      "POST /slow-b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nwor\r\n2\r\nld\r\n0\r\n\r\n" +
+      get("/c") +
+      "POST /d HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    const r = await rawExchange(s.port, bytes, { responses: 4 });
+    assert.deepEqual(
+      parseAll(r.data).map((x) => x.body.toString()),
+      ["/a:hello", "/slow-b:world", "/c:", "/d:"],
+    );
+  });
+});
+
+test("pipelined requests arriving one byte at a time are answered in order", async () => {
+  await withServer(pathEcho([]), {}, async (s) => {
+    const bytes = get("/1") + "POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" + get("/3", "Connection: close\r\n");
+    const r = await rawExchange(s.port, "", { pieces: [...bytes] });
+    assert.equal(r.closed, true);
+    assert.deepEqual(
+      parseAll(r.data).map((x) => x.body.toString()),
+      ["/1:", "/2:abc", "/3:"],
+    );
+  });
+});
+
+test("many small pipelined requests in one write (a batch)", async () => {
+  const app: App = (env, sr) => {
+    sr("200 OK", []);
+    return [env.PATH_INFO];
+  };
+  await withServer(app, {}, async (s) => {
+    const n = 200;
+    const bytes = Array.from({ length: n }, (_, i) => get(`/${i}`)).join("");
+    const r = await rawExchange(s.port, bytes, { responses: n, timeoutMs: 5000 });
+    const bodies = parseAll(r.data).map((x) => x.body.toString());
+    assert.deepEqual(bodies, Array.from({ length: n }, (_, i) => `/${i}`));
+  });
+});
+
+test("after a malformed request nothing that follows is answered", async () => {
+  const seen: string[] = [];
+  await withServer(pathEcho(seen), {}, async (s) => {
+    for (const bad of [
+      "BAD REQUEST LINE\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ]) {
+      seen.length = 0;
+      const r = await rawExchange(s.port, get("/first") + bad + get("/after"));
+      assert.equal(r.closed, true, bad);
+      const responses = parseAll(r.data);
+      assert.equal(responses[0]!.body.toString(), "/first:", bad);
+      assert.ok(responses.length <= 2, bad);
+      if (responses.length === 2) assert.equal(responses[1]!.status >= 400, true, bad);
+      assert.equal(seen.includes("/after"), false, `${JSON.stringify(bad)}: /after reached the app`);
+      assert.equal(r.text.includes("/after"), false, bad);
+    }
+  });
+});
+
+test("after a request with Connection: close, pipelined requests are not answered", async () => {
+  const seen: string[] = [];
+  await withServer(pathEcho(seen), {}, async (s) => {
+    const r = await rawExchange(s.port, get("/1") + get("/slow2", "Connection: close\r\n") + get("/3"));
+    assert.equal(r.closed, true);
+    assert.deepEqual(
+      parseAll(r.data).map((x) => x.body.toString()),
+      ["/1:", "/slow2:"],
+    );
+    assert.deepEqual(seen, ["/1", "/slow2"]);
+  });
+});
+
+test("after an application error, pipelined requests are not answered", async () => {
+  const seen: string[] = [];
+  const app: App = (env, sr) => {
+    seen.push(env.PATH_INFO);
+    if (env.PATH_INFO === "/boom") throw new Error("boom");
+    sr("200 OK", []);
+    return [env.PATH_INFO];
+  };
+  await withServer(app, {}, async (s) => {
+    const r = await rawExchange(s.port, get("/1") + get("/boom") + get("/3"));
+    assert.equal(r.closed, true);
+    assert.deepEqual(
+      parseAll(r.data).map((x) => x.status),
+      [200, 500],
+    );
+    assert.deepEqual(seen, ["/1", "/boom"]);
+  });
+});
+
+test("a pipelined request behind an unread body: the body is discarded, the request answered", async () => {
+  const app: App = (env, sr) => {
+    sr("200 OK", []);
+    return [env.PATH_INFO];
+  };
+  await withServer(app, {}, async (s) => {
+    const c = await RawClient.connect(s.port);
+    try {
+      await c.write("POST /ignored-body HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789" + get("/next"));
+      const responses = await c.next(2);
+      assert.deepEqual(
+        responses.map((x) => x.body.toString()),
+        ["/ignored-body", "/next"],
+      );
+    } finally {
+      c.destroy();
+    }
+  });
+});
