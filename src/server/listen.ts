@@ -147,6 +147,8 @@ function listenOnce(options: net.ListenOptions): Promise<net.Server> {
  */
 export async function listen(addr: [host: string, port: number] | string, opts: ListenOptions = {}): Promise<ListenSocket> {
   const backlog = opts.backlog ?? 50;
+  // The kernel caps it (net.core.somaxconn); a negative or fractional one is a mistake, not a request for the cap.
+  if (!Number.isInteger(backlog) || backlog < 0) throw new TypeError(`listen(): backlog must be a non-negative integer, got ${String(backlog)}`);
   if (typeof addr === "string") {
     try {
       return new NetListenSocket(await listenOnce({ path: addr, backlog }));

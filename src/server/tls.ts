@@ -43,6 +43,21 @@ function opensslReason(err: NodeJS.ErrnoException & { reason?: string }): string
   return err.reason ?? err.message;
 }
 
+/**
+ * What is wrong with the key, in words, for the OpenSSL errors that say it
+ * badly ("unsupported", "bad decrypt"); null for other errors.
+ */
+function describeKeyProblem(err: NodeJS.ErrnoException, key: string | Buffer, hasPassphrase: boolean, keyInCertFile: boolean): string | null {
+  const text = typeof key === "string" ? key : key.toString("latin1");
+  if (err.code === "ERR_OSSL_BAD_DECRYPT") {
+    return hasPassphrase ? "cannot be decrypted: the passphrase is wrong" : "is encrypted: a passphrase is needed";
+  }
+  if (err.code === "ERR_OSSL_UNSUPPORTED" && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
+    return keyInCertFile ? "is missing: give keyfile (or key), or put the key in the certificate's file" : "is not a PEM private key";
+  }
+  return null;
+}
+
 function contextError(message: string, cause: NodeJS.ErrnoException): Error {
   return Object.assign(new Error(message, { cause }), { code: cause.code ?? "ERR_TLS_CONTEXT" });
 }
@@ -80,6 +95,8 @@ export function createServerContext(opts: SslOptions, who = "wrapSsl"): tls.Secu
     if (e.code === "ERR_OSSL_X509_KEY_VALUES_MISMATCH") {
       throw contextError(`${who}: ${keyName} does not match ${certName}`, e);
     }
+    const keyProblem = describeKeyProblem(e, key, opts.passphrase !== undefined, opts.key === undefined && opts.keyfile === undefined);
+    if (keyProblem !== null) throw contextError(`${who}: ${keyName} ${keyProblem}`, e);
     throw contextError(`${who}: ${keyName} (or the ca, ciphers or passphrase) cannot be used: ${opensslReason(e)}`, e);
   }
 }

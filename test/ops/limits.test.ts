@@ -195,8 +195,11 @@ describe("keepalive as a number", () => {
 });
 
 describe("headersTimeout", () => {
-  test("defaults to 60 seconds", () => {
+  test("defaults to 60 seconds, and requestTimeout to 300, as Node's", () => {
     assert.equal(normalizeOptions({}).headersTimeoutMs, 60_000);
+    assert.equal(normalizeOptions({}).requestTimeoutMs, 300_000);
+    assert.equal(normalizeOptions({ headersTimeout: 0, requestTimeout: 0 }).headersTimeoutMs, 0);
+    assert.throws(() => normalizeOptions({ requestTimeout: -1 }), TypeError);
   });
 
   test("a client trickling its head byte by byte gets 408 and is closed within headersTimeout", async () => {

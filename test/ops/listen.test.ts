@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
@@ -20,6 +21,24 @@ async function environOver(peer: Peer): Promise<Record<string, unknown>> {
   assert.equal(res?.status, 200);
   return JSON.parse((res as { body: Buffer }).body.toString()) as Record<string, unknown>;
 }
+
+/**
+ * The accept queue's length the kernel holds for a listening socket: the
+ * Send-Q column `ss -l` shows for it. null when ss is not installed.
+ */
+function kernelBacklog(filter: string[]): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    execFile("ss", ["-Hl", ...filter], { timeout: 3000 }, (err, stdout) => {
+      if ((err as NodeJS.ErrnoException | null)?.code === "ENOENT") return resolve(null);
+      if (err !== null) return reject(err);
+      const fields = stdout.trim().split(/\s+/);
+      // TCP: State Recv-Q Send-Q ...; Unix (-x): Netid State Recv-Q Send-Q ...
+      resolve(Number(fields[filter[0] === "-x" ? 3 : 2]));
+    });
+  });
+}
+
+const somaxconn = (): number => Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8").trim());
 
 async function ipv6Available(): Promise<boolean> {
   const probe = net.createServer();
@@ -117,6 +136,37 @@ describe("listen on TCP", () => {
   test("a malformed address rejects with a TypeError", async () => {
     await assert.rejects(listen(["127.0.0.1", 1.5]), TypeError);
     await assert.rejects(listen([1 as unknown as string, 0]), TypeError);
+  });
+
+  test("backlog defaults to 50, as eventlet's, and is passed to the kernel", async (t) => {
+    for (const [opts, expected] of [[{}, 50], [{ backlog: 7 }, 7]] as const) {
+      const sock = await listen(["127.0.0.1", 0], opts);
+      try {
+        const { port } = sock.address() as { port: number };
+        const got = await kernelBacklog(["-tn", `sport = :${port}`]);
+        if (got === null) {
+          t.skip("ss is not installed");
+          return;
+        }
+        assert.equal(got, Math.min(expected, somaxconn()), `backlog for ${JSON.stringify(opts)}`);
+      } finally {
+        await sock.close();
+      }
+    }
+  });
+
+  test("a backlog that is not a non-negative integer rejects with a TypeError", async () => {
+    await assert.rejects(listen(["127.0.0.1", 0], { backlog: -1 }), /backlog must be a non-negative integer/);
+    await assert.rejects(listen(["127.0.0.1", 0], { backlog: 2.5 }), TypeError);
+  });
+
+  test("ListenSocket.close() without a server frees the port", async () => {
+    const sock = await listen(["127.0.0.1", 0]);
+    const { port } = sock.address() as { port: number };
+    await sock.close();
+    await sock.close(); // twice is harmless
+    const again = await listen(["127.0.0.1", port]);
+    await again.close();
   });
 });
 
@@ -229,6 +279,33 @@ describe("listen on a Unix socket", () => {
       }
     } finally {
       await within(3000, "server close", s.close({ deadline: 200 }));
+    }
+    assert.equal(existsSync(path), false, "the socket file is removed");
+  });
+
+  test("the access log names a Unix peer as unix", async () => {
+    const path = join(dir, "log.sock");
+    await withOps(await listen(path), helloApp, {}, async (s) => {
+      const peer = await Peer.connect({ path });
+      try {
+        await peer.write(GET);
+        await peer.responses(1);
+        assert.match(await s.log.waitFor("info", /GET \/ HTTP\/1\.1/), /^unix - - \[/);
+      } finally {
+        peer.destroy();
+      }
+    });
+  });
+
+  test("backlog is passed to the kernel; ListenSocket.close() without a server removes the file", async (t) => {
+    const path = join(dir, "backlog.sock");
+    const sock = await listen(path, { backlog: 9 });
+    try {
+      const got = await kernelBacklog(["-x", "src", path]);
+      if (got === null) t.skip("ss is not installed");
+      else assert.equal(got, Math.min(9, somaxconn()));
+    } finally {
+      await sock.close();
     }
     assert.equal(existsSync(path), false, "the socket file is removed");
   });

@@ -160,6 +160,53 @@ describe("WsgiServer.close()", () => {
     }
   });
 
+  test("a request whose head is half received at close() is answered with Connection: close", async () => {
+    const s = await local(helloApp);
+    const peer = await Peer.connect({ port: s.port });
+    const barrier = await Peer.connect({ port: s.port });
+    try {
+      await peer.write("GET / HTTP/1.1\r\nHost: x\r\n");
+      // The half head was in the server's socket before this request was sent, so once this
+      // one is answered the server has read the half head too (epoll reports both as ready).
+      await barrier.write(GET);
+      await barrier.responses(1);
+      const closing = s.server.close();
+      await barrier.waitClosed(1000); // idle: closed at once
+      await assert.rejects(peer.until(() => peer.closed, 200, "close"), /timed out/, "a request begun is in flight, not idle");
+      await peer.write("\r\n");
+      const [res] = await peer.responses(1);
+      assert.equal(res?.status, 200);
+      assert.equal(header(res!, "connection"), "close");
+      await peer.waitClosed(1000);
+      await within(2000, "close() to settle", closing);
+    } finally {
+      peer.destroy();
+      barrier.destroy();
+      await s.close(100);
+    }
+  });
+
+  test("clients waiting for a slot (maxSize) at close() are dropped unserved; closed settles", async () => {
+    const s = serveOn(await listen(["127.0.0.1", 0]), helloApp, { maxSize: 1 });
+    const port = (s.server.address as { port: number }).port;
+    const served = await Peer.connect({ port });
+    const waiting = await Peer.connect({ port });
+    try {
+      await served.write(GET);
+      await served.responses(1);
+      await waiting.write(GET);
+      await assert.rejects(waiting.until(() => waiting.data.length > 0, 200, "anything"), /timed out/);
+      await within(2000, "close() to settle", s.server.close());
+      await served.waitClosed(1000);
+      await waiting.waitClosed(1000);
+      assert.equal(waiting.data.length, 0);
+    } finally {
+      served.destroy();
+      waiting.destroy();
+      await s.close(100);
+    }
+  });
+
   test("close() with nothing open settles at once; calling it again returns the same promise", async () => {
     const s = await local(helloApp);
     const first = s.server.close();

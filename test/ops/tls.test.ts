@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { X509Certificate } from "node:crypto";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import https from "node:https";
@@ -15,7 +15,7 @@ import tls from "node:tls";
 import { describe, test } from "node:test";
 import { listen, wrapSsl, type App, type ServerOptions } from "../../src/index.js";
 import { header } from "../support/wire.js";
-import { CERT, CERT2, environApp, fixture, KEY, Peer, serveOn, within, type OpsServer } from "./support.js";
+import { CERT, CERT2, environApp, fixture, gate, KEY, Peer, serveOn, within, type OpsServer } from "./support.js";
 
 async function tlsServer(app: App, opts: ServerOptions = {}, ssl: Parameters<typeof wrapSsl>[1] = { certfile: fixture("cert.pem"), keyfile: fixture("key.pem"), serverSide: true }): Promise<OpsServer & { port: number }> {
   const sock = wrapSsl(await listen(["127.0.0.1", 0]), ssl);
@@ -156,9 +156,52 @@ describe("TLS", () => {
       );
       assert.throws(() => wrapSsl(sock, { cert: "not a certificate", key: KEY, serverSide: true }), /not a usable PEM certificate/);
       assert.throws(() => wrapSsl(sock, { cert: CERT, key: KEY, serverSide: false }), /serverSide must be true/);
+      assert.throws(() => wrapSsl(sock, { cert: CERT, key: "not a key", serverSide: true }), /the private key \(key\) is not a PEM private key/);
+      assert.throws(
+        () => wrapSsl(sock, { certfile: fixture("cert.pem"), serverSide: true }),
+        /the private key in the certificate .*cert\.pem is missing: give keyfile/,
+      );
     } finally {
       await sock.close();
     }
+  });
+
+  test("an encrypted key: served with its passphrase; a missing or wrong passphrase fails at once, saying so", async () => {
+    const encrypted = createPrivateKey(KEY).export({ format: "pem", type: "pkcs8", cipher: "aes-256-cbc", passphrase: "s3cret" }) as string;
+    assert.match(encrypted, /ENCRYPTED PRIVATE KEY/);
+    const sock = await listen(["127.0.0.1", 0]);
+    try {
+      assert.throws(() => wrapSsl(sock, { cert: CERT, key: encrypted, serverSide: true }), /the private key \(key\) is encrypted: a passphrase is needed/);
+      assert.throws(
+        () => wrapSsl(sock, { cert: CERT, key: encrypted, passphrase: "wrong", serverSide: true }),
+        (err: NodeJS.ErrnoException) => /cannot be decrypted: the passphrase is wrong/.test(err.message) && err.code === "ERR_OSSL_BAD_DECRYPT",
+      );
+    } finally {
+      await sock.close();
+    }
+    const s = await tlsServer(environApp, {}, { cert: CERT, key: encrypted, passphrase: "s3cret", serverSide: true });
+    try {
+      assert.equal((await httpsGet(s.port)).status, 200);
+    } finally {
+      await s.close(200);
+    }
+  });
+
+  test("a client that half-closes after its request still gets the response", async () => {
+    await withTls(environApp, {}, async (s) => {
+      const socket = tls.connect({ host: "127.0.0.1", port: s.port, ca: CERT, servername: "localhost" });
+      try {
+        await within(3000, "the handshake", once(socket, "secureConnect"));
+        let text = "";
+        socket.setEncoding("latin1").on("data", (d: string) => (text += d));
+        socket.end("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        await within(3000, "the response and close", once(socket, "close"));
+        assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+        assert.match(text, /"HTTPS":"on"\}$/);
+      } finally {
+        socket.destroy();
+      }
+    });
   });
 
   test("keep-alive, chunked bodies both ways, 100-continue and pipelining work over TLS", async () => {
@@ -246,6 +289,43 @@ describe("TLS: hostile and broken handshakes", () => {
     });
   });
 
+  // Each broken handshake holds the only slot (maxSize 1) until it fails; a good client after it proves the slot is free.
+  const broken: [string, (peer: Peer) => Promise<void>][] = [
+    ["random bytes", (p) => p.write(Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37 + 11) & 0xff)))],
+    ["a plain HTTP request", (p) => p.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n")],
+    ["half a ClientHello, then FIN", async (p) => {
+      await p.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
+      p.socket.end();
+    }],
+    ["half a ClientHello, then RST", async (p) => {
+      await p.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
+      p.socket.resetAndDestroy();
+    }],
+    ["nothing, then FIN", async (p) => {
+      p.socket.end();
+    }],
+  ];
+  for (const [what, misbehave] of broken) {
+    test(`${what} instead of a handshake: exactly one debug line, no error, the slot is freed`, async () => {
+      await withTls(environApp, { maxSize: 1 }, async (s) => {
+        const peer = await Peer.connect({ port: s.port });
+        const port = peer.socket.localPort as number;
+        try {
+          await misbehave(peer);
+          const line = await s.log.waitFor("debug", new RegExp(`127\\.0\\.0\\.1:${port}\\b`));
+          assert.match(line, /TLS handshake .* failed|closed during the TLS handshake/);
+          // The slot was held by this connection alone: served now, the failure is over.
+          assert.equal((await httpsGet(s.port)).status, 200);
+          assert.equal(s.log.debug.filter((l) => l.includes(`:${port}`)).length, 1, s.log.debug.join("\n"));
+          assert.deepEqual(s.log.error, []);
+          assert.equal(peer.text.includes("HTTP/"), false);
+        } finally {
+          peer.destroy();
+        }
+      });
+    });
+  }
+
   test("a client that connects and never handshakes is closed after headersTimeout, freeing its slot", async () => {
     await withTls(environApp, { headersTimeout: 0.3, maxSize: 1 }, async (s) => {
       const silent = await Peer.connect({ port: s.port });
@@ -302,6 +382,73 @@ describe("TLS: certificate renewal", () => {
       assert.throws(() => s.server.setSecureContext({ cert: CERT, key: KEY, serverSide: true }), /wrapSsl/);
     } finally {
       await s.close(200);
+    }
+  });
+});
+
+describe("TLS: limits and shutdown", () => {
+  test("maxSize counts TLS connections: client N+1 is held before its handshake until a slot frees", async () => {
+    await withTls(environApp, { maxSize: 1 }, async (s) => {
+      const first = await Peer.connect(trusting(s.port));
+      try {
+        await first.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert.equal((await first.responses(1))[0]?.status, 200);
+        const second = tls.connect({ host: "127.0.0.1", port: s.port, ca: CERT, servername: "localhost" });
+        try {
+          second.on("error", () => {});
+          const secured = once(second, "secureConnect");
+          await assert.rejects(within(300, "the second handshake", secured), /timed out/);
+          assert.equal(s.server.connectionCount, 1);
+          first.destroy();
+          await within(3000, "the second handshake once the slot is free", secured);
+          let text = "";
+          second.setEncoding("latin1").on("data", (d: string) => (text += d));
+          second.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+          await within(3000, "the response and close", once(second, "end"));
+          assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+        } finally {
+          second.destroy();
+        }
+      } finally {
+        first.destroy();
+      }
+    });
+  });
+
+  test("close(): an idle TLS connection is closed at once, a busy one finishes with Connection: close", async () => {
+    const release = gate();
+    const started = gate();
+    const app: App = async (env, startResponse) => {
+      if (env.PATH_INFO === "/slow") {
+        started.open();
+        await release.promise;
+      }
+      startResponse("200 OK", [["Content-Type", "text/plain"]]);
+      return [env.PATH_INFO];
+    };
+    const s = await tlsServer(app);
+    const idle = await Peer.connect(trusting(s.port));
+    const busy = await Peer.connect(trusting(s.port));
+    try {
+      await idle.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+      assert.equal((await idle.responses(1))[0]?.status, 200);
+      await busy.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+      await within(2000, "the slow request to start", started.promise);
+      const closing = s.server.close();
+      await idle.waitClosed(1000);
+      assert.equal(busy.closed, false);
+      release.open();
+      const [res] = await busy.responses(1);
+      assert.equal(res?.body.toString(), "/slow");
+      assert.equal(header(res!, "connection"), "close");
+      await busy.waitClosed(1000);
+      await within(2000, "close() to settle", closing);
+      assert.deepEqual(s.log.error, []);
+    } finally {
+      release.open();
+      idle.destroy();
+      busy.destroy();
+      await s.close(100);
     }
   });
 });
