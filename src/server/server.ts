@@ -178,6 +178,14 @@ class Server implements WsgiServer, ConnectionOwner {
       secure.removeListener("error", onError);
       secure.removeListener("close", onClose);
       secure.removeListener("end", onEnd);
+      // A server TLSSocket not made by a tls.Server never has its "control released", so a
+      // TLS error after the handshake (a record that does not decrypt) is emitted only as
+      // "_tlsError": nothing would close the connection, and it would hold its slot, silent.
+      // Destroying with the error (OpenSSL's reason, on one line) emits "error", which the
+      // Connection logs, then "close".
+      secure.on("_tlsError", (err: NodeJS.ErrnoException) => {
+        if (!secure.destroyed) secure.destroy(Object.assign(new Error(`TLS error: ${describeTlsError(err)}`), { code: err.code }));
+      });
       this.handshakes.delete(secure);
       this.open(secure, raw);
     });

@@ -95,6 +95,7 @@ export function createServerContext(opts: SslOptions, who = "wrapSsl"): tls.Secu
     if (e.code === "ERR_OSSL_X509_KEY_VALUES_MISMATCH") {
       throw contextError(`${who}: ${keyName} does not match ${certName}`, e);
     }
+    if (e.code === "ERR_SSL_NO_CIPHER_MATCH") throw contextError(`${who}: the cipher list ${JSON.stringify(opts.ciphers)} matches no cipher`, e);
     const keyProblem = describeKeyProblem(e, key, opts.passphrase !== undefined, opts.key === undefined && opts.keyfile === undefined);
     if (keyProblem !== null) throw contextError(`${who}: ${keyName} ${keyProblem}`, e);
     throw contextError(`${who}: ${keyName} (or the ca, ciphers or passphrase) cannot be used: ${opensslReason(e)}`, e);

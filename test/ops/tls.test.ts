@@ -10,6 +10,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import https from "node:https";
+import net from "node:net";
 import { join } from "node:path";
 import tls from "node:tls";
 import { describe, test } from "node:test";
@@ -157,6 +158,7 @@ describe("TLS", () => {
       assert.throws(() => wrapSsl(sock, { cert: "not a certificate", key: KEY, serverSide: true }), /not a usable PEM certificate/);
       assert.throws(() => wrapSsl(sock, { cert: CERT, key: KEY, serverSide: false }), /serverSide must be true/);
       assert.throws(() => wrapSsl(sock, { cert: CERT, key: "not a key", serverSide: true }), /the private key \(key\) is not a PEM private key/);
+      assert.throws(() => wrapSsl(sock, { cert: CERT, key: KEY, ciphers: "NO-SUCH-CIPHER", serverSide: true }), /the cipher list "NO-SUCH-CIPHER" matches no cipher/);
       assert.throws(
         () => wrapSsl(sock, { certfile: fixture("cert.pem"), serverSide: true }),
         /the private key in the certificate .*cert\.pem is missing: give keyfile/,
@@ -325,6 +327,34 @@ describe("TLS: hostile and broken handshakes", () => {
       });
     });
   }
+
+  test("a garbage TLS record after the handshake and a request costs that connection and one debug line", async () => {
+    await withTls(environApp, { maxSize: 1 }, async (s) => {
+      const raw = net.connect({ host: "127.0.0.1", port: s.port });
+      const secure = tls.connect({ socket: raw, ca: CERT, servername: "localhost" });
+      secure.on("error", () => {}); // the server's alert
+      const closed = new Promise<void>((resolve) => secure.once("close", () => resolve()));
+      try {
+        await within(3000, "the handshake", once(secure, "secureConnect"));
+        let text = "";
+        secure.setEncoding("latin1").on("data", (d: string) => (text += d));
+        secure.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        await within(3000, "the response", new Promise<void>((resolve) => secure.on("data", () => text.includes('"HTTPS":"on"}') && resolve())));
+        const debugBefore = s.log.debug.length;
+        // An application-data record that does not decrypt, written under the TLS layer.
+        raw.write(Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20, ...Array.from({ length: 32 }, (_, i) => i)]));
+        await within(3000, "the server to drop the connection", closed);
+        assert.equal((await httpsGet(s.port)).status, 200, "the only slot is free again");
+        const lines = s.log.debug.slice(debugBefore);
+        assert.equal(lines.length, 1, lines.join("\n"));
+        assert.match(lines[0] ?? "", /TLS error: .*(bad record mac|decryption failed)/i);
+        assert.equal(lines[0]?.includes("\n"), false, "one line");
+        assert.deepEqual(s.log.error, []);
+      } finally {
+        secure.destroy();
+      }
+    });
+  });
 
   test("a client that connects and never handshakes is closed after headersTimeout, freeing its slot", async () => {
     await withTls(environApp, { headersTimeout: 0.3, maxSize: 1 }, async (s) => {
