@@ -10,7 +10,8 @@
  * - slow-download-x4: four such clients at once, each at --rate;
  * - upload-stalled: one client POSTs --mib to an app that does not read; the client writes
  *   until its socket stops draining, stays stalled for 2 s, then the app reads and the
- *   upload completes.
+ *   upload completes (reported as upload-stalled and upload-released);
+ * - upload-stalled-tls: the same over TLS.
  * For each: the server's RSS after a warm-up and a GC (baseline), its peak RSS, heap
  * and ArrayBuffer memory during the transfer (sampled every 10 ms in the server), and how
  * long it took. Every wait is bounded; the child is killed however this process ends.
@@ -203,12 +204,13 @@ async function downloadScenario(name: string, secure: boolean, clients: number, 
   }
 }
 
-async function uploadScenario(): Promise<Row[]> {
-  const srv = await MemoryServer.start(false);
-  const socket = net.connect({ host: "127.0.0.1", port: srv.port });
+async function uploadScenario(secure: boolean): Promise<Row[]> {
+  const srv = await MemoryServer.start(secure);
+  const socket = connect(srv.port, secure);
   socket.on("error", () => {});
+  const suffix = secure ? "-tls" : "";
   try {
-    await within(3000, "the connection", once(socket, "connect"));
+    await within(3000, "the connection", once(socket, secure ? "secureConnect" : "connect"));
     const baseline = await srv.baseline();
     const t0 = Date.now();
     socket.write(`POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: ${TOTAL}\r\n\r\n`);
@@ -247,13 +249,13 @@ async function uploadScenario(): Promise<Row[]> {
     const done = await srv.call("memory");
     return [
       {
-        scenario: "upload-stalled",
+        scenario: `upload-stalled${suffix}`,
         baseline,
         peak: stalled,
         seconds: stalledSeconds,
-        note: `app not reading: the client stalled after ${mb(accepted)} of ${mb(TOTAL)} MiB left it; held 2 s`,
+        note: `app not reading: the client stalled after ${mb(accepted)} of ${mb(TOTAL)} MiB left it${secure ? " (over TLS)" : ""}; held 2 s`,
       },
-      { scenario: "upload-released", baseline, peak: done, seconds, note: `then the app read: the other ${mb(TOTAL - accepted)} MiB arrived, body counted ${TOTAL}` },
+      { scenario: `upload-released${suffix}`, baseline, peak: done, seconds, note: `then the app read: the other ${mb(TOTAL - accepted)} MiB arrived, body counted ${TOTAL}` },
     ];
   } finally {
     socket.destroy();
@@ -269,7 +271,8 @@ async function main(): Promise<void> {
     ["slow-download", async () => [await downloadScenario("slow-download", false, 1, rate)]],
     ["slow-download-tls", async () => [await downloadScenario("slow-download-tls", true, 1, rate)]],
     ["slow-download-x4", async () => [await downloadScenario("slow-download-x4", false, 4, rate)]],
-    ["upload-stalled", uploadScenario],
+    ["upload-stalled", () => uploadScenario(false)],
+    ["upload-stalled-tls", () => uploadScenario(true)],
   ];
   const rows: Row[] = [];
   for (const [name, run] of scenarios) {
