@@ -45,14 +45,19 @@ function opensslReason(err: NodeJS.ErrnoException & { reason?: string }): string
 
 /**
  * What is wrong with the key, in words, for the OpenSSL errors that say it
- * badly ("unsupported", "bad decrypt"); null for other errors.
+ * badly ("unsupported", "bad decrypt"); null for other errors. An encrypted
+ * key is told by its PEM text: decrypting with a wrong (or no) passphrase
+ * fails as "bad decrypt" or, when the garbage happens to look padded, as
+ * "unsupported", at random.
  */
 function describeKeyProblem(err: NodeJS.ErrnoException, key: string | Buffer, hasPassphrase: boolean, keyInCertFile: boolean): string | null {
   const text = typeof key === "string" ? key : key.toString("latin1");
-  if (err.code === "ERR_OSSL_BAD_DECRYPT") {
+  const undecodable = err.code === "ERR_OSSL_BAD_DECRYPT" || err.code === "ERR_OSSL_UNSUPPORTED";
+  if (!undecodable) return null;
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: *4, *ENCRYPTED/.test(text)) {
     return hasPassphrase ? "cannot be decrypted: the passphrase is wrong" : "is encrypted: a passphrase is needed";
   }
-  if (err.code === "ERR_OSSL_UNSUPPORTED" && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
     return keyInCertFile ? "is missing: give keyfile (or key), or put the key in the certificate's file" : "is not a PEM private key";
   }
   return null;
