@@ -171,6 +171,21 @@ describe("keepalive as a number", () => {
     });
   });
 
+  test("keepalive: 0 is one request a connection, as false", async () => {
+    await withOps(await local(), helloApp, { keepalive: 0 }, async (s) => {
+      const peer = await Peer.connect({ port: portOf(s) });
+      try {
+        await peer.write(`${GET}${GET}`);
+        const rs = await peer.responses(2);
+        assert.equal(rs.length, 1, "the pipelined second request is not answered");
+        assert.equal(header(rs[0]!, "connection"), "close");
+        await peer.waitClosed(1000);
+      } finally {
+        peer.destroy();
+      }
+    });
+  });
+
   test("the keepalive limit does not cut a request in progress", async () => {
     const g = gate();
     const slow: App = async (_env, startResponse) => {
