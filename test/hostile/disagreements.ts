@@ -159,4 +159,12 @@ export const DISAGREEMENTS: Disagreement[] = [
     decision:
       "By design: trailer fields are read, checked like header fields, and dropped (RFC 9110 §6.5.2: never merged into the header section), so a Content-Length in the trailers changes nothing. llhttp parses trailers as headers and refuses a Content-Length beside chunked. The message ends at the empty line after the last chunk either way.",
   },
+  {
+    id: "D19-absolute-form-userinfo",
+    weReject: true,
+    cases: ["absolute-form-userinfo"],
+    oddities: [],
+    decision:
+      "Stricter on purpose: userinfo in an http(s) URI from an untrusted source is to be treated as an error (RFC 9110 §4.2.4) — 'http://trusted@evil/' hides the authority — and Host with userinfo is already a 400 (D08). llhttp accepts it.",
+  },
 ];
