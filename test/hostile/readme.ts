@@ -61,7 +61,8 @@ export function outcome(c: HostileCase): string {
     return isLast && c.reason !== undefined ? `${r} ${c.reason}` : String(r);
   });
   const options = c.options === undefined ? "" : ` (with ${Object.entries(c.options).map(([k, v]) => `${k}: ${String(v)}`).join(", ")})`;
-  return `${parts.join(" → ")}; ${c.closed ? "closed" : "kept alive"}${options}`;
+  const shown = parts.length > 5 ? [parts[0], parts[1], "…", parts[parts.length - 1], `(${parts.length} responses)`] : parts;
+  return `${shown.join(" → ").replace(" → (", " (")}; ${c.closed ? "closed" : "kept alive"}${options}`;
 }
 
 export function renderCorpus(): string {
@@ -80,7 +81,7 @@ export function renderCorpus(): string {
 export function renderDisagreements(): string {
   const out: string[] = [];
   for (const d of DISAGREEMENTS) {
-    const direction = d.weReject ? "eventwsgi rejects, node:http accepts" : "eventwsgi accepts, node:http rejects";
+    const direction = d.weReject ? "eventwsgi is stricter" : "eventwsgi is more lenient";
     out.push(`#### ${d.id} — ${direction}`, "");
     const shown: string[] = [];
     if (d.cases.length > 0) shown.push(`corpus cases ${d.cases.map(code).join(", ")}`);
