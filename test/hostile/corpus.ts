@@ -123,7 +123,7 @@ export const SECTIONS: CorpusSection[] = [
       accept("method-lowercase", `get / HTTP/1.1\r\n${H}\r\n`, ["get / 0:"], "RFC 9110 §9.1 (case-sensitive)"),
       accept("absolute-form", `GET http://x/p?q=1 HTTP/1.1\r\n${H}\r\n`, ["GET /p 0:"], "RFC 9112 §3.2.2"),
       accept("absolute-form-no-path", `GET http://x HTTP/1.1\r\n${H}\r\n`, ["GET / 0:"], "RFC 9112 §3.2.2"),
-      accept("absolute-form-host-differs", `GET http://other/p HTTP/1.1\r\n${H}\r\n`, ["GET /p 0:"], "RFC 9112 §3.2.2 (Host ignored)"),
+      accept("absolute-form-host-differs", `GET http://other/p HTTP/1.1\r\n${H}\r\n`, ["GET /p 0:"], "RFC 9112 §3.2.2 (path from the target; HTTP_HOST: see README)"),
       reject("absolute-form-no-slashes", `GET http:p HTTP/1.1\r\n${H}\r\n`, 400, "RFC 9112 §3.2"),
       reject("absolute-form-userinfo", `GET http://u:p@x/p HTTP/1.1\r\n${H}\r\n`, 400, "RFC 9110 §4.2.4 (userinfo is an error)"),
       accept("absolute-form-uppercase-scheme", `GET HTTP://x/p HTTP/1.1\r\n${H}\r\n`, ["GET /p 0:"], "RFC 3986 §3.1 (scheme is case-insensitive)"),
