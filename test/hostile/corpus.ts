@@ -287,6 +287,7 @@ export const SECTIONS: CorpusSection[] = [
       reject("chunk-size-underscore", chunkedBody("1_0\r\n0123456789abcdef\r\n0\r\n\r\n"), 400, "RFC 9112 §7.1 (Python int() accepts '1_0')"),
       reject("chunk-size-not-hex", chunkedBody("5g\r\nhello\r\n0\r\n\r\n"), 400, "RFC 9112 §7.1"),
       accept("chunk-size-tab-before-ext", chunkedBody("5\t;a=b\r\nhello\r\n0\r\n\r\n"), ["POST / 5:hello"], "RFC 9112 §7.1.1 (BWS before ';')"),
+      reject("chunk-size-space-then-digit", chunkedBody("5 5\r\nhello\r\n0\r\n\r\n"), 400, "RFC 9112 §7.1.1 (after BWS only ';')"),
       reject("chunk-size-lf-only", chunkedBody("5\nhello\r\n0\r\n\r\n"), 400, "RFC 9112 §7.1; CVE-2025-43859 (h11)"),
       reject("chunk-size-bare-cr", chunkedBody("5\rhello\r\n0\r\n\r\n"), 400, "RFC 9112 §7.1"),
       reject("chunk-ext-lf", chunkedBody("5;a\nhello\r\n0\r\n\r\n"), 400, "RFC 9112 §7.1.1; CVE-2025-55315 (Kestrel)"),
