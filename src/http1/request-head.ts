@@ -196,6 +196,9 @@ function isDigit(c: number): boolean {
 const STAR = 0x2a;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
+const QUESTION = 0x3f;
+const HASH = 0x23;
+const AT = 0x40;
 
 /**
  * RFC 9112 §3.2: origin-form ("/…") for ordinary requests, absolute-form
@@ -240,14 +243,19 @@ function isAuthorityForm(b: Buffer, s: number, e: number): boolean {
 /**
  * RFC 9112 §3.2.2: absolute-form = absolute-URI. We require the
  * hierarchical "scheme://" shape every HTTP(S) URI has (RFC 9110 §4.2),
- * which is also what the gateway needs to find the path.
+ * which is also what the gateway needs to find the path. Userinfo in the
+ * authority is an error (RFC 9110 §4.2.4), as it is in Host.
  */
 function isAbsoluteForm(b: Buffer, s: number, e: number): boolean {
   const first = b[s] as number;
   if (!((first >= 0x41 && first <= 0x5a) || (first >= 0x61 && first <= 0x7a))) return false;
   let i = s + 1;
   while (i < e && SCHEME_CHAR[b[i] as number] === 1) i++;
-  return e - i >= 3 && b[i] === COLON && b[i + 1] === SLASH && b[i + 2] === SLASH;
+  if (!(e - i >= 3 && b[i] === COLON && b[i + 1] === SLASH && b[i + 2] === SLASH)) return false;
+  for (i += 3; i < e && b[i] !== SLASH && b[i] !== QUESTION && b[i] !== HASH; i++) {
+    if (b[i] === AT) return false;
+  }
+  return true;
 }
 
 /**

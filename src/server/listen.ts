@@ -51,6 +51,10 @@ export class NetListenSocket implements ListenSocket, Acceptor {
 
   constructor(netServer: net.Server) {
     this.netServer = netServer;
+    // Accept errors once listening (EMFILE, ENOMEM, …): without a listener
+    // net.Server throws them and the process dies. The server's AcceptGuard
+    // logs them; before a server attaches they are dropped.
+    netServer.on("error", ignoreError);
     netServer.on("connection", (socket: net.Socket) => {
       if (this.handler !== null) {
         this.handler(socket);

@@ -9,6 +9,7 @@ import type net from "node:net";
 import type tls from "node:tls";
 import type { App } from "../gateway/types.js";
 import { normalizeOptions, type ServerConfig, type ServerOptions } from "../options.js";
+import { AcceptGuard } from "./accept-guard.js";
 import { Connection, type ConnectionOwner } from "./connection.js";
 import type { Acceptor, Address, ListenSocket } from "./listen.js";
 import { createServerContext, secureSocket, type SslOptions } from "./tls.js";
@@ -87,6 +88,8 @@ class Server implements WsgiServer, ConnectionOwner {
   /** Accepted beyond maxSize: paused, unread, served in order when a slot frees; each with its close listener. */
   private readonly waiting = new Map<net.Socket, () => void>();
   private readonly sweep: NodeJS.Timeout;
+  /** Accept errors and running out of file descriptors: logs them, keeps the listener alive. */
+  private readonly acceptGuard: AcceptGuard;
   private readonly serverName: string;
   private readonly serverPort: string;
   private resolveClosed!: () => void;
@@ -110,8 +113,15 @@ class Server implements WsgiServer, ConnectionOwner {
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
-    // Attached first: a socket already served by another server throws here, leaving nothing behind.
-    this.sock.attach((socket) => this.accept(socket));
+    // Before attach, which hands over the connections held so far; a socket
+    // already served by another server throws there, leaving nothing behind.
+    this.acceptGuard = new AcceptGuard(this.sock.netServer, this.config.log);
+    try {
+      this.sock.attach((socket) => this.accept(socket));
+    } catch (err) {
+      this.acceptGuard.close();
+      throw err;
+    }
     this.sweep = setInterval(() => this.checkTimeouts(), sweepInterval(this.config));
     this.sweep.unref();
     this.config.log.info(`(${process.pid}) wsgi starting up on ${describeAddress(this.address, sock.tls)}`);
@@ -128,6 +138,13 @@ class Server implements WsgiServer, ConnectionOwner {
 
   private accept(socket: net.Socket): void {
     if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    if (this.acceptGuard.draining) {
+      // Out of descriptors, libuv's spare lost: closing it frees the
+      // descriptor for the next pending connection (see accept-guard.ts).
+      this.acceptGuard.countRefused();
       socket.destroy();
       return;
     }
@@ -233,6 +250,7 @@ class Server implements WsgiServer, ConnectionOwner {
 
   private checkTimeouts(): void {
     const now = Date.now();
+    this.acceptGuard.probe(now);
     for (const conn of this.connections) conn.checkTimeouts(now);
     // A handshake must be over within headersTimeout (socketTimeout when there is none): a
     // client that connects and says nothing, or trickles a ClientHello, cannot hold a slot.
@@ -280,6 +298,7 @@ class Server implements WsgiServer, ConnectionOwner {
     if (this.exited) return;
     this.exited = true;
     clearInterval(this.sweep);
+    this.acceptGuard.close();
     this.config.log.info(`(${process.pid}) wsgi exited, is_accepting=False`);
     this.resolveClosed();
   }

@@ -138,9 +138,33 @@ export const DISAGREEMENTS: Disagreement[] = [
   {
     id: "D16-chunk-extension-bws",
     weReject: false,
-    cases: ["chunk-ext-quoted"],
+    cases: ["chunk-ext-quoted", "chunk-size-tab-before-ext"],
     oddities: [],
     decision:
       "RFC 9112 §7.1.1 allows BWS around ';' and '=' in chunk extensions and says to remove it; llhttp rejects whitespace after the chunk size. Whitespace does not change the size any reader sees (a digit after it is refused), so no desync.",
+  },
+  {
+    id: "D17-framing-field-trailing-ows",
+    weReject: false,
+    cases: ["cl-trailing-ows", "te-trailing-ows"],
+    oddities: [],
+    decision:
+      "RFC-correct: a field value excludes its trailing OWS (RFC 9110 §5.5, RFC 9112 §5.1), so 'Content-Length: 5 \\t' is 5 and 'Transfer-Encoding: chunked \\t' is chunked. llhttp rejects trailing whitespace in these two fields. Every reader that strips OWS sees the same framing; one that does not refuses the request — neither reads a different length, so no desync.",
+  },
+  {
+    id: "D18-framing-fields-in-trailers",
+    weReject: false,
+    cases: ["trailer-content-length-ignored"],
+    oddities: [],
+    decision:
+      "By design: trailer fields are read, checked like header fields, and dropped (RFC 9110 §6.5.2: never merged into the header section), so a Content-Length in the trailers changes nothing. llhttp parses trailers as headers and refuses a Content-Length beside chunked. The message ends at the empty line after the last chunk either way.",
+  },
+  {
+    id: "D19-absolute-form-userinfo",
+    weReject: true,
+    cases: ["absolute-form-userinfo"],
+    oddities: [],
+    decision:
+      "Stricter on purpose: userinfo in an http(s) URI from an untrusted source is to be treated as an error (RFC 9110 §4.2.4) — 'http://trusted@evil/' hides the authority — and Host with userinfo is already a 400 (D08). llhttp accepts it.",
   },
 ];
