@@ -292,8 +292,10 @@ export class Connection implements ExchangeHost, InputSource {
     // While an unread body is discarded, requestTimeout still bounds it.
     if (this.decoder.done) this.requestStartedAt = 0;
     const input = exchange.input;
-    // owner.closing: the server began shutting down after this response's head went out.
-    let keepAlive = exchange.keepAlive && !exchange.aborted && !exchange.handedOver && !this.takenOver && !this.owner.closing;
+    // exchange.keepAlive was decided when the head went out; since then the connection may
+    // have learnt it cannot serve another request (a body timed out or was malformed, the
+    // client half-closed, the server began shutting down): mayKeepAlive is asked again.
+    let keepAlive = exchange.keepAlive && !exchange.aborted && !exchange.handedOver && !this.takenOver && this.mayKeepAlive;
     if (!this.decoder.done) {
       if (keepAlive && input.error === null) input.drop();
       else keepAlive = false;
@@ -316,6 +318,8 @@ export class Connection implements ExchangeHost, InputSource {
     if (this.decoder.done && this.buf === null) this.idleSince = Date.now();
     if (this.paused) this.resumeReading();
     this.pump();
+    // A client that half-closed is answered what it pipelined before its FIN, then no more can come.
+    if (this.peerEnded && this.exchange === null) this.endConnection();
   }
 
   // ---- timeouts, driven by the server's sweep ----
@@ -443,8 +447,13 @@ export class Connection implements ExchangeHost, InputSource {
     return this.closed || this.socket.destroyed;
   }
 
+  /**
+   * Another request may follow this one: keepalive is on, the server is not shutting down,
+   * no framing error or timeout ended reading, and the client has not half-closed — or it
+   * has, but pipelined bytes it sent before its FIN are still to be read.
+   */
   get mayKeepAlive(): boolean {
-    return this.config.keepalive && !this.owner.closing && !this.peerEnded && !this.closing;
+    return this.config.keepalive && !this.owner.closing && !this.closing && (!this.peerEnded || this.buf !== null);
   }
 
   writeText(text: string): void {
