@@ -100,6 +100,12 @@ export class Exchange {
   private partBytes = 0;
   /** The socket asked to wait for drain after the last flush. */
   private mustWait = false;
+  /**
+   * The response is over (finished, failed, or the socket handed over): a
+   * write() now — from an app that kept it — must not put bytes on a
+   * connection that may already carry the next response.
+   */
+  private over = false;
 
   // The outcome, read by the connection once run() is over.
   /** The connection may serve another request. */
@@ -164,6 +170,7 @@ export class Exchange {
   private sendBody(body: Body): Promise<void> | undefined {
     if (this.environ["eventlet.already_handled"] === true) {
       this.handedOver = true;
+      this.over = true;
       return undefined;
     }
     if (typeof body === "string" || body instanceof Uint8Array) {
@@ -268,6 +275,11 @@ export class Exchange {
   private write(data: Chunk): Promise<void> {
     try {
       if (this.status === null) throw new Error("write() before start_response()");
+      if (this.over) {
+        const err = new Error("write() after the response was complete");
+        this.host.config.log.error(describeError(err));
+        throw err;
+      }
       if (this.host.gone) throw new Error("the client went away");
       this.addPart(data);
       this.writeParts(-1);
@@ -347,6 +359,7 @@ export class Exchange {
   /** The body is over: the last gathered bytes, the head if still unsent, the final chunk. */
   private finish(knownLength: number): void {
     this.writeParts(knownLength);
+    this.over = true;
     if (this.bodyFraming === Framing.Chunked) {
       this.host.writeText(LAST_CHUNK);
       this.bytesSent += LAST_CHUNK.length;
@@ -407,6 +420,7 @@ export class Exchange {
   // ---- errors and the end ----
 
   private fail(err: unknown): void {
+    this.over = true;
     this.keepAlive = false;
     const log = this.host.config.log;
     if (this.host.gone) {
