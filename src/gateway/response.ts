@@ -262,7 +262,10 @@ export class Exchange {
       throw new Error("startResponse called a second time without excInfo (PEP 3333)");
     }
     const checkedStatus = checkResponseStatus(status);
-    const checked = checkResponseHeaders(headers, this.host.config.capitalizeResponseHeaders);
+    const code = checkedStatus.code;
+    // RFC 9110 §8.6: no Content-Length on 1xx, 204, nor 2xx to CONNECT, even the app's.
+    const omitLength = code < 200 || code === 204 || (this.head.method === "CONNECT" && code < 300);
+    const checked = checkResponseHeaders(headers, this.host.config.capitalizeResponseHeaders, omitLength);
     this.status = checkedStatus;
     this.statusCode = status.slice(0, 3);
     this.headerBlock = checked.block;
