@@ -22,7 +22,7 @@
  * final chunk), and are logged. `close()` on the body is called exactly once.
  */
 
-import { HttpProtocolError } from "../errors.js";
+import { HttpProtocolError, renderErrorResponse } from "../errors.js";
 import { dateHeaderLine } from "../http1/date.js";
 import { Framing, LAST_CHUNK, chooseFraming, chunkHeader, responseHasNoBody, type CheckedStatus } from "../http1/response-head.js";
 import type { RequestFraming } from "../http1/request-framing.js";
@@ -440,7 +440,12 @@ export class Exchange {
     this.partBytes = 0;
     const inputError = this.input.error;
     if (inputError instanceof HttpProtocolError) {
-      this.sendErrorResponse(inputError.status, inputError.reason, "");
+      // The request was at fault (a malformed chunk, a body too slow): answered as every protocol error is.
+      const response = renderErrorResponse(inputError);
+      this.headersSent = true;
+      this.statusCode = String(inputError.status);
+      this.host.writeText(response);
+      this.bytesSent += response.length;
     } else {
       this.sendErrorResponse(500, "Internal Server Error", this.host.config.debug ? describeError(err) : "");
     }

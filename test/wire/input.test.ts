@@ -303,6 +303,8 @@ test("an app that lets a ChunkReadError escape answers 400", async () => {
     const [res] = parseAll(r.data);
     assert.equal(res!.status, 400);
     assert.equal(header(res!, "connection"), "close");
+    // Built where every protocol error response is (errors.ts), byte for byte.
+    assert.equal(r.text, "HTTP/1.0 400 Bad Request\r\nConnection: close\r\nContent-length: 0\r\n\r\n");
   });
 });
 
