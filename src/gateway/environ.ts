@@ -107,6 +107,7 @@ export function buildEnviron(
   if (extra !== null) Object.assign(env, extra);
   const h = head.headers;
   const raw = env.headers_raw;
+  let contentTypeSeen = false;
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i] as string;
     const value = h[i + 1] as string;
@@ -118,8 +119,14 @@ export function buildEnviron(
       if (framing.contentLength >= 0) env.CONTENT_LENGTH = String(framing.contentLength);
       continue;
     }
+    if (key === "CONTENT_TYPE") {
+      // Not a list field: a repeated one is not joined, and the first counts (eventlet's headers.get()).
+      if (!contentTypeSeen) env.CONTENT_TYPE = value;
+      contentTypeSeen = true;
+      continue;
+    }
     const prev = env[key];
-    env[key] = prev === undefined || key === "CONTENT_TYPE" ? value : `${prev as string},${value}`;
+    env[key] = prev === undefined ? value : `${prev as string},${value}`;
   }
   return env;
 }

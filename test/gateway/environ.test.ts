@@ -114,6 +114,20 @@ test("CONTENT_TYPE and CONTENT_LENGTH come from their headers, without HTTP_", (
   assert.equal(env("POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").CONTENT_LENGTH, "0");
 });
 
+test("a repeated Content-Type is not joined: the first one is CONTENT_TYPE, as eventlet's headers.get() gives", () => {
+  const e = env("POST /f HTTP/1.1\r\nHost: x\r\nContent-Type: text/html\r\nContent-Length: 0\r\ncontent-type: application/json\r\n\r\n");
+  assert.equal(e.CONTENT_TYPE, "text/html");
+  assert.deepEqual(
+    e.headers_raw.filter(([n]) => n.toLowerCase() === "content-type"),
+    [
+      ["Content-Type", "text/html"],
+      ["content-type", "application/json"],
+    ],
+    "headers_raw keeps both",
+  );
+  assert.equal(env("POST /f HTTP/1.1\r\nHost: x\r\nContent-Type:\r\n\r\n").CONTENT_TYPE, "", "an empty one is kept as sent");
+});
+
 test("SERVER_PROTOCOL is the request's version", () => {
   assert.equal(env("GET / HTTP/1.0\r\n\r\n").SERVER_PROTOCOL, "HTTP/1.0");
   assert.equal(env("GET / HTTP/1.1\r\nHost: x\r\n\r\n", { maxHttpVersion: "HTTP/1.0" }).SERVER_PROTOCOL, "HTTP/1.1");
