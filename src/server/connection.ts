@@ -270,7 +270,11 @@ export class Connection implements ExchangeHost, InputSource {
       this.decoder = EMPTY_DECODER;
       this.closing = true;
       input.fail(err instanceof Error ? err : new Error(String(err)));
-      if (this.exchange === null) this.endConnection();
+      if (this.exchange === null) {
+        // No app is reading to see the error (eventlet logs it while discarding, too).
+        this.config.log.debug(`bad request body from ${this.info.remoteAddr} while discarding it: ${(err as Error).message}`);
+        this.endConnection();
+      }
       return;
     }
     if (this.decoder.done) {

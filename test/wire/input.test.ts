@@ -185,6 +185,31 @@ test("a large body the app never reads is discarded, and the next request is ser
   });
 });
 
+test("a malformed chunk in a body the app left unread: nothing after it is a request, the connection closes, and it is logged", async () => {
+  const seen: string[] = [];
+  const app: App = (env, sr) => {
+    seen.push(env.PATH_INFO);
+    sr("200 OK", []);
+    return [env.PATH_INFO];
+  };
+  await withServer(app, {}, async (s) => {
+    const c = await RawClient.connect(s.port);
+    try {
+      await c.write("POST /unread HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+      const [r] = await c.next();
+      assert.equal(r!.body.toString(), "/unread");
+      assert.equal(header(r!, "connection"), undefined, "kept alive: the rest of the body will be discarded");
+      await c.write("zz\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+      await c.waitClosed();
+      assert.equal(c.unread.length, 0, "no answer to anything after the bad chunk");
+      assert.deepEqual(seen, ["/unread"]);
+      assert.match(s.log.debug.join("\n"), /bad request body from 127\.0\.0\.1 while discarding it: invalid chunk size/);
+    } finally {
+      c.destroy();
+    }
+  });
+});
+
 test("a large upload read slowly arrives whole and in order (backpressure), both framings", async () => {
   const big = Buffer.alloc(3 * 1024 * 1024);
   for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
