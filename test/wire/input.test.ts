@@ -398,6 +398,46 @@ test("a client that sent part of a body and closed: a later read rejects at once
   });
 });
 
+test("reads started together, not awaited one by one, are served in call order; none hangs, and all reject when the client leaves", async () => {
+  const pending = deferred();
+  const failed = deferred<string[]>();
+  const app: App = async (env, sr) => {
+    const input = env["wsgi.input"];
+    const reads = env.PATH_INFO === "/leave" ? [input.read(3), input.readline(), input.read(5)] : [input.read(3), input.readline(), input.read(2)];
+    pending.resolve();
+    if (env.PATH_INFO === "/leave") {
+      failed.resolve((await Promise.allSettled(reads)).map((r) => r.status));
+      sr("200 OK", []);
+      return [];
+    }
+    const got = await Promise.all(reads);
+    sr("200 OK", []);
+    return [got.map((b) => b.toString()).join("|")];
+  };
+  await withServer(app, {}, async (s) => {
+    const c = await RawClient.connect(s.port);
+    try {
+      await c.write("POST /together HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n");
+      await within(pending.promise, 2000, "the app's reads to be pending");
+      await c.write("ab");
+      await c.write("c\nde\nfg");
+      const [r] = await c.next();
+      assert.deepEqual(r!.body.toString().split("|"), ["abc", "\n", "de"], "in call order, nothing lost or repeated");
+    } finally {
+      c.destroy();
+    }
+    // A client that leaves: every pending read rejects.
+    const leaving = await RawClient.connect(s.port);
+    try {
+      await leaving.write("POST /leave HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nab");
+      leaving.destroy();
+      assert.deepEqual(await within(failed.promise, 2000, "the reads to settle"), ["rejected", "rejected", "rejected"]);
+    } finally {
+      leaving.destroy();
+    }
+  });
+});
+
 test("getSocket() is the connection's socket", async () => {
   const got = deferred<unknown>();
   const app: App = (env, sr) => {
