@@ -432,17 +432,23 @@ export class Connection implements ExchangeHost, InputSource {
       if (typeof forwarded === "string" && forwarded.length > 0) clientIp = `${forwarded.replace(/ /g, "")},${clientIp}`;
     }
     const now = Date.now();
-    this.config.log.info(
-      format({
-        client_ip: clientIp,
-        client_port: this.info.remotePort,
-        date_time: logDateTime(now),
-        request_line: exchange.head.requestLine,
-        status_code: exchange.statusCode,
-        body_length: exchange.bytesSent,
-        wall_seconds: (now - startedMs) / 1000,
-      }),
-    );
+    try {
+      this.config.log.info(
+        format({
+          client_ip: clientIp,
+          client_port: this.info.remotePort,
+          date_time: logDateTime(now),
+          request_line: exchange.head.requestLine,
+          status_code: exchange.statusCode,
+          body_length: exchange.bytesSent,
+          wall_seconds: (now - startedMs) / 1000,
+        }),
+      );
+    } catch (err) {
+      // A logFormat function (or logger) that throws is the user's bug, like an app's: logged,
+      // and the connection goes on — it must not take the response or the process with it.
+      this.config.log.error(describeError(err));
+    }
   }
 
   // ---- Transport (gateway/response.ts) ----
