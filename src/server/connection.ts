@@ -236,6 +236,8 @@ export class Connection implements ExchangeHost, InputSource {
     this.markedIdle = false;
     this.fresh = false;
     if (this.buf !== null && !this.decoder.done) this.feedBody(this.buf);
+    // Pipelined before a FIN that has been read already: the rest of this body can never come.
+    if (this.peerEnded && !this.decoder.done) input.fail(new ClientDisconnectedError());
     this.owner.requestStarted();
     const started = Date.now();
     const pending = exchange.run(this.owner.app);

@@ -211,3 +211,36 @@ test("a partial request left behind a half-close is not waited for: the connecti
     }
   });
 });
+
+test("a request pipelined before a half-close with its body cut short: its read rejects, it does not hang", async () => {
+  const gate = deferred();
+  const app: App = async (env, sr) => {
+    if (env.PATH_INFO === "/held") await gate.promise;
+    let outcome: string;
+    try {
+      outcome = `read ${(await env["wsgi.input"].read()).length}`;
+    } catch (err) {
+      outcome = `rejected ${(err as { code?: string }).code}`;
+    }
+    sr("200 OK", []);
+    return [`${env.PATH_INFO} ${outcome}`];
+  };
+  await withServer(app, {}, async (s) => {
+    const c = await RawClient.connect(s.port);
+    try {
+      await c.write(get("/held") + "POST /short HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello");
+      c.end();
+      await delay(100); // as above: the server reads the FIN while /held runs, before /short starts
+      gate.resolve();
+      const responses = await c.next(2);
+      assert.deepEqual(
+        responses.map((x) => x.body.toString()),
+        ["/held read 0", "/short rejected ERR_CLIENT_DISCONNECTED"],
+      );
+      await c.waitClosed();
+    } finally {
+      gate.resolve();
+      c.destroy();
+    }
+  });
+});
