@@ -22,7 +22,7 @@
  * final chunk), and are logged. `close()` on the body is called exactly once.
  */
 
-import { HttpProtocolError, renderErrorResponse } from "../errors.js";
+import { ClientDisconnectedError, HttpProtocolError, renderErrorResponse } from "../errors.js";
 import { dateHeaderLine } from "../http1/date.js";
 import { Framing, LAST_CHUNK, chooseFraming, chunkHeader, responseHasNoBody, type CheckedStatus } from "../http1/response-head.js";
 import type { RequestFraming } from "../http1/request-framing.js";
@@ -283,7 +283,7 @@ export class Exchange {
         this.host.config.log.error(describeError(err));
         throw err;
       }
-      if (this.host.gone) throw new Error("the client went away");
+      if (this.host.gone) throw new ClientDisconnectedError("the client went away before the response was sent");
       this.addPart(data);
       this.writeParts(-1);
       if (this.host.flush()) return RESOLVED;
@@ -427,8 +427,10 @@ export class Exchange {
     this.keepAlive = false;
     const log = this.host.config.log;
     if (this.host.gone) {
-      log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
       this.aborted = true;
+      // The client leaving (a read or write that failed for it) is not the app's fault; any other error still is.
+      if (err instanceof ClientDisconnectedError) log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
+      else log.error(describeError(err));
       return;
     }
     log.error(describeError(err));
