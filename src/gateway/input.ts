@@ -148,18 +148,29 @@ export class Input implements AsyncIterable<Buffer> {
   readline(size: number = -1): Promise<Buffer> {
     this.beforeRead();
     if (size === 0) return Promise.resolve(EMPTY);
+    if (this.inFlight === 0) {
+      const n = this.lineReady(size);
+      if (n >= 0) return Promise.resolve(this.take(n));
+    }
     return this.inTurn(() => this.readlineNow(size));
   }
 
   private async readlineNow(size: number): Promise<Buffer> {
     for (;;) {
-      const lf = this.findLf();
-      if (lf !== -1 && (size < 0 || lf < size)) return this.take(lf + 1);
-      if (size >= 0 && this.queued >= size) return this.take(size);
-      if (this.ended) return this.take(this.queued);
+      const n = this.lineReady(size);
+      if (n >= 0) return this.take(n);
       if (this.failure !== null) throw this.failure;
       await this.nextEvent();
     }
+  }
+
+  /** The bytes readline(size) can take now, or -1 while it must wait. */
+  private lineReady(size: number): number {
+    const lf = this.findLf();
+    if (lf !== -1 && (size < 0 || lf < size)) return lf + 1;
+    if (size >= 0 && this.queued >= size) return size;
+    if (this.ended) return this.queued;
+    return -1;
   }
 
   /** Lines until the end, or until their total reaches `hint`. */
