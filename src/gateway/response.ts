@@ -413,6 +413,9 @@ export class Exchange {
   private decideKeepAlive(): boolean {
     if (!this.host.mayKeepAlive || this.appWantsClose || this.framing.mustClose) return false;
     if (this.bodyFraming === Framing.Close) return false;
+    // A 1xx as the final status: after a 101 the client speaks another protocol (RFC 9110 §15.2.2),
+    // after any other it waits for a final response that will not come — HTTP cannot go on.
+    if ((this.status as CheckedStatus).code < 200) return false;
     if (this.http11 ? this.framing.connectionClose : !this.framing.connectionKeepAlive) return false;
     const input = this.input;
     // A client still waiting for 100 Continue would send its body as the next request (eventlet's rule).

@@ -218,6 +218,21 @@ test("an app's Content-Length is left out of 1xx, 204 and 2xx-to-CONNECT respons
   }
 });
 
+test("a final 1xx from an app that did not take the socket over closes the connection: HTTP cannot go on after it", async () => {
+  for (const status of ["101 Switching Protocols", "103 Early Hints"]) {
+    const app: App = (_env, sr) => {
+      sr(status, [["Upgrade", "something"]]);
+      return [];
+    };
+    await withServer(app, {}, async (s) => {
+      const r = await rawExchange(s.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", { timeoutMs: 2000 });
+      assert.equal(r.closed, true, `${status}: ${r.text}`);
+      assert.match(r.text, new RegExp(`^HTTP/1\\.1 ${status}\\r\\n`));
+      assert.match(r.text, /\r\nConnection: close\r\n\r\n$/);
+    });
+  }
+});
+
 test("a 2xx to CONNECT has no body, no Transfer-Encoding and no Content-Length (RFC 9110 §8.6)", async () => {
   const app: App = (_env, sr) => {
     sr("200 Connection Established", []);
