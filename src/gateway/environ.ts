@@ -56,6 +56,39 @@ export function decodePathLatin1(path: string): string {
   return out + path.slice(last);
 }
 
+/**
+ * Keys that describe the request itself: `opts.environ` cannot replace them
+ * (eventlet sets them after copying its environ), so a shared value — an
+ * `eventlet.posthooks` array, a `wsgi.input` — never leaks across requests.
+ * The wsgi.* constants, `HTTPS` and `HTTP_*` defaults it may set.
+ */
+const PER_REQUEST_KEYS = new Set([
+  "REQUEST_METHOD",
+  "SCRIPT_NAME",
+  "PATH_INFO",
+  "RAW_PATH_INFO",
+  "QUERY_STRING",
+  "CONTENT_TYPE",
+  "CONTENT_LENGTH",
+  "SERVER_NAME",
+  "SERVER_PORT",
+  "SERVER_PROTOCOL",
+  "REMOTE_ADDR",
+  "REMOTE_PORT",
+  "GATEWAY_INTERFACE",
+  "headers_raw",
+  "wsgi.input",
+  "eventlet.input",
+  "eventlet.posthooks",
+  "eventlet.set_idle",
+]);
+
+function addExtraKeys(env: Environ, extra: Readonly<Record<string, unknown>>): void {
+  for (const key of Object.keys(extra)) {
+    if (!PER_REQUEST_KEYS.has(key)) env[key] = extra[key];
+  }
+}
+
 /** The path and query of the request-target, whatever its form (RFC 9112 §3.2). */
 function splitTarget(method: string, target: string): [path: string, query: string | undefined] {
   let pathAndQuery = target;
@@ -104,9 +137,10 @@ export function buildEnviron(
   };
   if (query !== undefined) env.QUERY_STRING = query;
   if (conn.https) env.HTTPS = "on";
-  if (extra !== null) Object.assign(env, extra);
+  if (extra !== null) addExtraKeys(env, extra);
   const h = head.headers;
   const raw = env.headers_raw;
+  let contentTypeSeen = false;
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i] as string;
     const value = h[i + 1] as string;
@@ -118,8 +152,14 @@ export function buildEnviron(
       if (framing.contentLength >= 0) env.CONTENT_LENGTH = String(framing.contentLength);
       continue;
     }
+    if (key === "CONTENT_TYPE") {
+      // Not a list field: a repeated one is not joined, and the first counts (eventlet's headers.get()).
+      if (!contentTypeSeen) env.CONTENT_TYPE = value;
+      contentTypeSeen = true;
+      continue;
+    }
     const prev = env[key];
-    env[key] = prev === undefined || key === "CONTENT_TYPE" ? value : `${prev as string},${value}`;
+    env[key] = prev === undefined ? value : `${prev as string},${value}`;
   }
   return env;
 }

@@ -37,7 +37,12 @@ export class Input implements AsyncIterable<Buffer> {
   private queued = 0;
   private ended: boolean;
   private failure: Error | null = null;
-  private wake: (() => void) | null = null;
+  /** Waits for the next push, end or failure (a read, and maybe an iteration beside it). */
+  private wakers: (() => void)[] = [];
+  /** read/readline/readlines calls not yet settled: a new one runs after them, so bytes go in call order. */
+  private inFlight = 0;
+  /** Settles (never rejects) when the last of those calls has. */
+  private tail: Promise<unknown> = Promise.resolve();
   private discarding = false;
   /** Bytes before this offset of the queue are known to hold no LF (readline). */
   private scannedNoLf = 0;
@@ -94,7 +99,7 @@ export class Input implements AsyncIterable<Buffer> {
 
   /** A read is waiting for bytes that have not arrived. */
   get waiting(): boolean {
-    return this.wake !== null;
+    return this.wakers.length > 0;
   }
 
   /** Drop what is queued and all that comes (the server's discard between requests). */
@@ -110,10 +115,25 @@ export class Input implements AsyncIterable<Buffer> {
   read(size: number = -1): Promise<Buffer> {
     this.beforeRead();
     if (size === 0) return Promise.resolve(EMPTY);
-    if (size < 0 ? this.ended : this.queued >= size || this.ended) {
+    if (this.inFlight === 0 && (size < 0 ? this.ended : this.queued >= size || this.ended)) {
       return Promise.resolve(this.take(size < 0 ? this.queued : Math.min(size, this.queued)));
     }
-    return this.readSlow(size);
+    return this.inTurn(() => this.readSlow(size));
+  }
+
+  /**
+   * Runs a read once the reads called before it have settled: an app that
+   * starts several without awaiting each gets the bytes in the order it
+   * asked for them, and none waits forever behind another.
+   */
+  private inTurn<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.inFlight === 0 ? op() : this.tail.then(op);
+    this.inFlight++;
+    const settled = (): void => {
+      this.inFlight--;
+    };
+    this.tail = run.then(settled, settled);
+    return run;
   }
 
   private async readSlow(size: number): Promise<Buffer> {
@@ -125,25 +145,45 @@ export class Input implements AsyncIterable<Buffer> {
   }
 
   /** Up to and including the next LF, or `size` bytes, or what is left at the end. */
-  async readline(size: number = -1): Promise<Buffer> {
+  readline(size: number = -1): Promise<Buffer> {
     this.beforeRead();
-    if (size === 0) return EMPTY;
+    if (size === 0) return Promise.resolve(EMPTY);
+    if (this.inFlight === 0) {
+      const n = this.lineReady(size);
+      if (n >= 0) return Promise.resolve(this.take(n));
+    }
+    return this.inTurn(() => this.readlineNow(size));
+  }
+
+  private async readlineNow(size: number): Promise<Buffer> {
     for (;;) {
-      const lf = this.findLf();
-      if (lf !== -1 && (size < 0 || lf < size)) return this.take(lf + 1);
-      if (size >= 0 && this.queued >= size) return this.take(size);
-      if (this.ended) return this.take(this.queued);
+      const n = this.lineReady(size);
+      if (n >= 0) return this.take(n);
       if (this.failure !== null) throw this.failure;
       await this.nextEvent();
     }
   }
 
+  /** The bytes readline(size) can take now, or -1 while it must wait. */
+  private lineReady(size: number): number {
+    const lf = this.findLf();
+    if (lf !== -1 && (size < 0 || lf < size)) return lf + 1;
+    if (size >= 0 && this.queued >= size) return size;
+    if (this.ended) return this.queued;
+    return -1;
+  }
+
   /** Lines until the end, or until their total reaches `hint`. */
-  async readlines(hint: number = -1): Promise<Buffer[]> {
+  readlines(hint: number = -1): Promise<Buffer[]> {
+    this.beforeRead();
+    return this.inTurn(() => this.readlinesNow(hint));
+  }
+
+  private async readlinesNow(hint: number): Promise<Buffer[]> {
     const lines: Buffer[] = [];
     let total = 0;
     for (;;) {
-      const line = await this.readline();
+      const line = await this.readlineNow(-1);
       if (line.length === 0) return lines;
       lines.push(line);
       total += line.length;
@@ -204,17 +244,17 @@ export class Input implements AsyncIterable<Buffer> {
     if (this.continueExpected && !this.continueSent) void this.sendHundredContinueResponse();
   }
 
+  /** Wakes every waiting read, oldest first; each checks again whether it can finish, so none is left waiting. */
   private signal(): void {
-    const wake = this.wake;
-    if (wake !== null) {
-      this.wake = null;
-      wake();
-    }
+    if (this.wakers.length === 0) return;
+    const wakers = this.wakers;
+    this.wakers = [];
+    for (const wake of wakers) wake();
   }
 
   private nextEvent(): Promise<void> {
     return new Promise((resolve) => {
-      this.wake = resolve;
+      this.wakers.push(resolve);
       // A reader that waits for more bytes than are buffered needs the socket read,
       // whatever the high-water mark says, or it would wait forever.
       this.source.consumed();

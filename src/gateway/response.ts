@@ -22,7 +22,7 @@
  * final chunk), and are logged. `close()` on the body is called exactly once.
  */
 
-import { HttpProtocolError } from "../errors.js";
+import { ClientDisconnectedError, HttpProtocolError, renderErrorResponse } from "../errors.js";
 import { dateHeaderLine } from "../http1/date.js";
 import { Framing, LAST_CHUNK, chooseFraming, chunkHeader, responseHasNoBody, type CheckedStatus } from "../http1/response-head.js";
 import type { RequestFraming } from "../http1/request-framing.js";
@@ -100,6 +100,12 @@ export class Exchange {
   private partBytes = 0;
   /** The socket asked to wait for drain after the last flush. */
   private mustWait = false;
+  /**
+   * The response is over (finished, failed, or the socket handed over): a
+   * write() now — from an app that kept it — must not put bytes on a
+   * connection that may already carry the next response.
+   */
+  private over = false;
 
   // The outcome, read by the connection once run() is over.
   /** The connection may serve another request. */
@@ -164,6 +170,7 @@ export class Exchange {
   private sendBody(body: Body): Promise<void> | undefined {
     if (this.environ["eventlet.already_handled"] === true) {
       this.handedOver = true;
+      this.over = true;
       return undefined;
     }
     if (typeof body === "string" || body instanceof Uint8Array) {
@@ -255,7 +262,10 @@ export class Exchange {
       throw new Error("startResponse called a second time without excInfo (PEP 3333)");
     }
     const checkedStatus = checkResponseStatus(status);
-    const checked = checkResponseHeaders(headers, this.host.config.capitalizeResponseHeaders);
+    const code = checkedStatus.code;
+    // RFC 9110 §8.6: no Content-Length on 1xx, 204, nor 2xx to CONNECT, even the app's.
+    const omitLength = code < 200 || code === 204 || (this.head.method === "CONNECT" && code < 300);
+    const checked = checkResponseHeaders(headers, this.host.config.capitalizeResponseHeaders, omitLength);
     this.status = checkedStatus;
     this.statusCode = status.slice(0, 3);
     this.headerBlock = checked.block;
@@ -268,7 +278,12 @@ export class Exchange {
   private write(data: Chunk): Promise<void> {
     try {
       if (this.status === null) throw new Error("write() before start_response()");
-      if (this.host.gone) throw new Error("the client went away");
+      if (this.over) {
+        const err = new Error("write() after the response was complete");
+        this.host.config.log.error(describeError(err));
+        throw err;
+      }
+      if (this.host.gone) throw new ClientDisconnectedError("the client went away before the response was sent");
       this.addPart(data);
       this.writeParts(-1);
       if (this.host.flush()) return RESOLVED;
@@ -347,6 +362,7 @@ export class Exchange {
   /** The body is over: the last gathered bytes, the head if still unsent, the final chunk. */
   private finish(knownLength: number): void {
     this.writeParts(knownLength);
+    this.over = true;
     if (this.bodyFraming === Framing.Chunked) {
       this.host.writeText(LAST_CHUNK);
       this.bytesSent += LAST_CHUNK.length;
@@ -397,6 +413,9 @@ export class Exchange {
   private decideKeepAlive(): boolean {
     if (!this.host.mayKeepAlive || this.appWantsClose || this.framing.mustClose) return false;
     if (this.bodyFraming === Framing.Close) return false;
+    // A 1xx as the final status: after a 101 the client speaks another protocol (RFC 9110 §15.2.2),
+    // after any other it waits for a final response that will not come — HTTP cannot go on.
+    if ((this.status as CheckedStatus).code < 200) return false;
     if (this.http11 ? this.framing.connectionClose : !this.framing.connectionKeepAlive) return false;
     const input = this.input;
     // A client still waiting for 100 Continue would send its body as the next request (eventlet's rule).
@@ -407,11 +426,14 @@ export class Exchange {
   // ---- errors and the end ----
 
   private fail(err: unknown): void {
+    this.over = true;
     this.keepAlive = false;
     const log = this.host.config.log;
     if (this.host.gone) {
-      log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
       this.aborted = true;
+      // The client leaving (a read or write that failed for it) is not the app's fault; any other error still is.
+      if (err instanceof ClientDisconnectedError) log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
+      else log.error(describeError(err));
       return;
     }
     log.error(describeError(err));
@@ -423,7 +445,12 @@ export class Exchange {
     this.partBytes = 0;
     const inputError = this.input.error;
     if (inputError instanceof HttpProtocolError) {
-      this.sendErrorResponse(inputError.status, inputError.reason, "");
+      // The request was at fault (a malformed chunk, a body too slow): answered as every protocol error is.
+      const response = renderErrorResponse(inputError);
+      this.headersSent = true;
+      this.statusCode = String(inputError.status);
+      this.host.writeText(response);
+      this.bytesSent += response.length;
     } else {
       this.sendErrorResponse(500, "Internal Server Error", this.host.config.debug ? describeError(err) : "");
     }

@@ -38,7 +38,11 @@ export function checkResponseStatus(status: unknown): CheckedStatus {
   return checked;
 }
 
-export function checkResponseHeaders(headers: unknown, capitalize: boolean): CheckedHeaders {
+/**
+ * `omitContentLength`: the response may not carry one (RFC 9110 §8.6: 1xx,
+ * 204, 2xx to CONNECT); the application's is still checked, then left out.
+ */
+export function checkResponseHeaders(headers: unknown, capitalize: boolean, omitContentLength = false): CheckedHeaders {
   if (!Array.isArray(headers)) throw new InvalidResponseError("headers must be an array of [name, value] pairs");
   let block = "";
   let contentLength = -1;
@@ -68,6 +72,7 @@ export function checkResponseHeaders(headers: unknown, capitalize: boolean): Che
           if (contentLength !== n) throw new InvalidResponseError("conflicting Content-Length headers");
           continue;
         }
+        if (omitContentLength) continue;
         contentLength = n;
         block += `${checked.out}: ${digits}\r\n`;
         continue;

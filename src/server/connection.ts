@@ -236,6 +236,8 @@ export class Connection implements ExchangeHost, InputSource {
     this.markedIdle = false;
     this.fresh = false;
     if (this.buf !== null && !this.decoder.done) this.feedBody(this.buf);
+    // Pipelined before a FIN that has been read already: the rest of this body can never come.
+    if (this.peerEnded && !this.decoder.done) input.fail(new ClientDisconnectedError());
     this.owner.requestStarted();
     const started = Date.now();
     const pending = exchange.run(this.owner.app);
@@ -270,7 +272,11 @@ export class Connection implements ExchangeHost, InputSource {
       this.decoder = EMPTY_DECODER;
       this.closing = true;
       input.fail(err instanceof Error ? err : new Error(String(err)));
-      if (this.exchange === null) this.endConnection();
+      if (this.exchange === null) {
+        // No app is reading to see the error (eventlet logs it while discarding, too).
+        this.config.log.debug(`bad request body from ${this.info.remoteAddr} while discarding it: ${(err as Error).message}`);
+        this.endConnection();
+      }
       return;
     }
     if (this.decoder.done) {
@@ -292,8 +298,10 @@ export class Connection implements ExchangeHost, InputSource {
     // While an unread body is discarded, requestTimeout still bounds it.
     if (this.decoder.done) this.requestStartedAt = 0;
     const input = exchange.input;
-    // owner.closing: the server began shutting down after this response's head went out.
-    let keepAlive = exchange.keepAlive && !exchange.aborted && !exchange.handedOver && !this.takenOver && !this.owner.closing;
+    // exchange.keepAlive was decided when the head went out; since then the connection may
+    // have learnt it cannot serve another request (a body timed out or was malformed, the
+    // client half-closed, the server began shutting down): mayKeepAlive is asked again.
+    let keepAlive = exchange.keepAlive && !exchange.aborted && !exchange.handedOver && !this.takenOver && this.mayKeepAlive;
     if (!this.decoder.done) {
       if (keepAlive && input.error === null) input.drop();
       else keepAlive = false;
@@ -316,6 +324,8 @@ export class Connection implements ExchangeHost, InputSource {
     if (this.decoder.done && this.buf === null) this.idleSince = Date.now();
     if (this.paused) this.resumeReading();
     this.pump();
+    // A client that half-closed is answered what it pipelined before its FIN, then no more can come.
+    if (this.peerEnded && this.exchange === null) this.endConnection();
   }
 
   // ---- timeouts, driven by the server's sweep ----
@@ -424,17 +434,23 @@ export class Connection implements ExchangeHost, InputSource {
       if (typeof forwarded === "string" && forwarded.length > 0) clientIp = `${forwarded.replace(/ /g, "")},${clientIp}`;
     }
     const now = Date.now();
-    this.config.log.info(
-      format({
-        client_ip: clientIp,
-        client_port: this.info.remotePort,
-        date_time: logDateTime(now),
-        request_line: exchange.head.requestLine,
-        status_code: exchange.statusCode,
-        body_length: exchange.bytesSent,
-        wall_seconds: (now - startedMs) / 1000,
-      }),
-    );
+    try {
+      this.config.log.info(
+        format({
+          client_ip: clientIp,
+          client_port: this.info.remotePort,
+          date_time: logDateTime(now),
+          request_line: exchange.head.requestLine,
+          status_code: exchange.statusCode,
+          body_length: exchange.bytesSent,
+          wall_seconds: (now - startedMs) / 1000,
+        }),
+      );
+    } catch (err) {
+      // A logFormat function (or logger) that throws is the user's bug, like an app's: logged,
+      // and the connection goes on — it must not take the response or the process with it.
+      this.config.log.error(describeError(err));
+    }
   }
 
   // ---- Transport (gateway/response.ts) ----
@@ -443,8 +459,13 @@ export class Connection implements ExchangeHost, InputSource {
     return this.closed || this.socket.destroyed;
   }
 
+  /**
+   * Another request may follow this one: keepalive is on, the server is not shutting down,
+   * no framing error or timeout ended reading, and the client has not half-closed — or it
+   * has, but pipelined bytes it sent before its FIN are still to be read.
+   */
   get mayKeepAlive(): boolean {
-    return this.config.keepalive && !this.owner.closing && !this.peerEnded && !this.closing;
+    return this.config.keepalive && !this.owner.closing && !this.closing && (!this.peerEnded || this.buf !== null);
   }
 
   writeText(text: string): void {

@@ -36,10 +36,6 @@ function headFirstApp(readFailed: Signal<Error>): App {
 
 test(
   "requestTimeout striking after the head went out: the connection is closed once the response is sent",
-  {
-    todo:
-      "Connection.checkTimeouts sets closing=true mid-exchange; exchangeDone keeps exchange.keepAlive (decided when the head went out) and never ends the socket",
-  },
   async () => {
     const baseline = activeResources();
     const readFailed = new Signal<Error>();
@@ -61,9 +57,6 @@ test(
 
 test(
   "a malformed chunk after the head went out: the connection is closed once the response is sent",
-  {
-    todo: "Connection.feedBody sets closing=true on a ChunkReadError mid-exchange; exchangeDone never ends the socket",
-  },
   async () => {
     const baseline = activeResources();
     const readFailed = new Signal<Error>();
@@ -87,9 +80,6 @@ test(
 
 test(
   "a client that half-closes while its response streams: the connection is closed once the response is sent",
-  {
-    todo: "Connection.onEnd only ends an idle connection; exchangeDone ignores peerEnded, so the half-closed socket stays open forever",
-  },
   async () => {
     const baseline = activeResources();
     const gate = new Signal();

@@ -114,6 +114,20 @@ test("CONTENT_TYPE and CONTENT_LENGTH come from their headers, without HTTP_", (
   assert.equal(env("POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").CONTENT_LENGTH, "0");
 });
 
+test("a repeated Content-Type is not joined: the first one is CONTENT_TYPE, as eventlet's headers.get() gives", () => {
+  const e = env("POST /f HTTP/1.1\r\nHost: x\r\nContent-Type: text/html\r\nContent-Length: 0\r\ncontent-type: application/json\r\n\r\n");
+  assert.equal(e.CONTENT_TYPE, "text/html");
+  assert.deepEqual(
+    e.headers_raw.filter(([n]) => n.toLowerCase() === "content-type"),
+    [
+      ["Content-Type", "text/html"],
+      ["content-type", "application/json"],
+    ],
+    "headers_raw keeps both",
+  );
+  assert.equal(env("POST /f HTTP/1.1\r\nHost: x\r\nContent-Type:\r\n\r\n").CONTENT_TYPE, "", "an empty one is kept as sent");
+});
+
 test("SERVER_PROTOCOL is the request's version", () => {
   assert.equal(env("GET / HTTP/1.0\r\n\r\n").SERVER_PROTOCOL, "HTTP/1.0");
   assert.equal(env("GET / HTTP/1.1\r\nHost: x\r\n\r\n", { maxHttpVersion: "HTTP/1.0" }).SERVER_PROTOCOL, "HTTP/1.1");
@@ -160,6 +174,60 @@ test("opts.environ keys are in every environ; each request gets its own environ 
   a["added.by.app"] = 1;
   assert.equal("added.by.app" in b, false);
   assert.equal("added.by.app" in shared, false);
+});
+
+test("opts.environ cannot replace the keys that describe the request (eventlet sets them after its environ)", () => {
+  const sharedHooks: unknown[] = [];
+  const extra = {
+    "eventlet.posthooks": sharedHooks,
+    "wsgi.input": "not an input",
+    "eventlet.input": "not an input",
+    "eventlet.set_idle": "nope",
+    REQUEST_METHOD: "PUT",
+    SCRIPT_NAME: "/mount",
+    PATH_INFO: "/elsewhere",
+    RAW_PATH_INFO: "/elsewhere",
+    QUERY_STRING: "from=opts",
+    CONTENT_TYPE: "application/x-opts",
+    CONTENT_LENGTH: "99",
+    SERVER_NAME: "opts",
+    SERVER_PORT: "1",
+    SERVER_PROTOCOL: "HTTP/2",
+    REMOTE_ADDR: "opts",
+    REMOTE_PORT: "2",
+    GATEWAY_INTERFACE: "CGI/9",
+    headers_raw: [["X-Opts", "1"]],
+    // These it may set: the wsgi.* constants (a proxy's url_scheme), HTTPS, defaults for headers.
+    "wsgi.url_scheme": "https",
+    HTTPS: "on",
+    HTTP_X_DEFAULT: "d",
+    "wsgi.multiprocess": true,
+  };
+  const c = prepare("GET /path HTTP/1.1\r\nHost: x\r\n\r\n", { environ: extra });
+  const e = c.environ;
+  assert.equal(e["wsgi.input"], c.input);
+  assert.equal(e["eventlet.input"], c.input);
+  assert.notEqual(e["eventlet.posthooks"], sharedHooks);
+  assert.deepEqual(e["eventlet.posthooks"], []);
+  assert.equal(typeof e["eventlet.set_idle"], "function");
+  assert.equal(e.REQUEST_METHOD, "GET");
+  assert.equal(e.SCRIPT_NAME, "");
+  assert.equal(e.PATH_INFO, "/path");
+  assert.equal(e.RAW_PATH_INFO, "/path");
+  assert.equal("QUERY_STRING" in e, false, "no query in the target: none in the environ");
+  assert.equal(e.CONTENT_TYPE, "text/plain");
+  assert.equal("CONTENT_LENGTH" in e, false);
+  assert.equal(e.SERVER_NAME, "127.0.0.1");
+  assert.equal(e.SERVER_PORT, "8090");
+  assert.equal(e.SERVER_PROTOCOL, "HTTP/1.1");
+  assert.equal(e.REMOTE_ADDR, "10.1.2.3");
+  assert.equal(e.REMOTE_PORT, "54321");
+  assert.equal(e.GATEWAY_INTERFACE, "CGI/1.1");
+  assert.deepEqual(e.headers_raw, [["Host", "x"]]);
+  assert.equal(e["wsgi.url_scheme"], "https");
+  assert.equal(e.HTTPS, "on");
+  assert.equal(e.HTTP_X_DEFAULT, "d");
+  assert.equal(e["wsgi.multiprocess"], true);
 });
 
 test("over TLS: HTTPS is 'on' and the scheme https", () => {

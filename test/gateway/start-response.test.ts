@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { App, StartResponse } from "../../src/index.js";
+import type { App, StartResponse, Write } from "../../src/index.js";
 import { parseAll } from "../support/wire.js";
 import { call } from "./harness.js";
 
@@ -206,4 +206,50 @@ test("startResponse returns the same write() each time", async () => {
   });
   assert.equal(writes[0], writes[1]);
   assert.equal(typeof writes[0], "function");
+});
+
+test("a write() kept past the end of its response is refused and sends nothing, whatever the framing", async () => {
+  const bodies: Record<string, () => Iterable<string>> = {
+    array: () => ["ok"],
+    generator: () =>
+      (function* () {
+        yield "ok";
+      })(),
+  };
+  for (const [kind, body] of Object.entries(bodies)) {
+    for (const head of ["GET / HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.0\r\n\r\n", "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"]) {
+      const label = `${kind}, ${JSON.stringify(head.split("\r\n")[0])}`;
+      let kept: Write | null = null;
+      const c = await call((_env, startResponse) => {
+        kept = startResponse("200 OK", []);
+        return body();
+      }, head);
+      const before = c.host.text;
+      await assert.rejects((kept as unknown as Write)("late"), /after the response was complete/, label);
+      c.host.flush();
+      assert.equal(c.host.text, before, `${label}: nothing more was written`);
+      assert.match(c.host.log.error.join("\n"), /after the response was complete/, `${label}: logged as an app error`);
+    }
+  }
+});
+
+test("a write() from a body's close() is refused too: the response is over", async () => {
+  let kept: Write | null = null;
+  let closeWrite: Promise<void> | null = null;
+  const c = await call((_env, startResponse) => {
+    kept = startResponse("200 OK", []);
+    return Object.assign(
+      (function* () {
+        yield "ok";
+      })(),
+      {
+        close() {
+          closeWrite = (kept as unknown as Write)("from close");
+        },
+      },
+    );
+  });
+  await assert.rejects(closeWrite as unknown as Promise<void>, /after the response was complete/);
+  assert.equal(c.host.text.includes("from close"), false);
+  assert.ok(c.host.text.endsWith("0\r\n\r\n"), "the chunked body ended normally");
 });

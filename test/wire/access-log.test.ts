@@ -109,6 +109,20 @@ test("a function format gets the fields", async () => {
   });
 });
 
+test("a function format that throws is logged as an error; the responses, pipelined ones included, still go out", async () => {
+  const logFormat = (f: AccessLogFields): string => {
+    if (f.request_line.includes("/boom")) throw new Error("format boom");
+    return `fn ${f.request_line}`;
+  };
+  await withServer(hello, { logFormat }, async (s) => {
+    const r = await rawExchange(s.port, "GET /boom HTTP/1.1\r\nHost: x\r\n\r\nGET /fine HTTP/1.1\r\nHost: x\r\n\r\n", { responses: 2 });
+    assert.equal(r.text.split("HTTP/1.1 200 OK").length - 1, 2, r.text);
+    await waitForLines(s.log.info, 1);
+    assert.deepEqual(accessLines(s.log.info), ["fn GET /fine HTTP/1.1"]);
+    assert.match(s.log.error.join("\n"), /format boom/);
+  });
+});
+
 test("a template naming an unknown field is refused when the server starts", async () => {
   const sock = await listen(["127.0.0.1", 0]);
   try {

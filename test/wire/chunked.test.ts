@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { App, Body, Chunk } from "../../src/index.js";
+import type { App, Body, Chunk, Write } from "../../src/index.js";
 import { header, parseAll, rawExchange, withServer } from "../support/wire.js";
 import { RawClient, chunkSizes, deferred, within } from "./client.js";
 
@@ -368,5 +368,45 @@ test("a large streamed body arrives whole (backpressure on the socket)", async (
     const raw = await fetchRaw(s.port);
     const [r] = parseAll(raw);
     assert.equal(r!.body.length, piece.length * count);
+  });
+});
+
+test("a write() kept and called after its response ended puts nothing on the kept-alive connection", async () => {
+  let kept: Write | null = null;
+  let lateWrite: Promise<unknown> | null = null;
+  const app: App = (env, sr) => {
+    if (env.PATH_INFO === "/first") {
+      kept = sr("200 OK", []);
+      return (function* () {
+        yield "first";
+      })();
+    }
+    // The next request's app finds the first one's write() and uses it before answering.
+    lateWrite = (kept as unknown as Write)("GARBAGE").then(
+      () => "resolved",
+      (err: Error) => err.message,
+    );
+    sr("200 OK", []);
+    return (function* () {
+      yield "second";
+    })();
+  };
+  await withServer(app, {}, async (s) => {
+    const c = await RawClient.connect(s.port);
+    try {
+      await c.write("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+      const [r1] = await c.next(1);
+      assert.equal(r1!.body.toString(), "first");
+      await c.write("GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+      const [r2] = await c.next(1);
+      assert.equal(r2!.statusLine, "HTTP/1.1 200 OK");
+      assert.equal(r2!.body.toString(), "second");
+      assert.match(String(await within(lateWrite as unknown as Promise<unknown>)), /after the response was complete/);
+      assert.equal(c.text.includes("GARBAGE"), false, c.text);
+      assert.equal(c.unread.length, 0, "nothing after the second response");
+      assert.match(s.log.error.join("\n"), /after the response was complete/);
+    } finally {
+      c.destroy();
+    }
   });
 });

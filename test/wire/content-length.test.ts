@@ -190,6 +190,49 @@ test("204, 304 and a final 1xx carry no body, no Transfer-Encoding and no comput
   }
 });
 
+test("an app's Content-Length is left out of 1xx, 204 and 2xx-to-CONNECT responses (RFC 9110 §8.6), kept on 304 and HEAD", async () => {
+  const cases: { request: string; status: string; sent: boolean; body?: string }[] = [
+    { request: "GET / HTTP/1.1\r\nHost: x\r\n\r\n", status: "204 No Content", sent: false },
+    { request: "GET / HTTP/1.1\r\nHost: x\r\n\r\n", status: "101 Switching Protocols", sent: false },
+    { request: "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", status: "200 Connection Established", sent: false },
+    // 304 and HEAD: Content-Length is the size of the representation the client did not get (§8.6).
+    { request: "GET / HTTP/1.1\r\nHost: x\r\n\r\n", status: "304 Not Modified", sent: true },
+    { request: "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", status: "200 OK", sent: true },
+    // A 2xx to anything but CONNECT, and a 4xx to CONNECT, keep theirs.
+    { request: "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", status: "403 Forbidden", sent: true, body: "denied!" },
+  ];
+  for (const { request, status, sent, body } of cases) {
+    const app: App = (_env, sr) => {
+      sr(status, [["Content-Length", "7"]]);
+      return body === undefined ? [] : [body];
+    };
+    await withServer(app, {}, async (s) => {
+      const label = `${request.split(" ")[0]} → ${status}`;
+      const r = await rawExchange(s.port, request, { responses: 1, head: body === undefined, timeoutMs: 1000 });
+      assert.equal(r.text.startsWith(`HTTP/1.1 ${status}\r\n`), true, `${label}: ${r.text}`);
+      assert.equal(/\r\nContent-Length: 7\r\n/.test(r.text), sent, `${label}: ${r.text}`);
+      assert.equal(/transfer-encoding/i.test(r.text), false, label);
+      assert.ok(r.text.endsWith(`\r\n\r\n${body ?? ""}`), `${label}: ${r.text}`);
+      assert.deepEqual(s.log.error, [], label);
+    });
+  }
+});
+
+test("a final 1xx from an app that did not take the socket over closes the connection: HTTP cannot go on after it", async () => {
+  for (const status of ["101 Switching Protocols", "103 Early Hints"]) {
+    const app: App = (_env, sr) => {
+      sr(status, [["Upgrade", "something"]]);
+      return [];
+    };
+    await withServer(app, {}, async (s) => {
+      const r = await rawExchange(s.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", { timeoutMs: 2000 });
+      assert.equal(r.closed, true, `${status}: ${r.text}`);
+      assert.match(r.text, new RegExp(`^HTTP/1\\.1 ${status}\\r\\n`));
+      assert.match(r.text, /\r\nConnection: close\r\n\r\n$/);
+    });
+  }
+});
+
 test("a 2xx to CONNECT has no body, no Transfer-Encoding and no Content-Length (RFC 9110 §8.6)", async () => {
   const app: App = (_env, sr) => {
     sr("200 Connection Established", []);

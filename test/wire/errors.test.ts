@@ -273,6 +273,47 @@ test("close() is called once when the client goes away mid-body, and the iterati
   });
 });
 
+test("after the client left: the app's failed write() is logged at debug, but an error of its own is still an error", async () => {
+  for (const mode of ["rethrow", "own error"]) {
+    const writeError = deferred<string>();
+    const app: App = (_env, sr) => {
+      const write = sr("200 OK", []);
+      return (async function* () {
+        yield "";
+        // Write until the server notices the client has gone (bounded), then fail one way or the other.
+        let failure: unknown = null;
+        for (let i = 0; i < 100_000 && failure === null; i++) {
+          try {
+            await write(Buffer.alloc(1024, 0x61));
+          } catch (err) {
+            failure = err;
+          }
+          await new Promise((r) => setImmediate(r));
+        }
+        writeError.resolve(String((failure as { code?: string } | null)?.code));
+        if (mode === "rethrow") throw failure;
+        throw new Error("an app bug after the client left");
+      })();
+    };
+    await withServer(app, {}, async (s) => {
+      const c = await RawClient.connect(s.port);
+      await c.write(GET);
+      await c.waitForText("\r\n\r\n");
+      c.destroy();
+      assert.equal(await within(writeError.promise, 3000, "a write to fail"), "ERR_CLIENT_DISCONNECTED", mode);
+      const deadline = Date.now() + 2000;
+      const logged = (): boolean => (mode === "rethrow" ? s.log.debug.some((l) => l.includes("client went away")) : s.log.error.length > 0);
+      while (!logged() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      if (mode === "rethrow") {
+        assert.ok(logged(), "logged at debug");
+        assert.deepEqual(s.log.error, [], "a client leaving is not an app error");
+      } else {
+        assert.match(s.log.error.join("\n"), /^Error: an app bug after the client left\n\s+at /);
+      }
+    });
+  }
+});
+
 test("a close() that throws (or rejects) is logged; the response is unharmed", async () => {
   for (const kind of ["throws", "rejects"]) {
     const app: App = (_env, sr) => {

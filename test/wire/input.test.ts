@@ -185,6 +185,31 @@ test("a large body the app never reads is discarded, and the next request is ser
   });
 });
 
+test("a malformed chunk in a body the app left unread: nothing after it is a request, the connection closes, and it is logged", async () => {
+  const seen: string[] = [];
+  const app: App = (env, sr) => {
+    seen.push(env.PATH_INFO);
+    sr("200 OK", []);
+    return [env.PATH_INFO];
+  };
+  await withServer(app, {}, async (s) => {
+    const c = await RawClient.connect(s.port);
+    try {
+      await c.write("POST /unread HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+      const [r] = await c.next();
+      assert.equal(r!.body.toString(), "/unread");
+      assert.equal(header(r!, "connection"), undefined, "kept alive: the rest of the body will be discarded");
+      await c.write("zz\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+      await c.waitClosed();
+      assert.equal(c.unread.length, 0, "no answer to anything after the bad chunk");
+      assert.deepEqual(seen, ["/unread"]);
+      assert.match(s.log.debug.join("\n"), /bad request body from 127\.0\.0\.1 while discarding it: invalid chunk size/);
+    } finally {
+      c.destroy();
+    }
+  });
+});
+
 test("a large upload read slowly arrives whole and in order (backpressure), both framings", async () => {
   const big = Buffer.alloc(3 * 1024 * 1024);
   for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
@@ -303,6 +328,8 @@ test("an app that lets a ChunkReadError escape answers 400", async () => {
     const [res] = parseAll(r.data);
     assert.equal(res!.status, 400);
     assert.equal(header(res!, "connection"), "close");
+    // Built where every protocol error response is (errors.ts), byte for byte.
+    assert.equal(r.text, "HTTP/1.0 400 Bad Request\r\nConnection: close\r\nContent-length: 0\r\n\r\n");
   });
 });
 
@@ -368,6 +395,46 @@ test("a client that sent part of a body and closed: a later read rejects at once
     const [first, second] = (await within(outcome.promise)) as [string, unknown];
     assert.equal(first, "abc");
     assert.ok(second instanceof ClientDisconnectedError);
+  });
+});
+
+test("reads started together, not awaited one by one, are served in call order; none hangs, and all reject when the client leaves", async () => {
+  const pending = deferred();
+  const failed = deferred<string[]>();
+  const app: App = async (env, sr) => {
+    const input = env["wsgi.input"];
+    const reads = env.PATH_INFO === "/leave" ? [input.read(3), input.readline(), input.read(5)] : [input.read(3), input.readline(), input.read(2)];
+    pending.resolve();
+    if (env.PATH_INFO === "/leave") {
+      failed.resolve((await Promise.allSettled(reads)).map((r) => r.status));
+      sr("200 OK", []);
+      return [];
+    }
+    const got = await Promise.all(reads);
+    sr("200 OK", []);
+    return [got.map((b) => b.toString()).join("|")];
+  };
+  await withServer(app, {}, async (s) => {
+    const c = await RawClient.connect(s.port);
+    try {
+      await c.write("POST /together HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n");
+      await within(pending.promise, 2000, "the app's reads to be pending");
+      await c.write("ab");
+      await c.write("c\nde\nfg");
+      const [r] = await c.next();
+      assert.deepEqual(r!.body.toString().split("|"), ["abc", "\n", "de"], "in call order, nothing lost or repeated");
+    } finally {
+      c.destroy();
+    }
+    // A client that leaves: every pending read rejects.
+    const leaving = await RawClient.connect(s.port);
+    try {
+      await leaving.write("POST /leave HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nab");
+      leaving.destroy();
+      assert.deepEqual(await within(failed.promise, 2000, "the reads to settle"), ["rejected", "rejected", "rejected"]);
+    } finally {
+      leaving.destroy();
+    }
   });
 });
 

@@ -111,6 +111,43 @@ test("HTTP/1.0 with Connection: keep-alive is kept alive and told so (test_018_h
   });
 });
 
+test("HTTP/1.0 keep-alive: a body the app never reads, shaped like a request, is discarded, not served (test_018b_http_10_keepalive_framing)", async () => {
+  const seen: string[] = [];
+  const app: App = (env, sr) => {
+    seen.push(env.PATH_INFO);
+    sr("200 OK", [["Content-Type", "text/plain"]]);
+    return [`response ${env.PATH_INFO}`];
+  };
+  await withServer(app, {}, async (s) => {
+    const smuggled = "GET /tricksy HTTP/1.1\r\n";
+    const put = (path: string, extra = ""): string =>
+      `PUT ${path} HTTP/1.0\r\nHost: localhost\r\nConnection: keep-alive\r\nContent-Length: ${smuggled.length}\r\n${extra}\r\n${smuggled}`;
+    const { responses, client } = await converse(s.port, [
+      put("/1"),
+      // eventlet honours Expect on HTTP/1.0 and so closes here; RFC 9110 §10.1.1 says a server MUST
+      // ignore it in an HTTP/1.0 request, so the body (sent at once, as such a client does) is
+      // discarded like any other and the connection stays usable.
+      put("/2", "Expect: 100-continue\r\n"),
+      "PUT /3 HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    ]);
+    try {
+      assert.deepEqual(
+        responses.map((r) => [r.status, r.body.toString(), header(r, "connection")]),
+        [
+          [200, "response /1", "keep-alive"],
+          [200, "response /2", "keep-alive"],
+          [200, "response /3", "close"],
+        ],
+      );
+      assert.equal(client.text.includes("100 Continue"), false, "no 100 to an HTTP/1.0 client (RFC 9110 §15.2)");
+      await client.waitClosed();
+      assert.deepEqual(seen, ["/1", "/2", "/3"], "the body was never read as a request");
+    } finally {
+      client.destroy();
+    }
+  });
+});
+
 test("with keepalive a number, Keep-Alive: timeout=N goes to clients that sent Connection: keep-alive", async () => {
   await withServer(hello, { keepalive: 7.9 }, async (s) => {
     const { responses, client } = await converse(s.port, [

@@ -6,9 +6,10 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 import type { App } from "../../src/index.js";
-import { parseAll, rawExchange, withServer } from "../support/wire.js";
-import { RawClient } from "./client.js";
+import { header, parseAll, rawExchange, withServer } from "../support/wire.js";
+import { RawClient, deferred } from "./client.js";
 
 const get = (path: string, extra = ""): string => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
 
@@ -148,6 +149,97 @@ test("a pipelined request behind an unread body: the body is discarded, the requ
         ["/ignored-body", "/next"],
       );
     } finally {
+      c.destroy();
+    }
+  });
+});
+
+test("requests pipelined before a half-close are all answered, in order, then the connection is closed", async () => {
+  const seen: string[] = [];
+  const gate = deferred();
+  const app: App = async (env, sr) => {
+    seen.push(env.PATH_INFO);
+    if (env.PATH_INFO === "/held") await gate.promise;
+    sr("200 OK", []);
+    return [env.PATH_INFO];
+  };
+  await withServer(app, {}, async (s) => {
+    const c = await RawClient.connect(s.port);
+    try {
+      await c.write(get("/held") + get("/2") + get("/3"));
+      c.end(); // the client's FIN: it sends nothing more, but still reads
+      // No event tells that the server has read the FIN; on loopback 100 ms is ample. Were it
+      // late, the test would still pass (it would only not exercise the FIN-first order).
+      await delay(100);
+      gate.resolve();
+      const responses = await c.next(3);
+      assert.deepEqual(
+        responses.map((x) => x.body.toString()),
+        ["/held", "/2", "/3"],
+      );
+      assert.equal(header(responses[2]!, "connection"), "close", "the last answer says the connection closes");
+      await c.waitClosed();
+      assert.deepEqual(seen, ["/held", "/2", "/3"]);
+    } finally {
+      gate.resolve();
+      c.destroy();
+    }
+  });
+});
+
+test("a partial request left behind a half-close is not waited for: the connection is closed", async () => {
+  const gate = deferred();
+  const app: App = async (env, sr) => {
+    if (env.PATH_INFO === "/held") await gate.promise;
+    sr("200 OK", []);
+    return [env.PATH_INFO];
+  };
+  await withServer(app, {}, async (s) => {
+    const c = await RawClient.connect(s.port);
+    try {
+      await c.write(get("/held") + "GET /never-finished HTTP/1.1\r\nHo");
+      c.end();
+      await delay(100); // as above: lets the server read the FIN while /held runs
+      gate.resolve();
+      const [r] = await c.next(1);
+      assert.equal(r!.body.toString(), "/held");
+      await c.waitClosed();
+      assert.equal(c.unread.length, 0, "nothing answers the partial request");
+    } finally {
+      gate.resolve();
+      c.destroy();
+    }
+  });
+});
+
+test("a request pipelined before a half-close with its body cut short: its read rejects, it does not hang", async () => {
+  const gate = deferred();
+  const app: App = async (env, sr) => {
+    if (env.PATH_INFO === "/held") await gate.promise;
+    let outcome: string;
+    try {
+      outcome = `read ${(await env["wsgi.input"].read()).length}`;
+    } catch (err) {
+      outcome = `rejected ${(err as { code?: string }).code}`;
+    }
+    sr("200 OK", []);
+    return [`${env.PATH_INFO} ${outcome}`];
+  };
+  await withServer(app, {}, async (s) => {
+    const c = await RawClient.connect(s.port);
+    try {
+      await c.write(get("/held") + "POST /short HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello");
+      c.end();
+      await delay(100); // as above: the server reads the FIN while /held runs, before /short starts
+      gate.resolve();
+      const responses = await c.next(2);
+      assert.deepEqual(
+        responses.map((x) => x.body.toString()),
+        ["/held read 0", "/short rejected ERR_CLIENT_DISCONNECTED"],
+      );
+      await c.waitClosed();
+    } finally {
+      gate.resolve();
       c.destroy();
     }
   });
