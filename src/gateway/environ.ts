@@ -89,18 +89,29 @@ function addExtraKeys(env: Environ, extra: Readonly<Record<string, unknown>>): v
   }
 }
 
-/** The path and query of the request-target, whatever its form (RFC 9112 §3.2). */
-function splitTarget(method: string, target: string): [path: string, query: string | undefined] {
+/** The parts of a request-target the environ needs, whatever its form (RFC 9112 §3.2). */
+interface TargetParts {
+  readonly path: string;
+  readonly query: string | undefined;
+  /** The authority of an absolute-form target; null for the other forms. */
+  readonly authority: string | null;
+}
+
+function splitTarget(method: string, target: string): TargetParts {
   let pathAndQuery = target;
+  let authority: string | null = null;
   if (target.charCodeAt(0) !== 0x2f && target !== "*" && method !== "CONNECT") {
     // absolute-form: drop scheme and authority; an empty path is "/".
     const afterScheme = target.indexOf("://") + 3;
     const slash = target.slice(afterScheme).search(/[/?]/);
+    authority = slash === -1 ? target.slice(afterScheme) : target.slice(afterScheme, afterScheme + slash);
     pathAndQuery = slash === -1 ? "/" : target.slice(afterScheme + slash);
     if (pathAndQuery.charCodeAt(0) === 0x3f) pathAndQuery = `/${pathAndQuery}`;
   }
   const q = pathAndQuery.indexOf("?");
-  return q === -1 ? [pathAndQuery, undefined] : [pathAndQuery.slice(0, q), pathAndQuery.slice(q + 1)];
+  return q === -1
+    ? { path: pathAndQuery, query: undefined, authority }
+    : { path: pathAndQuery.slice(0, q), query: pathAndQuery.slice(q + 1), authority };
 }
 
 export function buildEnviron(
@@ -110,7 +121,7 @@ export function buildEnviron(
   input: Input,
   extra: Readonly<Record<string, unknown>> | null,
 ): Environ {
-  const [rawPath, query] = splitTarget(head.method, head.target);
+  const { path: rawPath, query, authority } = splitTarget(head.method, head.target);
   const env: Environ = {
     REQUEST_METHOD: head.method,
     SCRIPT_NAME: "",
@@ -161,5 +172,8 @@ export function buildEnviron(
     const prev = env[key];
     env[key] = prev === undefined ? value : `${prev as string},${value}`;
   }
+  // RFC 9112 §3.2.2: with an absolute-form target the server uses the target's
+  // authority and ignores Host (headers_raw still holds what was sent).
+  if (authority !== null) env.HTTP_HOST = authority;
   return env;
 }

@@ -102,6 +102,14 @@ test("an absolute-form target gives its path and query", () => {
   assert.equal(env("GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n").PATH_INFO, "/");
 });
 
+test("an absolute-form target's authority is HTTP_HOST, whatever Host says (RFC 9112 §3.2.2)", () => {
+  const e = env("GET http://example.com:8080/p?q=1 HTTP/1.1\r\nHost: other.example\r\n\r\n");
+  assert.equal(e.HTTP_HOST, "example.com:8080");
+  assert.deepEqual(e.headers_raw, [["Host", "other.example"]], "headers_raw keeps what was sent");
+  assert.equal(env("GET http://example.com?x HTTP/1.1\r\nHost: y\r\n\r\n").HTTP_HOST, "example.com");
+  assert.equal(env("GET /p HTTP/1.1\r\nHost: y\r\n\r\n").HTTP_HOST, "y", "origin-form keeps Host");
+});
+
 test("CONTENT_TYPE and CONTENT_LENGTH come from their headers, without HTTP_", () => {
   const e = env("POST /f HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n");
   assert.equal(e.CONTENT_TYPE, "application/json");
