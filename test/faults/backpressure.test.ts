@@ -11,17 +11,8 @@ import net from "node:net";
 import { test } from "node:test";
 import type { App, Environ } from "../../src/index.js";
 import { startServer, type TestServer } from "../support/wire.js";
-import {
-  BodyProbe,
-  Signal,
-  activeResources,
-  assertCleanShutdown,
-  assertServes,
-  streamingBody,
-  syncStreamingBody,
-  until,
-  within,
-} from "./support.js";
+import { BodyProbe, activeResources, assertCleanShutdown, assertServes, streamingBody, syncStreamingBody } from "./support.js";
+import { Signal, until, within } from "../support/wait.js";
 
 const CHUNK_BYTES = 64 * 1024;
 /** 20,000 chunks of 64 KiB: 1.25 GiB, which the server must never pull through. */

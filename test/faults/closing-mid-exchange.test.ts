@@ -12,7 +12,8 @@ import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import type { App } from "../../src/index.js";
 import { startServer } from "../support/wire.js";
-import { Peer, Signal, activeResources, assertCleanShutdown, until, within } from "./support.js";
+import { Peer, activeResources, assertCleanShutdown } from "./support.js";
+import { Signal, until, within } from "../support/wait.js";
 
 /** The end of a chunked response. */
 const LAST_CHUNK = "\r\n0\r\n\r\n";

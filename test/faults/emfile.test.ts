@@ -17,7 +17,8 @@ import net from "node:net";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { listen, server, type App } from "../../src/index.js";
-import { Peer, Signal, assertServes, until, within } from "./support.js";
+import { Peer, assertServes } from "./support.js";
+import { Signal, until, within } from "../support/wait.js";
 
 const CHILD = fileURLToPath(new URL("./emfile-child.js", import.meta.url));
 const DESCRIPTOR_LIMIT = 64;

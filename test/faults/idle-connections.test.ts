@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import { hello } from "../support/wire.js";
-import { Peer, activeResources, assertCleanShutdown, assertServes, startBacklogServer, until, within } from "./support.js";
+import { Peer, activeResources, assertCleanShutdown, assertServes, startBacklogServer } from "./support.js";
+import { until, within } from "../support/wait.js";
 
 /** Descriptors this process may open: both ends of each connection live here. */
 function descriptorLimit(): number {

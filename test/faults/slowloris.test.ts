@@ -11,7 +11,8 @@ import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import type { App, Environ } from "../../src/index.js";
 import { startServer } from "../support/wire.js";
-import { Peer, Signal, activeResources, assertCleanShutdown, assertServes, within } from "./support.js";
+import { Peer, activeResources, assertCleanShutdown, assertServes } from "./support.js";
+import { Signal, within } from "../support/wait.js";
 
 /** Time between two trickled bytes: the attacker's pace, not a wait for an event. */
 const TRICKLE_MS = 20;

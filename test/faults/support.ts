@@ -9,8 +9,8 @@
 
 import assert from "node:assert/strict";
 import net from "node:net";
-import { setTimeout as delay } from "node:timers/promises";
 import { listen, server, type App, type Chunk, type ServerOptions } from "../../src/index.js";
+import { Signal, until, within } from "../support/wait.js";
 import type { CapturedLog, TestServer } from "../support/wire.js";
 
 /**
@@ -33,44 +33,6 @@ export async function startBacklogServer(app: App, opts: ServerOptions, backlog:
     log,
     close: (deadlineMs = 2000) => srv.close({ deadline: deadlineMs }),
   };
-}
-
-/** Rejects with `what` if `promise` has not settled within `ms`. */
-export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Polls `cond` every 5 ms for at most `ms` (for state the server has no event for). */
-export async function until(ms: number, what: string, cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
-    await delay(5);
-  }
-}
-
-/** A promise with its resolve function: a one-shot event a test can wait on. */
-export class Signal<T = void> {
-  readonly promise: Promise<T>;
-  fired = false;
-  private resolveFn!: (v: T) => void;
-  constructor() {
-    this.promise = new Promise<T>((resolve) => {
-      this.resolveFn = resolve;
-    });
-  }
-  fire(v: T): void {
-    this.fired = true;
-    this.resolveFn(v);
-  }
 }
 
 /**

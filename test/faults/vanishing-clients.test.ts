@@ -13,19 +13,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { App, Environ, PostHook, StartResponse } from "../../src/index.js";
 import { startServer, type TestServer } from "../support/wire.js";
-import {
-  BodyProbe,
-  Peer,
-  Signal,
-  VANISH_KINDS,
-  activeResources,
-  assertCleanShutdown,
-  assertServes,
-  streamingBody,
-  syncStreamingBody,
-  until,
-  within,
-} from "./support.js";
+import { BodyProbe, Peer, VANISH_KINDS, activeResources, assertCleanShutdown, assertServes, streamingBody, syncStreamingBody } from "./support.js";
+import { Signal, until, within } from "../support/wait.js";
 
 /** What the application and its hooks saw during one scenario. */
 class Scenario {

@@ -14,7 +14,8 @@ import { once } from "node:events";
 import net from "node:net";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { repoRoot, spawnNode, within, type Child } from "./support.js";
+import { repoRoot, spawnNode, type Child } from "./support.js";
+import { within } from "../support/wait.js";
 
 const MiB = 1024 * 1024;
 const TOTAL = 256 * MiB;

@@ -9,7 +9,8 @@ import { describe, test } from "node:test";
 import { listen, type App } from "../../src/index.js";
 import { normalizeOptions } from "../../src/options.js";
 import { header } from "../support/wire.js";
-import { gate, helloApp, Peer, withOps } from "./support.js";
+import { helloApp, Peer, withOps } from "./support.js";
+import { Signal } from "../support/wait.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
@@ -187,7 +188,7 @@ describe("keepalive as a number", () => {
   });
 
   test("the keepalive limit does not cut a request in progress", async () => {
-    const g = gate();
+    const g = new Signal();
     const slow: App = async (_env, startResponse) => {
       await g.promise;
       startResponse("200 OK", [["Content-Type", "text/plain"]]);
@@ -198,11 +199,11 @@ describe("keepalive as a number", () => {
       try {
         await peer.write(GET);
         await assert.rejects(peer.until(() => peer.closed, 400, "close"), /timed out/);
-        g.open();
+        g.fire();
         const [res] = await peer.responses(1);
         assert.equal(res?.body.toString(), "late");
       } finally {
-        g.open();
+        g.fire();
         peer.destroy();
       }
     });

@@ -11,7 +11,8 @@ import net from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { listen, server } from "../../src/index.js";
-import { environApp, helloApp, Peer, spawnNode, withOps, within } from "./support.js";
+import { environApp, helloApp, Peer, spawnNode, withOps } from "./support.js";
+import { within } from "../support/wait.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 

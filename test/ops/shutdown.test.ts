@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { listen, type App } from "../../src/index.js";
 import { header } from "../support/wire.js";
-import { gate, helloApp, Peer, repoRoot, serveOn, spawnNode, within } from "./support.js";
+import { helloApp, Peer, repoRoot, serveOn, spawnNode } from "./support.js";
+import { Signal, within } from "../support/wait.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
@@ -45,9 +46,9 @@ function slowApp(release: Promise<void>, started: () => void): App {
 
 describe("WsgiServer.close()", () => {
   test("closes the idle connection at once, lets the busy one finish with Connection: close, then settles", async () => {
-    const release = gate();
-    const started = gate();
-    const s = await local(slowApp(release.promise, () => started.open()));
+    const release = new Signal();
+    const started = new Signal();
+    const s = await local(slowApp(release.promise, () => started.fire()));
     const idle = await Peer.connect({ port: s.port });
     const busy = await Peer.connect({ port: s.port });
     try {
@@ -66,7 +67,7 @@ describe("WsgiServer.close()", () => {
       assert.equal(await refused(s.port), true, "no new connections are accepted");
       assert.equal(settled, false);
 
-      release.open();
+      release.fire();
       const [res] = await busy.responses(1);
       assert.equal(res?.status, 200);
       assert.equal(header(res!, "connection"), "close");
@@ -76,7 +77,7 @@ describe("WsgiServer.close()", () => {
       assert.equal(s.server.outstandingRequests, 0);
       assert.match(s.log.info.at(-1) ?? "", /\(\d+\) wsgi exited, is_accepting=False/);
     } finally {
-      release.open();
+      release.fire();
       idle.destroy();
       busy.destroy();
       await s.close(100);
@@ -84,13 +85,13 @@ describe("WsgiServer.close()", () => {
   });
 
   test("a response whose head went out before close() still ends its connection afterwards", async () => {
-    const release = gate();
-    const headSent = gate();
+    const release = new Signal();
+    const headSent = new Signal();
     const streaming: App = (_env, startResponse) => {
       const write = startResponse("200 OK", [["Content-Type", "text/plain"]]);
       return (async function* () {
         await write("first,");
-        headSent.open();
+        headSent.fire();
         await release.promise;
         yield "last";
       })();
@@ -103,24 +104,24 @@ describe("WsgiServer.close()", () => {
       await peer.until(() => peer.text.includes("first,"), 2000, "the first chunk");
       assert.equal(peer.text.includes("Connection: close"), false, "the head went out before close()");
       const closing = s.server.close();
-      release.open();
+      release.fire();
       const [res] = await peer.responses(1);
       assert.equal(res?.body.toString(), "first,last");
       await peer.waitClosed(1000);
       await within(2000, "close() to settle", closing);
     } finally {
-      release.open();
+      release.fire();
       peer.destroy();
       await s.close(100);
     }
   });
 
   test("a connection marked with eventlet.set_idle is closed at once, its app still waiting", async () => {
-    const release = gate();
-    const marked = gate();
+    const release = new Signal();
+    const marked = new Signal();
     const longPoll: App = async (env, startResponse) => {
       env["eventlet.set_idle"]();
-      marked.open();
+      marked.fire();
       await release.promise;
       startResponse("200 OK", [["Content-Type", "text/plain"]]);
       return ["late"];
@@ -133,16 +134,16 @@ describe("WsgiServer.close()", () => {
       await within(1000, "close() to settle", s.server.close());
       assert.equal(peer.closed || (await peer.waitClosed(1000).then(() => true)), true);
     } finally {
-      release.open();
+      release.fire();
       peer.destroy();
       await s.close(100);
     }
   });
 
   test("the deadline cuts requests that do not finish in time", async () => {
-    const never = gate();
-    const started = gate();
-    const s = await local(slowApp(never.promise, () => started.open()));
+    const never = new Signal();
+    const started = new Signal();
+    const s = await local(slowApp(never.promise, () => started.fire()));
     const peer = await Peer.connect({ port: s.port });
     try {
       await peer.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -154,7 +155,7 @@ describe("WsgiServer.close()", () => {
       await peer.waitClosed(1000);
       assert.equal(peer.data.length, 0);
     } finally {
-      never.open();
+      never.fire();
       peer.destroy();
       await s.close(100);
     }

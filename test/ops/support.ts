@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { server, type App, type ListenSocket, type ServerOptions, type WsgiServer } from "../../src/index.js";
+import { within } from "../support/wait.js";
 import { parseResponses, type ParsedResponse } from "../support/wire.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,15 +23,6 @@ export const fixture = (name: string): string => join(fixturesDir, name);
 export const CERT = readFileSync(fixture("cert.pem"), "latin1");
 export const KEY = readFileSync(fixture("key.pem"), "latin1");
 export const CERT2 = readFileSync(fixture("cert2.pem"), "latin1");
-
-/** Rejects with a message naming `what` when `promise` has not settled within `ms`. */
-export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 export interface CapturedLog {
   info: string[];
@@ -203,15 +195,6 @@ export class Peer {
   waitClosed(timeoutMs = 3000): Promise<void> {
     return this.until(() => this.closed, timeoutMs, "the server to close the connection");
   }
-}
-
-/** A promise with its resolve function, for apps that wait on the test. */
-export function gate<T = void>(): { promise: Promise<T>; open: (v: T) => void } {
-  let open!: (v: T) => void;
-  const promise = new Promise<T>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
 }
 
 /** An app that reports selected environ keys as JSON. */

@@ -16,7 +16,8 @@ import tls from "node:tls";
 import { describe, test } from "node:test";
 import { listen, wrapSsl, type App, type ServerOptions } from "../../src/index.js";
 import { header } from "../support/wire.js";
-import { CERT, CERT2, environApp, fixture, gate, KEY, Peer, repoRoot, serveOn, within, type OpsServer } from "./support.js";
+import { CERT, CERT2, environApp, fixture, KEY, Peer, repoRoot, serveOn, type OpsServer } from "./support.js";
+import { Signal, within } from "../support/wait.js";
 
 async function tlsServer(app: App, opts: ServerOptions = {}, ssl: Parameters<typeof wrapSsl>[1] = { certfile: fixture("cert.pem"), keyfile: fixture("key.pem"), serverSide: true }): Promise<OpsServer & { port: number }> {
   const sock = wrapSsl(await listen(["127.0.0.1", 0]), ssl);
@@ -453,11 +454,11 @@ describe("TLS: limits and shutdown", () => {
   });
 
   test("close(): an idle TLS connection is closed at once, a busy one finishes with Connection: close", async () => {
-    const release = gate();
-    const started = gate();
+    const release = new Signal();
+    const started = new Signal();
     const app: App = async (env, startResponse) => {
       if (env.PATH_INFO === "/slow") {
-        started.open();
+        started.fire();
         await release.promise;
       }
       startResponse("200 OK", [["Content-Type", "text/plain"]]);
@@ -474,7 +475,7 @@ describe("TLS: limits and shutdown", () => {
       const closing = s.server.close();
       await idle.waitClosed(1000);
       assert.equal(busy.closed, false);
-      release.open();
+      release.fire();
       const [res] = await busy.responses(1);
       assert.equal(res?.body.toString(), "/slow");
       assert.equal(header(res!, "connection"), "close");
@@ -482,7 +483,7 @@ describe("TLS: limits and shutdown", () => {
       await within(2000, "close() to settle", closing);
       assert.deepEqual(s.log.error, []);
     } finally {
-      release.open();
+      release.fire();
       idle.destroy();
       busy.destroy();
       await s.close(100);

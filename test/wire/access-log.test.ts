@@ -8,7 +8,8 @@ import { Writable } from "node:stream";
 import { test } from "node:test";
 import { DEFAULT_LOG_FORMAT, listen, server, type AccessLogFields, type App } from "../../src/index.js";
 import { hello, rawExchange, withServer } from "../support/wire.js";
-import { RawClient, within } from "./client.js";
+import { RawClient } from "./client.js";
+import { within } from "../support/wait.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 const DEFAULT_LINE =
@@ -28,7 +29,7 @@ test("the default line is eventlet's: ip - - [local time] \"request line\" statu
     const before = Math.floor(Date.now() / 1000) * 1000;
     const r = await rawExchange(s.port, GET, { responses: 1 });
     const after = Date.now();
-    await within(waitForLines(s.log.info, 1));
+    await within(2000, "the access line", waitForLines(s.log.info, 1));
     const [line] = accessLines(s.log.info);
     const m = DEFAULT_LINE.exec(line ?? "");
     assert.ok(m, line);

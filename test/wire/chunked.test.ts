@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { App, Body, Chunk, Write } from "../../src/index.js";
 import { header, parseAll, rawExchange, withServer } from "../support/wire.js";
-import { RawClient, chunkSizes, deferred, within } from "./client.js";
+import { RawClient, chunkSizes } from "./client.js";
+import { Signal, within } from "../support/wait.js";
 
 const GET_CLOSE = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 
@@ -159,11 +160,11 @@ test("write() alone, without Content-Length, is chunked with a final chunk and k
 });
 
 test("an async app that only awaits write() gets each write to the client before it returns", async () => {
-  const firstSeen = deferred();
+  const firstSeen = new Signal();
   const app: App = async (_env, sr) => {
     const write = sr("200 OK", []);
     await write("first;");
-    await within(firstSeen.promise, 2000, "the client to see the first write");
+    await within(2000, "the client to see the first write", firstSeen.promise);
     await write("second");
     return [];
   };
@@ -172,7 +173,7 @@ test("an async app that only awaits write() gets each write to the client before
     try {
       await c.write(GET_CLOSE);
       await c.waitForText("first;");
-      firstSeen.resolve();
+      firstSeen.fire();
       await c.waitClosed();
       const [r] = parseAll(c.data);
       assert.equal(r!.body.toString(), "first;second");
@@ -294,13 +295,13 @@ test("environ['eventlet.minimum_write_chunk_size'] overrides minimumChunkSize fo
 });
 
 test("with the override at 1, the first byte reaches the client while the app still waits (test_chunked_readline_wsgi_override_minimum_chunk_size)", async () => {
-  const go = deferred();
+  const go = new Signal();
   const app: App = (env, sr) => {
     if (env.PATH_INFO === "/override") env["eventlet.minimum_write_chunk_size"] = 1;
     sr("200 OK", [["Content-Type", "text/plain"], ["Content-Length", "2"]]);
     return (async function* () {
       yield " ";
-      if (env.PATH_INFO === "/override") await within(go.promise, 2000, "the test to see the first byte");
+      if (env.PATH_INFO === "/override") await within(2000, "the test to see the first byte", go.promise);
       yield " ";
     })();
   };
@@ -309,7 +310,7 @@ test("with the override at 1, the first byte reaches the client while the app st
     try {
       await c.write("GET /override HTTP/1.1\r\nHost: x\r\n\r\n");
       await c.waitFor(() => c.text.endsWith("\r\n\r\n "), "the head and the first byte");
-      go.resolve();
+      go.fire();
       const [r] = await c.next();
       assert.equal(r!.body.toString(), "  ");
       // Without the override, both bytes are gathered and go out together with the head.
@@ -401,7 +402,7 @@ test("a write() kept and called after its response ended puts nothing on the kep
       const [r2] = await c.next(1);
       assert.equal(r2!.statusLine, "HTTP/1.1 200 OK");
       assert.equal(r2!.body.toString(), "second");
-      assert.match(String(await within(lateWrite as unknown as Promise<unknown>)), /after the response was complete/);
+      assert.match(String(await within(2000, "the late write to settle", lateWrite as unknown as Promise<unknown>)), /after the response was complete/);
       assert.equal(c.text.includes("GARBAGE"), false, c.text);
       assert.equal(c.unread.length, 0, "nothing after the second response");
       assert.match(s.log.error.join("\n"), /after the response was complete/);

@@ -192,31 +192,3 @@ export function chunkSizes(raw: Buffer): { sizes: number[]; terminated: boolean 
     if (p > raw.length) return { sizes, terminated: false };
   }
 }
-
-/** A promise with its resolve function, to wait on events between a test and its app. */
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** Rejects if `p` has not settled within `ms` (so that no test can hang). */
-export function within<T>(p: Promise<T>, ms = DEFAULT_WAIT_MS, what = "an event"): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}

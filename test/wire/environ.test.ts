@@ -8,7 +8,8 @@ import path from "node:path";
 import { test } from "node:test";
 import { listen, server, type App, type Environ } from "../../src/index.js";
 import { parseAll, withServer } from "../support/wire.js";
-import { RawClient, deferred, within } from "./client.js";
+import { RawClient } from "./client.js";
+import { Signal, within } from "../support/wait.js";
 
 test("SERVER_NAME/PORT are the listening address, REMOTE_ADDR/PORT the client's", async () => {
   let seen: Environ | null = null;
@@ -69,9 +70,9 @@ test("an app may overwrite every environ key without breaking its response (even
 test("on a Unix socket SERVER_NAME and REMOTE_ADDR are 'unix' and the ports empty", async () => {
   const dir = mkdtempSync(path.join(tmpdir(), "eventwsgi-env-"));
   const sockPath = path.join(dir, "s.sock");
-  const seen = deferred<Environ>();
+  const seen = new Signal<Environ>();
   const app: App = (env, startResponse) => {
-    seen.resolve(env);
+    seen.fire(env);
     startResponse("200 OK", []);
     return [];
   };
@@ -79,6 +80,8 @@ test("on a Unix socket SERVER_NAME and REMOTE_ADDR are 'unix' and the ports empt
   const srv = server(await listen(sockPath), app, { log: { info: (m) => lines.push(m), debug: () => {}, error: (m) => lines.push(m) } });
   try {
     const data = await within(
+      2000,
+      "the Unix-socket exchange",
       new Promise<Buffer>((resolve, reject) => {
         const chunks: Buffer[] = [];
         const sock = net.connect(sockPath, () => sock.write("GET / HTTP/1.0\r\n\r\n"));

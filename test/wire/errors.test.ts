@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { App, Body, Chunk } from "../../src/index.js";
 import { header, parseAll, rawExchange, withServer } from "../support/wire.js";
-import { RawClient, chunkSizes, deferred, within } from "./client.js";
+import { RawClient, chunkSizes } from "./client.js";
+import { Signal, within } from "../support/wait.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
@@ -222,7 +223,7 @@ test("close() on the body is called exactly once: finished, failed before or aft
     await withServer(app, {}, async (s) => {
       const r = await rawExchange(s.port, GET, { responses: 1, timeoutMs: 1000 });
       assert.equal(Number(r.text.slice(9, 12)), c.status, label);
-      await within(s.server.close({ deadline: 500 }), 2000, "the server to close");
+      await within(2000, "the server to close", s.server.close({ deadline: 500 }));
       assert.equal(tracked.closes(), 1, label);
     });
   }
@@ -241,7 +242,7 @@ test("close() on the body is called exactly once: finished, failed before or aft
 });
 
 test("close() is called once when the client goes away mid-body, and the iteration stops", async () => {
-  const closed = deferred();
+  const closed = new Signal();
   let produced = 0;
   let closes = 0;
   const limit = 100_000;
@@ -257,7 +258,7 @@ test("close() is called once when the client goes away mid-body, and the iterati
     return Object.assign(gen, {
       close: () => {
         closes++;
-        closed.resolve();
+        closed.fire();
       },
     });
   };
@@ -266,7 +267,7 @@ test("close() is called once when the client goes away mid-body, and the iterati
     await c.write(GET);
     await c.waitForText("\r\n\r\n");
     c.destroy();
-    await within(closed.promise, 3000, "close() after the client left");
+    await within(3000, "close() after the client left", closed.promise);
     assert.equal(closes, 1);
     assert.ok(produced < limit, "the iteration stopped when the client left");
     assert.equal(s.log.error.length, 0, `a client leaving is not an app error: ${s.log.error.join("\n")}`);
@@ -275,7 +276,7 @@ test("close() is called once when the client goes away mid-body, and the iterati
 
 test("after the client left: the app's failed write() is logged at debug, but an error of its own is still an error", async () => {
   for (const mode of ["rethrow", "own error"]) {
-    const writeError = deferred<string>();
+    const writeError = new Signal<string>();
     const app: App = (_env, sr) => {
       const write = sr("200 OK", []);
       return (async function* () {
@@ -290,7 +291,7 @@ test("after the client left: the app's failed write() is logged at debug, but an
           }
           await new Promise((r) => setImmediate(r));
         }
-        writeError.resolve(String((failure as { code?: string } | null)?.code));
+        writeError.fire(String((failure as { code?: string } | null)?.code));
         if (mode === "rethrow") throw failure;
         throw new Error("an app bug after the client left");
       })();
@@ -300,7 +301,7 @@ test("after the client left: the app's failed write() is logged at debug, but an
       await c.write(GET);
       await c.waitForText("\r\n\r\n");
       c.destroy();
-      assert.equal(await within(writeError.promise, 3000, "a write to fail"), "ERR_CLIENT_DISCONNECTED", mode);
+      assert.equal(await within(3000, "a write to fail", writeError.promise), "ERR_CLIENT_DISCONNECTED", mode);
       const deadline = Date.now() + 2000;
       const logged = (): boolean => (mode === "rethrow" ? s.log.debug.some((l) => l.includes("client went away")) : s.log.error.length > 0);
       while (!logged() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));

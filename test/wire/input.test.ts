@@ -10,7 +10,8 @@ import net from "node:net";
 import { test } from "node:test";
 import { ChunkReadError, ClientDisconnectedError, type App, type Environ, type Input } from "../../src/index.js";
 import { header, parseAll, rawExchange, withServer } from "../support/wire.js";
-import { RawClient, deferred, within } from "./client.js";
+import { RawClient } from "./client.js";
+import { Signal, within } from "../support/wait.js";
 
 const TEXT = "this is chunked\nline 2\nline3";
 
@@ -287,13 +288,13 @@ test("chunk extensions are ignored and trailers dropped; the connection goes on"
 });
 
 test("a malformed chunk is a ChunkReadError for the app; nothing after it is a request (test_aborted_chunked_post_bad_chunks)", async () => {
-  const caught = deferred<unknown>();
+  const caught = new Signal<unknown>();
   const app: App = async (env, sr) => {
     let content: string;
     try {
       content = (await env["wsgi.input"].read(1024)).toString();
     } catch (err) {
-      caught.resolve(err);
+      caught.fire(err);
       content = "ok";
     }
     sr("200 OK", [["Content-Type", "text/plain"]]);
@@ -305,7 +306,7 @@ test("a malformed chunk is a ChunkReadError for the app; nothing after it is a r
       "PUT /somefile HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\ncats\r\nlook here is some data for you\r\n" +
         "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     );
-    const err = await within(caught.promise);
+    const err = await within(2000, "the read error", caught.promise);
     assert.ok(err instanceof ChunkReadError, String(err));
     assert.equal((err as ChunkReadError).code, "ERR_CHUNK_READ");
     assert.equal(r.closed, true);
@@ -358,15 +359,15 @@ test("a client that leaves mid-body makes a pending read reject, never hang (tes
   };
   for (const [label, bytes] of Object.entries(partials)) {
     for (const leave of ["end", "destroy"] as const) {
-      const outcome = deferred<unknown>();
-      const reading = deferred();
-      await withServer(reportingApp(outcome.resolve, reading.resolve), {}, async (s) => {
+      const outcome = new Signal<unknown>();
+      const reading = new Signal();
+      await withServer(reportingApp(outcome.fire, reading.fire), {}, async (s) => {
         const c = await RawClient.connect(s.port);
         await c.write(bytes);
-        await within(reading.promise, 2000, "the app to start reading");
+        await within(2000, "the app to start reading", reading.promise);
         if (leave === "end") c.end();
         else c.destroy();
-        const result = await within(outcome.promise, 2000, `${label}/${leave}: the read to settle`);
+        const result = await within(2000, `${label}/${leave}: the read to settle`, outcome.promise);
         assert.ok(result instanceof Error, `${label}/${leave}: ${String(result)}`);
         assert.ok(result instanceof ClientDisconnectedError, `${label}/${leave}: ${String(result)}`);
         c.destroy();
@@ -376,7 +377,7 @@ test("a client that leaves mid-body makes a pending read reject, never hang (tes
 });
 
 test("a client that sent part of a body and closed: a later read rejects at once", async () => {
-  const outcome = deferred<unknown>();
+  const outcome = new Signal<unknown>();
   const app: App = async (env, sr) => {
     const input = env["wsgi.input"];
     const first = await input.read(3);
@@ -386,27 +387,27 @@ test("a client that sent part of a body and closed: a later read rejects at once
     } catch (err) {
       second = err;
     }
-    outcome.resolve([first.toString(), second]);
+    outcome.fire([first.toString(), second]);
     sr("200 OK", []);
     return [];
   };
   await withServer(app, {}, async (s) => {
     await rawExchange(s.port, "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc", { end: true, timeoutMs: 1000 });
-    const [first, second] = (await within(outcome.promise)) as [string, unknown];
+    const [first, second] = (await within(2000, "the outcome", outcome.promise)) as [string, unknown];
     assert.equal(first, "abc");
     assert.ok(second instanceof ClientDisconnectedError);
   });
 });
 
 test("reads started together, not awaited one by one, are served in call order; none hangs, and all reject when the client leaves", async () => {
-  const pending = deferred();
-  const failed = deferred<string[]>();
+  const pending = new Signal();
+  const failed = new Signal<string[]>();
   const app: App = async (env, sr) => {
     const input = env["wsgi.input"];
     const reads = env.PATH_INFO === "/leave" ? [input.read(3), input.readline(), input.read(5)] : [input.read(3), input.readline(), input.read(2)];
-    pending.resolve();
+    pending.fire();
     if (env.PATH_INFO === "/leave") {
-      failed.resolve((await Promise.allSettled(reads)).map((r) => r.status));
+      failed.fire((await Promise.allSettled(reads)).map((r) => r.status));
       sr("200 OK", []);
       return [];
     }
@@ -418,7 +419,7 @@ test("reads started together, not awaited one by one, are served in call order; 
     const c = await RawClient.connect(s.port);
     try {
       await c.write("POST /together HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n");
-      await within(pending.promise, 2000, "the app's reads to be pending");
+      await within(2000, "the app's reads to be pending", pending.promise);
       await c.write("ab");
       await c.write("c\nde\nfg");
       const [r] = await c.next();
@@ -431,7 +432,7 @@ test("reads started together, not awaited one by one, are served in call order; 
     try {
       await leaving.write("POST /leave HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nab");
       leaving.destroy();
-      assert.deepEqual(await within(failed.promise, 2000, "the reads to settle"), ["rejected", "rejected", "rejected"]);
+      assert.deepEqual(await within(2000, "the reads to settle", failed.promise), ["rejected", "rejected", "rejected"]);
     } finally {
       leaving.destroy();
     }
@@ -439,9 +440,9 @@ test("reads started together, not awaited one by one, are served in call order; 
 });
 
 test("getSocket() is the connection's socket", async () => {
-  const got = deferred<unknown>();
+  const got = new Signal<unknown>();
   const app: App = (env, sr) => {
-    got.resolve(env["wsgi.input"].getSocket());
+    got.fire(env["wsgi.input"].getSocket());
     sr("200 OK", []);
     return ["x"];
   };
@@ -449,7 +450,7 @@ test("getSocket() is the connection's socket", async () => {
     const c = await RawClient.connect(s.port);
     try {
       await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      const sock = await within(got.promise);
+      const sock = await within(2000, "the app to report", got.promise);
       assert.ok(sock instanceof net.Socket);
       assert.equal((sock as net.Socket).remotePort, c.localPort);
       await c.next();
@@ -460,7 +461,7 @@ test("getSocket() is the connection's socket", async () => {
 });
 
 test("reading after the body is over gives empty buffers, on every call", async () => {
-  const results = deferred<string[]>();
+  const results = new Signal<string[]>();
   const app: App = async (env, sr) => {
     const input = env["wsgi.input"] as Input;
     const all = await input.read();
@@ -470,28 +471,28 @@ test("reading after the body is over gives empty buffers, on every call", async 
     for await (const _ of input) iterated++;
     out.push(String(iterated));
     await input.discard();
-    results.resolve(out);
+    results.fire(out);
     sr("200 OK", []);
     return [];
   };
   await withServer(app, {}, async (s) => {
     await rawExchange(s.port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", { responses: 1 });
-    assert.deepEqual(await within(results.promise), ["hi", "", "", "", "0", "0"]);
+    assert.deepEqual(await within(2000, "the results", results.promise), ["hi", "", "", "", "0", "0"]);
   });
 });
 
 test("a request without a body reads as empty", async () => {
-  const seen = deferred<Environ>();
+  const seen = new Signal<Environ>();
   const app: App = async (env, sr) => {
     const body = await env["wsgi.input"].read();
-    seen.resolve(env);
+    seen.fire(env);
     sr("200 OK", []);
     return [String(body.length)];
   };
   await withServer(app, {}, async (s) => {
     const r = await rawExchange(s.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", { responses: 1 });
     assert.equal(parseAll(r.data)[0]!.body.toString(), "0");
-    await within(seen.promise);
+    await within(2000, "the environ", seen.promise);
   });
 });
 

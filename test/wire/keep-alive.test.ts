@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { App } from "../../src/index.js";
 import { header, hello, withServer } from "../support/wire.js";
-import { RawClient, deferred, within } from "./client.js";
+import { RawClient } from "./client.js";
+import { Signal, within } from "../support/wait.js";
 
 /** Sends `requests` one after the other on one connection; returns the responses and whether it closed after the last. */
 async function converse(port: number, requests: string[]) {
@@ -184,9 +185,9 @@ test("with keepalive a number, an idle connection is closed after that many seco
 });
 
 test("the keepalive timeout does not cut a request in progress", async () => {
-  const release = deferred();
+  const release = new Signal();
   const app: App = async (_env, sr) => {
-    await within(release.promise, 3000, "the test to release the app");
+    await within(3000, "the test to release the app", release.promise);
     sr("200 OK", []);
     return ["late"];
   };
@@ -197,7 +198,7 @@ test("the keepalive timeout does not cut a request in progress", async () => {
       // Longer than the keepalive time: the server sweeps at least twice meanwhile.
       await new Promise((r) => setTimeout(r, 400));
       assert.equal(c.closed, false);
-      release.resolve();
+      release.fire();
       const [r] = await c.next();
       assert.equal(r!.body.toString(), "late");
     } finally {
@@ -326,11 +327,11 @@ test("kept-alive connections with chunked request bodies (test_027_keepalive_chu
 });
 
 test("a request in progress when the server closes gets Connection: close", async () => {
-  const started = deferred();
-  const release = deferred();
+  const started = new Signal();
+  const release = new Signal();
   const app: App = async (_env, sr) => {
-    started.resolve();
-    await within(release.promise, 3000, "release");
+    started.fire();
+    await within(3000, "release", release.promise);
     sr("200 OK", []);
     return ["bye"];
   };
@@ -338,14 +339,14 @@ test("a request in progress when the server closes gets Connection: close", asyn
     const c = await RawClient.connect(s.port);
     try {
       await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      await within(started.promise);
+      await within(2000, "the app to start", started.promise);
       const closing = s.server.close({ deadline: 2000 });
-      release.resolve();
+      release.fire();
       const [r] = await c.next();
       assert.equal(r!.body.toString(), "bye");
       assert.equal(header(r!, "connection"), "close");
       await c.waitClosed();
-      await within(closing, 2000, "the server to close");
+      await within(2000, "the server to close", closing);
     } finally {
       c.destroy();
     }

@@ -9,7 +9,8 @@ import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import type { App } from "../../src/index.js";
 import { header, parseAll, rawExchange, withServer } from "../support/wire.js";
-import { RawClient, deferred } from "./client.js";
+import { RawClient } from "./client.js";
+import { Signal } from "../support/wait.js";
 
 const get = (path: string, extra = ""): string => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
 
@@ -156,7 +157,7 @@ test("a pipelined request behind an unread body: the body is discarded, the requ
 
 test("requests pipelined before a half-close are all answered, in order, then the connection is closed", async () => {
   const seen: string[] = [];
-  const gate = deferred();
+  const gate = new Signal();
   const app: App = async (env, sr) => {
     seen.push(env.PATH_INFO);
     if (env.PATH_INFO === "/held") await gate.promise;
@@ -171,7 +172,7 @@ test("requests pipelined before a half-close are all answered, in order, then th
       // No event tells that the server has read the FIN; on loopback 100 ms is ample. Were it
       // late, the test would still pass (it would only not exercise the FIN-first order).
       await delay(100);
-      gate.resolve();
+      gate.fire();
       const responses = await c.next(3);
       assert.deepEqual(
         responses.map((x) => x.body.toString()),
@@ -181,14 +182,14 @@ test("requests pipelined before a half-close are all answered, in order, then th
       await c.waitClosed();
       assert.deepEqual(seen, ["/held", "/2", "/3"]);
     } finally {
-      gate.resolve();
+      gate.fire();
       c.destroy();
     }
   });
 });
 
 test("a partial request left behind a half-close is not waited for: the connection is closed", async () => {
-  const gate = deferred();
+  const gate = new Signal();
   const app: App = async (env, sr) => {
     if (env.PATH_INFO === "/held") await gate.promise;
     sr("200 OK", []);
@@ -200,20 +201,20 @@ test("a partial request left behind a half-close is not waited for: the connecti
       await c.write(get("/held") + "GET /never-finished HTTP/1.1\r\nHo");
       c.end();
       await delay(100); // as above: lets the server read the FIN while /held runs
-      gate.resolve();
+      gate.fire();
       const [r] = await c.next(1);
       assert.equal(r!.body.toString(), "/held");
       await c.waitClosed();
       assert.equal(c.unread.length, 0, "nothing answers the partial request");
     } finally {
-      gate.resolve();
+      gate.fire();
       c.destroy();
     }
   });
 });
 
 test("a request pipelined before a half-close with its body cut short: its read rejects, it does not hang", async () => {
-  const gate = deferred();
+  const gate = new Signal();
   const app: App = async (env, sr) => {
     if (env.PATH_INFO === "/held") await gate.promise;
     let outcome: string;
@@ -231,7 +232,7 @@ test("a request pipelined before a half-close with its body cut short: its read 
       await c.write(get("/held") + "POST /short HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello");
       c.end();
       await delay(100); // as above: the server reads the FIN while /held runs, before /short starts
-      gate.resolve();
+      gate.fire();
       const responses = await c.next(2);
       assert.deepEqual(
         responses.map((x) => x.body.toString()),
@@ -239,7 +240,7 @@ test("a request pipelined before a half-close with its body cut short: its read 
       );
       await c.waitClosed();
     } finally {
-      gate.resolve();
+      gate.fire();
       c.destroy();
     }
   });

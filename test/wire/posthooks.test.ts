@@ -9,14 +9,15 @@ import type net from "node:net";
 import { test } from "node:test";
 import type { App, Environ } from "../../src/index.js";
 import { parseAll, rawExchange, withServer } from "../support/wire.js";
-import { RawClient, deferred, within } from "./client.js";
+import { RawClient } from "./client.js";
+import { Signal, within } from "../support/wait.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
 test("post hooks run after the response, as fn(environ, ...args, kwargs) (eventlet's test_029_posthooks)", async () => {
   let count1 = 0;
   let count2 = 0;
-  const allRan = deferred();
+  const allRan = new Signal();
   const posthook1 = (env: Environ, value: number, kwargs?: { multiplier?: number }): void => {
     assert.equal(env["local.test"], "test_029_posthooks");
     count1 += value * (kwargs?.multiplier ?? 1);
@@ -24,7 +25,7 @@ test("post hooks run after the response, as fn(environ, ...args, kwargs) (eventl
   const posthook2 = (env: Environ, value: number, kwargs?: { divisor?: number }): void => {
     assert.equal(env["local.test"], "test_029_posthooks");
     count2 += value / (kwargs?.divisor ?? 1);
-    allRan.resolve();
+    allRan.fire();
   };
   let responded = false;
   const app: App = (env, sr) => {
@@ -41,7 +42,7 @@ test("post hooks run after the response, as fn(environ, ...args, kwargs) (eventl
   await withServer(app, {}, async (s) => {
     const r = await rawExchange(s.port, GET, { responses: 1 });
     assert.match(r.text, /^HTTP\/1\.1 200 OK\r\n/);
-    await within(allRan.promise);
+    await within(2000, "every hook to run", allRan.promise);
     assert.equal(count1, 20);
     assert.equal(count2, 25);
     assert.deepEqual(s.log.error, []);
@@ -49,15 +50,15 @@ test("post hooks run after the response, as fn(environ, ...args, kwargs) (eventl
 });
 
 test("a hook without args or kwargs gets the environ alone", async () => {
-  const got = deferred<unknown[]>();
+  const got = new Signal<unknown[]>();
   const app: App = (env, sr) => {
-    env["eventlet.posthooks"].push([(...a: unknown[]) => got.resolve(a)]);
+    env["eventlet.posthooks"].push([(...a: unknown[]) => got.fire(a)]);
     sr("200 OK", []);
     return [];
   };
   await withServer(app, {}, async (s) => {
     await rawExchange(s.port, GET, { responses: 1 });
-    const args = await within(got.promise);
+    const args = await within(2000, "the app to report", got.promise);
     assert.equal(args.length, 1);
     assert.equal((args[0] as Environ).REQUEST_METHOD, "GET");
   });
@@ -65,7 +66,7 @@ test("a hook without args or kwargs gets the environ alone", async () => {
 
 test("a hook that throws (or rejects) is logged with log.error; the others still run, in order", async () => {
   const order: string[] = [];
-  const last = deferred();
+  const last = new Signal();
   const app: App = (env, sr) => {
     env["eventlet.posthooks"].push(
       [() => void order.push("first")],
@@ -84,7 +85,7 @@ test("a hook that throws (or rejects) is logged with log.error; the others still
       [
         () => {
           order.push("last");
-          last.resolve();
+          last.fire();
         },
       ],
     );
@@ -96,7 +97,7 @@ test("a hook that throws (or rejects) is logged with log.error; the others still
     try {
       await c.write(GET);
       await c.next();
-      await within(last.promise);
+      await within(2000, "the last hook", last.promise);
       assert.deepEqual(order, ["first", "throws", "rejects", "last"]);
       assert.equal(s.log.error.length, 2);
       assert.match(s.log.error[0]!, /Error: hook failed\n\s+at /);
@@ -111,35 +112,35 @@ test("a hook that throws (or rejects) is logged with log.error; the others still
 });
 
 test("post hooks run after an error response, and when the client went away", async () => {
-  const ran = deferred<string>();
+  const ran = new Signal<string>();
   const crash: App = (env) => {
-    env["eventlet.posthooks"].push([() => ran.resolve("after 500")]);
+    env["eventlet.posthooks"].push([() => ran.fire("after 500")]);
     throw new Error("crash");
   };
   await withServer(crash, {}, async (s) => {
     const r = await rawExchange(s.port, GET);
     assert.equal(parseAll(r.data)[0]!.status, 500);
-    assert.equal(await within(ran.promise), "after 500");
+    assert.equal(await within(2000, "the hook to run", ran.promise), "after 500");
   });
 
-  const gone = deferred<string>();
-  const started = deferred();
-  const leave = deferred();
+  const gone = new Signal<string>();
+  const started = new Signal();
+  const leave = new Signal();
   const slow: App = async (env, sr) => {
-    env["eventlet.posthooks"].push([() => gone.resolve("after the client left")]);
-    started.resolve();
-    await within(leave.promise, 3000, "the client to leave");
+    env["eventlet.posthooks"].push([() => gone.fire("after the client left")]);
+    started.fire();
+    await within(3000, "the client to leave", leave.promise);
     sr("200 OK", []);
     return ["too late"];
   };
   await withServer(slow, {}, async (s) => {
     const c = await RawClient.connect(s.port);
     await c.write(GET);
-    await within(started.promise);
+    await within(2000, "the app to start", started.promise);
     // The server cannot tell a client that left from one that half-closed until it writes.
     c.destroy();
-    leave.resolve();
-    assert.equal(await within(gone.promise), "after the client left");
+    leave.fire();
+    assert.equal(await within(2000, "the hook after the client left", gone.promise), "after the client left");
   });
 });
 
@@ -159,7 +160,7 @@ test("eventlet.already_handled: the app writes its own bytes on the socket; the 
     assert.equal(r.text, "HTTP/1.1 299 Mine\r\nContent-Length: 4\r\n\r\nmine");
     assert.equal(s.log.error.length, 0, s.log.error.join("\n"));
     // The taken-over socket is closed at once, not left to linger until a deadline cuts it.
-    await within(s.server.close({ deadline: 3000 }), 1000, "the taken-over connection to be closed");
+    await within(1000, "the taken-over connection to be closed", s.server.close({ deadline: 3000 }));
   });
 });
 
@@ -170,12 +171,12 @@ test("eventlet.already_handled: the app may read the rest from the socket itself
     sock.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n");
     // Echo one message in the new protocol, then finish: the server closes the connection.
     const msg = await within(
+      2000,
+      "the upgraded client's message",
       new Promise<Buffer>((resolve) => {
         sock.once("data", resolve);
         sock.resume();
       }),
-      2000,
-      "the upgraded client's message",
     );
     await new Promise<void>((resolve) => sock.write(Buffer.concat([Buffer.from("echo:"), msg]), () => resolve()));
     return [];
@@ -199,12 +200,12 @@ test("bytes pipelined behind a taken-over request reach the app's socket, not th
     const sock = env["wsgi.input"].getSocket() as net.Socket;
     env["eventlet.already_handled"] = true;
     const msg = await within(
+      2000,
+      "the pipelined bytes",
       new Promise<Buffer>((resolve) => {
         sock.once("data", resolve);
         sock.resume();
       }),
-      2000,
-      "the pipelined bytes",
     );
     await new Promise<void>((resolve) => sock.write(`got:${msg.toString("latin1")}`, () => resolve()));
     return [];
@@ -216,12 +217,12 @@ test("bytes pipelined behind a taken-over request reach the app's socket, not th
 });
 
 test("eventlet.set_idle: a long request marked idle is closed at once when the server closes", async () => {
-  const started = deferred();
-  const release = deferred();
+  const started = new Signal();
+  const release = new Signal();
   const app: App = async (env, sr) => {
     (env["eventlet.set_idle"] as () => void)();
-    started.resolve();
-    await within(release.promise, 3000, "release");
+    started.fire();
+    await within(3000, "release", release.promise);
     sr("200 OK", []);
     return ["late"];
   };
@@ -229,25 +230,25 @@ test("eventlet.set_idle: a long request marked idle is closed at once when the s
     const c = await RawClient.connect(s.port);
     try {
       await c.write(GET);
-      await within(started.promise);
+      await within(2000, "the app to start", started.promise);
       const closing = s.server.close({ deadline: 3000 });
       await c.waitClosed(1000);
       assert.equal(c.data.length, 0, "closed without a response");
-      release.resolve();
-      await within(closing, 2000, "the server to close");
+      release.fire();
+      await within(2000, "the server to close", closing);
     } finally {
-      release.resolve();
+      release.fire();
       c.destroy();
     }
   });
 });
 
 test("without set_idle, a long request delays the server's close until it is done", async () => {
-  const started = deferred();
-  const release = deferred();
+  const started = new Signal();
+  const release = new Signal();
   const app: App = async (_env, sr) => {
-    started.resolve();
-    await within(release.promise, 3000, "release");
+    started.fire();
+    await within(3000, "release", release.promise);
     sr("200 OK", []);
     return ["done"];
   };
@@ -255,15 +256,15 @@ test("without set_idle, a long request delays the server's close until it is don
     const c = await RawClient.connect(s.port);
     try {
       await c.write(GET);
-      await within(started.promise);
+      await within(2000, "the app to start", started.promise);
       let closed = false;
       const closing = s.server.close({ deadline: 3000 }).then(() => (closed = true));
       await new Promise((r) => setImmediate(r));
       assert.equal(closed, false);
-      release.resolve();
+      release.fire();
       const [r] = await c.next();
       assert.equal(r!.body.toString(), "done");
-      await within(closing, 2000, "the server to close");
+      await within(2000, "the server to close", closing);
     } finally {
       c.destroy();
     }
