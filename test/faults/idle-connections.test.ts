@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
-import { hello } from "../support/wire.js";
-import { Peer, activeResources, assertCleanShutdown, assertServes, startBacklogServer } from "./support.js";
+import { hello, startServer } from "../support/wire.js";
+import { Peer, activeResources, assertCleanShutdown, assertServes } from "./support.js";
 import { until, within } from "../support/wait.js";
 
 /** Descriptors this process may open: both ends of each connection live here. */
@@ -38,7 +38,7 @@ async function openMany(port: number, n: number, batch = 200): Promise<Peer[]> {
 
 test(`${IDLE} idle connections: a normal request is still served promptly, and all are closed at the end`, async () => {
   const baseline = activeResources();
-  const s = await startBacklogServer(hello, { maxSize: IDLE + 100 }, 4096);
+  const s = await startServer(hello, { maxSize: IDLE + 100 }, { backlog: 4096 });
   let peers: Peer[] = [];
   try {
     peers = await openMany(s.port, IDLE);
@@ -61,7 +61,7 @@ test("connections that never send a byte hold slots only until headersTimeout; a
   const maxSize = 200;
   const idle = Math.min(IDLE, 300);
   // A new connection's wait for its first byte is bounded by headersTimeout (keepalive bounds later waits).
-  const s = await startBacklogServer(hello, { maxSize, headersTimeout: 0.4 }, 4096);
+  const s = await startServer(hello, { maxSize, headersTimeout: 0.4 }, { backlog: 4096 });
   let peers: Peer[] = [];
   try {
     peers = await openMany(s.port, idle);

@@ -9,31 +9,9 @@
 
 import assert from "node:assert/strict";
 import net from "node:net";
-import { listen, server, type App, type Chunk, type ServerOptions } from "../../src/index.js";
+import type { Chunk } from "../../src/index.js";
 import { Signal, until, within } from "../support/wait.js";
-import type { CapturedLog, TestServer } from "../support/wire.js";
-
-/**
- * As wire.ts's startServer, with a listen backlog: bursts of hundreds of
- * connects overflow eventlet's default backlog of 50, and each overflowed
- * SYN costs the client a one-second retransmit.
- */
-export async function startBacklogServer(app: App, opts: ServerOptions, backlog: number): Promise<TestServer> {
-  const log: CapturedLog = { info: [], debug: [], error: [] };
-  const logger = {
-    info: (m: string) => log.info.push(m),
-    debug: (m: string) => log.debug.push(m),
-    error: (m: string) => log.error.push(m),
-  };
-  const sock = await listen(["127.0.0.1", 0], { backlog });
-  const srv = server(sock, app, { log: logger, ...opts });
-  return {
-    port: (srv.address as { port: number }).port,
-    server: srv,
-    log,
-    close: (deadlineMs = 2000) => srv.close({ deadline: deadlineMs }),
-  };
-}
+import type { TestServer } from "../support/wire.js";
 
 /**
  * A raw client connection that records everything it receives and when the

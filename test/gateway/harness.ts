@@ -13,16 +13,11 @@ import type { App, Environ } from "../../src/gateway/types.js";
 import { requestFraming } from "../../src/http1/request-framing.js";
 import { RequestHeadParser } from "../../src/http1/request-head.js";
 import { normalizeOptions, type ServerConfig, type ServerOptions } from "../../src/options.js";
-
-export interface MemoryLog {
-  info: string[];
-  debug: string[];
-  error: string[];
-}
+import { captureLog, type CapturedLog } from "../support/wire.js";
 
 export class MemoryHost implements ExchangeHost, InputSource {
   readonly config: ServerConfig;
-  readonly log: MemoryLog = { info: [], debug: [], error: [] };
+  readonly log: CapturedLog;
   mayKeepAlive = true;
   gone = false;
   /** What each flush handed to the "socket". */
@@ -34,11 +29,9 @@ export class MemoryHost implements ExchangeHost, InputSource {
   socketTaken = false;
 
   constructor(opts: ServerOptions = {}) {
-    const log = this.log;
-    this.config = normalizeOptions({
-      log: { info: (m) => log.info.push(m), debug: (m) => log.debug.push(m), error: (m) => log.error.push(m) },
-      ...opts,
-    });
+    const { log, logger } = captureLog();
+    this.log = log;
+    this.config = normalizeOptions({ log: logger, ...opts });
   }
 
   /** Everything written so far, flushed or not. */

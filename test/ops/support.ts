@@ -13,7 +13,7 @@ import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { server, type App, type ListenSocket, type ServerOptions, type WsgiServer } from "../../src/index.js";
 import { within } from "../support/wait.js";
-import { parseResponses, type ParsedResponse } from "../support/wire.js";
+import { captureLog, parseResponses, type CapturedLog, type ParsedResponse } from "../support/wire.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root (this file runs from dist/test/ops/). */
@@ -23,40 +23,6 @@ export const fixture = (name: string): string => join(fixturesDir, name);
 export const CERT = readFileSync(fixture("cert.pem"), "latin1");
 export const KEY = readFileSync(fixture("key.pem"), "latin1");
 export const CERT2 = readFileSync(fixture("cert2.pem"), "latin1");
-
-export interface CapturedLog {
-  info: string[];
-  debug: string[];
-  error: string[];
-  /** Resolves with the first line of `level` (logged before or after the call) that matches `re`. */
-  waitFor(level: "info" | "debug" | "error", re: RegExp, timeoutMs?: number): Promise<string>;
-}
-
-export function captureLog(): { log: CapturedLog; logger: { info(m: string): void; debug(m: string): void; error(m: string): void } } {
-  const waiters = new Set<() => void>();
-  const log: CapturedLog = {
-    info: [],
-    debug: [],
-    error: [],
-    waitFor(level, re, timeoutMs = 3000) {
-      let waiter!: () => void;
-      const p = new Promise<string>((resolve) => {
-        waiter = () => {
-          const line = log[level].find((l) => re.test(l));
-          if (line !== undefined) resolve(line);
-        };
-        waiters.add(waiter);
-        waiter();
-      });
-      return within(timeoutMs, `a ${level} line matching ${re} (${level}: ${JSON.stringify(log[level])})`, p).finally(() => waiters.delete(waiter));
-    },
-  };
-  const push = (level: "info" | "debug" | "error") => (m: string): void => {
-    log[level].push(m);
-    for (const w of [...waiters]) w();
-  };
-  return { log, logger: { info: push("info"), debug: push("debug"), error: push("error") } };
-}
 
 export interface OpsServer {
   readonly server: WsgiServer;

@@ -5,12 +5,42 @@
  */
 
 import net from "node:net";
-import { listen, server, type App, type ServerOptions, type WsgiServer } from "../../src/index.js";
+import { listen, server, type App, type ListenOptions, type ServerOptions, type WsgiServer } from "../../src/index.js";
+import { within } from "./wait.js";
 
 export interface CapturedLog {
   info: string[];
   debug: string[];
   error: string[];
+  /** Resolves with the first line of `level` (logged before or after the call) that matches `re`. */
+  waitFor(level: "info" | "debug" | "error", re: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+/** A logger for a server under test that keeps every line, and lets a test wait for one. */
+export function captureLog(): { log: CapturedLog; logger: { info(m: string): void; debug(m: string): void; error(m: string): void } } {
+  const waiters = new Set<() => void>();
+  const log: CapturedLog = {
+    info: [],
+    debug: [],
+    error: [],
+    waitFor(level, re, timeoutMs = 3000) {
+      let waiter!: () => void;
+      const p = new Promise<string>((resolve) => {
+        waiter = () => {
+          const line = log[level].find((l) => re.test(l));
+          if (line !== undefined) resolve(line);
+        };
+        waiters.add(waiter);
+        waiter();
+      });
+      return within(timeoutMs, `a ${level} line matching ${re} (${level}: ${JSON.stringify(log[level])})`, p).finally(() => waiters.delete(waiter));
+    },
+  };
+  const push = (level: "info" | "debug" | "error") => (m: string): void => {
+    log[level].push(m);
+    for (const w of [...waiters]) w();
+  };
+  return { log, logger: { info: push("info"), debug: push("debug"), error: push("error") } };
 }
 
 export interface TestServer {
@@ -21,15 +51,15 @@ export interface TestServer {
   close(deadlineMs?: number): Promise<void>;
 }
 
-/** Starts `app` on 127.0.0.1:0 with a capturing logger (merged over `opts`). */
-export async function startServer(app: App, opts: ServerOptions = {}): Promise<TestServer> {
-  const log: CapturedLog = { info: [], debug: [], error: [] };
-  const logger = {
-    info: (m: string) => log.info.push(m),
-    debug: (m: string) => log.debug.push(m),
-    error: (m: string) => log.error.push(m),
-  };
-  const sock = await listen(["127.0.0.1", 0]);
+/**
+ * Starts `app` on 127.0.0.1:0 with a capturing logger (merged over `opts`).
+ * `listenOpts` go to listen(): a test that bursts hundreds of connects needs
+ * a larger backlog than eventlet's default of 50, as each overflowed SYN
+ * costs the client a one-second retransmit.
+ */
+export async function startServer(app: App, opts: ServerOptions = {}, listenOpts: ListenOptions = {}): Promise<TestServer> {
+  const { log, logger } = captureLog();
+  const sock = await listen(["127.0.0.1", 0], listenOpts);
   const srv = server(sock, app, { log: logger, ...opts });
   const address = srv.address as { port: number };
   return {
