@@ -1,6 +1,7 @@
 /**
- * The server measured by bench/memory.ts, in a child process of its own so
- * that its memory is apart from the clients': `node --expose-gc
+ * The server measured by bench/memory.ts and test/ops/backpressure.test.ts
+ * (both through bench/memory-client.ts), in a child process of its own so
+ * that its memory is apart from the clients': `node [--expose-gc]
  * memory-server.js [--tls]`, listening on 127.0.0.1 at a free port.
  *
  * - GET /big?<bytes>: that many bytes, from a generator that allocates a

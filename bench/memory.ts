@@ -3,7 +3,8 @@
  * dist/bench/memory.js [--mib 256] [--rate 32] [--only a,b]`.
  *
  * The server (bench/memory-server.ts) runs in a child process; this process
- * is the clients, on 127.0.0.1. Scenarios:
+ * is the clients (bench/memory-client.ts, which test/ops/backpressure.test.ts
+ * uses too), on 127.0.0.1. Scenarios:
  * - fast-download: one client reads a --mib response as fast as it can (the control);
  * - slow-download: one client reads it at --rate MiB/s (pausing its socket between bursts);
  * - slow-download-tls: the same over TLS;
@@ -17,19 +18,13 @@
  * long it took. Every wait is bounded; the child is killed however this process ends.
  */
 
-import { fork, type ChildProcess } from "node:child_process";
+import { fork } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
-import net from "node:net";
-import { dirname, join } from "node:path";
-import tls from "node:tls";
-import { fileURLToPath } from "node:url";
+import { within } from "../test/support/wait.js";
 import { hookExit, register } from "./lib/children.js";
-import type { Memory } from "./memory-server.js";
+import { connect, download, MEMORY_SERVER, MemoryServer, Upload, type Memory } from "./memory-client.js";
 
 const MiB = 1024 * 1024;
-const here = dirname(fileURLToPath(import.meta.url));
-const CA = readFileSync(join(here, "..", "..", "test", "fixtures", "cert.pem"), "latin1");
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -45,136 +40,11 @@ const TOTAL = Math.floor(totalMiB * MiB);
 /** No scenario may take longer than this. */
 const SCENARIO_MS = Math.max(60_000, (4 * TOTAL * 1000) / (rateMiBps * MiB));
 
-function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-class MemoryServer {
-  private nextId = 1;
-  private readonly replies = new Map<number, (m: Memory) => void>();
-  private readonly events = new Set<string>();
-  private readonly eventWaiters = new Set<() => void>();
-
-  private constructor(
-    readonly proc: ChildProcess,
-    readonly port: number,
-  ) {
-    proc.on("message", (m: Partial<Memory> & { id?: number; event?: string }) => {
-      if (m.id !== undefined) {
-        this.replies.get(m.id)?.(m as Memory);
-        this.replies.delete(m.id);
-      } else if (m.event !== undefined) {
-        this.events.add(m.event);
-        for (const w of [...this.eventWaiters]) w();
-      }
-    });
-  }
-
-  static async start(secure: boolean): Promise<MemoryServer> {
-    const proc = fork(join(here, "memory-server.js"), secure ? ["--tls"] : [], { execArgv: ["--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
-    register(proc);
-    const [msg] = (await within(10_000, "the server to listen", once(proc, "message"))) as [{ port: number }];
-    return new MemoryServer(proc, msg.port);
-  }
-
-  call(cmd: "memory" | "resetPeak" | "release" | "gc"): Promise<Memory> {
-    const id = this.nextId++;
-    const reply = new Promise<Memory>((resolve) => this.replies.set(id, resolve));
-    this.proc.send({ id, cmd });
-    return within(5000, `the server's reply to ${cmd}`, reply);
-  }
-
-  waitEvent(name: string, ms: number): Promise<void> {
-    let waiter!: () => void;
-    const p = new Promise<void>((resolve) => {
-      waiter = () => {
-        if (this.events.has(name)) resolve();
-      };
-      this.eventWaiters.add(waiter);
-      waiter();
-    });
-    return within(ms, `the server's ${name} event`, p).finally(() => this.eventWaiters.delete(waiter));
-  }
-
-  /** A baseline: garbage collected, peaks reset. */
-  async baseline(): Promise<Memory> {
-    await this.call("gc");
-    return this.call("resetPeak");
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc.connected) this.proc.disconnect();
-    const exited = once(this.proc, "exit");
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    await within(3000, "the server to exit", exited).catch(() => {
-      this.proc.kill("SIGKILL");
-    });
-  }
-}
-
-function connect(port: number, secure: boolean): net.Socket {
-  return secure ? tls.connect({ host: "127.0.0.1", port, ca: CA, servername: "localhost" }) : net.connect({ host: "127.0.0.1", port });
-}
-
-/**
- * GETs /big?total and reads the body at `rate` bytes/s at most (Infinity: as
- * fast as it can): whenever it is ahead of the rate it pauses its socket
- * until it is not. Resolves with the body's length.
- */
-function download(port: number, secure: boolean, total: number, rate: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, secure);
-    let head = Buffer.alloc(0);
-    let body = -1;
-    let t0 = 0;
-    socket.on("error", reject);
-    socket.on("close", () => reject(new Error(`closed after ${body} body bytes`)));
-    socket.once(secure ? "secureConnect" : "connect", () => {
-      t0 = Date.now();
-      socket.write(`GET /big?${total} HTTP/1.1\r\nHost: x\r\n\r\n`);
-    });
-    socket.on("data", (d: Buffer) => {
-      if (body < 0) {
-        head = Buffer.concat([head, d]);
-        const end = head.indexOf("\r\n\r\n");
-        if (end === -1) return;
-        if (!head.subarray(0, 13).toString("latin1").startsWith("HTTP/1.1 200 ")) reject(new Error(head.toString("latin1", 0, end)));
-        body = head.length - end - 4;
-      } else {
-        body += d.length;
-      }
-      if (body >= total) {
-        socket.removeAllListeners("close");
-        socket.destroy();
-        resolve(body);
-        return;
-      }
-      const aheadMs = (body / rate) * 1000 - (Date.now() - t0);
-      if (aheadMs > 5) {
-        socket.pause();
-        setTimeout(() => socket.resume(), aheadMs);
-      }
-    });
-  });
-}
-
-/** True once the socket drains, false when no drain comes within `ms`. */
-function drainedWithin(socket: net.Socket, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const onDrain = (): void => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    const timer = setTimeout(() => {
-      socket.removeListener("drain", onDrain);
-      resolve(false);
-    }, ms);
-    socket.once("drain", onDrain);
-  });
+/** The server in a child process of its own, killed however this process ends. */
+function startServer(secure: boolean): Promise<MemoryServer> {
+  const proc = fork(MEMORY_SERVER, secure ? ["--tls"] : [], { execArgv: ["--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  register(proc);
+  return MemoryServer.attach(proc, 10_000);
 }
 
 interface Row {
@@ -188,12 +58,12 @@ interface Row {
 const mb = (n: number): string => (n / MiB).toFixed(1);
 
 async function downloadScenario(name: string, secure: boolean, clients: number, rate: number): Promise<Row> {
-  const srv = await MemoryServer.start(secure);
+  const srv = await startServer(secure);
   try {
-    await within(10_000, "the warm-up", download(srv.port, secure, 8 * MiB, Infinity));
+    await within(10_000, "the warm-up", download(srv.port, secure, 8 * MiB, { bytesPerSecond: Infinity }));
     const baseline = await srv.baseline();
     const t0 = Date.now();
-    const got = await within(SCENARIO_MS, name, Promise.all(Array.from({ length: clients }, () => download(srv.port, secure, TOTAL, rate))));
+    const got = await within(SCENARIO_MS, name, Promise.all(Array.from({ length: clients }, () => download(srv.port, secure, TOTAL, { bytesPerSecond: rate }))));
     const seconds = (Date.now() - t0) / 1000;
     const peak = await srv.call("memory");
     const bytes = got.reduce((a, b) => a + b, 0);
@@ -205,7 +75,7 @@ async function downloadScenario(name: string, secure: boolean, clients: number, 
 }
 
 async function uploadScenario(secure: boolean): Promise<Row[]> {
-  const srv = await MemoryServer.start(secure);
+  const srv = await startServer(secure);
   const socket = connect(srv.port, secure);
   socket.on("error", () => {});
   const suffix = secure ? "-tls" : "";
@@ -215,24 +85,13 @@ async function uploadScenario(secure: boolean): Promise<Row[]> {
     const t0 = Date.now();
     socket.write(`POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: ${TOTAL}\r\n\r\n`);
     await srv.waitEvent("upload-started", 5000);
-    const chunk = Buffer.alloc(64 * 1024, 0x62);
-    let written = 0;
-    const pump = async (stallMs: number): Promise<"done" | "stalled"> => {
-      while (written < TOTAL) {
-        const n = Math.min(chunk.length, TOTAL - written);
-        written += n;
-        if (!socket.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
-          if (!(await drainedWithin(socket, stallMs))) return "stalled";
-        }
-      }
-      return "done";
-    };
-    if ((await within(SCENARIO_MS, "the writes to stall", pump(500))) !== "stalled") throw new Error("the upload never stalled");
+    const upload = new Upload(socket, TOTAL);
+    if ((await within(SCENARIO_MS, "the writes to stall", upload.pump(500))) !== "stalled") throw new Error("the upload never stalled");
     // Held stalled for 2 s: memory must stay flat while the app does not read.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const stalled = await srv.call("memory");
     const stalledSeconds = (Date.now() - t0) / 1000;
-    const accepted = written - socket.writableLength;
+    const accepted = upload.accepted;
     let text = "";
     socket.setEncoding("latin1");
     const answered = new Promise<void>((resolve) => {
@@ -243,7 +102,7 @@ async function uploadScenario(secure: boolean): Promise<Row[]> {
     });
     await srv.call("release");
     const t1 = Date.now();
-    if ((await within(SCENARIO_MS, "the rest of the upload", pump(30_000))) !== "done") throw new Error("the upload stalled after release");
+    if ((await within(SCENARIO_MS, "the rest of the upload", upload.pump(30_000))) !== "done") throw new Error("the upload stalled after release");
     await within(30_000, "the response", answered);
     const seconds = (Date.now() - t1) / 1000;
     const done = await srv.call("memory");
