@@ -8,7 +8,7 @@
 
 import net from "node:net";
 import { ClientDisconnectedError, type App, type Environ, type Input } from "../../src/index.js";
-import { parseResponses, type ParsedResponse } from "../support/wire.js";
+import { completeResponses, type ParsedResponse } from "../support/wire.js";
 
 async function readBody(env: Environ): Promise<Buffer | null> {
   try {
@@ -88,54 +88,11 @@ export interface ExchangeOptions {
   host?: string;
 }
 
-/**
- * End offset of the response that starts at `pos`, or -1 while it is
- * incomplete. A body with neither Content-Length nor chunked framing runs to
- * the close (`closed`).
- */
-function responseEnd(data: Buffer, pos: number, noBodies: boolean, closed: boolean): number {
-  const headEnd = data.indexOf("\r\n\r\n", pos, "latin1");
-  if (headEnd === -1) return -1;
-  const bodyStart = headEnd + 4;
-  const lines = data.toString("latin1", pos, headEnd).toLowerCase().split("\r\n");
-  const status = Number(lines[0]?.split(" ")[1]);
-  if (noBodies || status < 200 || status === 204 || status === 304) return bodyStart;
-  const field = (name: string): string | undefined =>
-    lines.find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
-  const cl = field("content-length");
-  if (cl !== undefined) return bodyStart + Number(cl) <= data.length ? bodyStart + Number(cl) : -1;
-  if (field("transfer-encoding")?.includes("chunked") === true) {
-    let p = bodyStart;
-    for (;;) {
-      const lineEnd = data.indexOf("\r\n", p, "latin1");
-      if (lineEnd === -1) return -1;
-      const size = parseInt(data.toString("latin1", p, lineEnd), 16);
-      if (size === 0) {
-        const end = data.indexOf("\r\n\r\n", lineEnd, "latin1");
-        return end === -1 ? -1 : end + 4;
-      }
-      p = lineEnd + 2 + size + 2;
-      if (p > data.length) return -1;
-    }
-  }
-  return closed ? data.length : -1;
-}
-
 /** The complete responses in `data`, final and interim, and what follows them. */
 function split(data: Buffer, noBodies: boolean, closed: boolean): { finals: ParsedResponse[]; interim: number; rest: Buffer } {
-  const finals: ParsedResponse[] = [];
-  let interim = 0;
-  let pos = 0;
-  while (pos < data.length) {
-    const end = responseEnd(data, pos, noBodies, closed);
-    if (end < 0) break;
-    const [r] = parseResponses(data.subarray(pos, end), { head: noBodies, allowCloseDelimited: true }).responses;
-    if (r === undefined) break;
-    if (r.status < 200) interim++;
-    else finals.push(r);
-    pos = end;
-  }
-  return { finals, interim, rest: data.subarray(pos) };
+  const { responses, used } = completeResponses(data, { head: noBodies, closed });
+  const finals = responses.filter((r) => r.status >= 200);
+  return { finals, interim: responses.length - finals.length, rest: data.subarray(used) };
 }
 
 /** Sends `bytes` and collects the server's answer; see the module comment for when it stops. */

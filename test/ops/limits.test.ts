@@ -8,8 +8,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { listen, type App } from "../../src/index.js";
 import { normalizeOptions } from "../../src/options.js";
-import { header } from "../support/wire.js";
-import { helloApp, Peer, withOps } from "./support.js";
+import { hello, header } from "../support/wire.js";
+import { withOps } from "./support.js";
+import { Peer } from "../support/peer.js";
 import { Signal } from "../support/wait.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -41,7 +42,7 @@ async function trickle(peer: Peer, bytes: string, everyMs: number, stop: () => b
 describe("maxSize", () => {
   test("with maxSize N, client N+1 is accepted and held unread until a slot frees, never refused", async () => {
     const N = 3;
-    await withOps(await local(), helloApp, { maxSize: N }, async (s) => {
+    await withOps(await local(), hello, { maxSize: N }, async (s) => {
       const port = portOf(s);
       const peers: Peer[] = [];
       try {
@@ -80,7 +81,7 @@ describe("maxSize", () => {
 
 describe("socketTimeout", () => {
   test("a client silent mid-head is disconnected after socketTimeout", async () => {
-    await withOps(await local(), helloApp, { socketTimeout: 0.2 }, async (s) => {
+    await withOps(await local(), hello, { socketTimeout: 0.2 }, async (s) => {
       const peer = await Peer.connect({ port: portOf(s) });
       const t0 = Date.now();
       try {
@@ -141,7 +142,7 @@ describe("socketTimeout", () => {
 
 describe("keepalive as a number", () => {
   test("an idle kept-alive connection is closed after keepalive seconds", async () => {
-    await withOps(await local(), helloApp, { keepalive: 0.2 }, async (s) => {
+    await withOps(await local(), hello, { keepalive: 0.2 }, async (s) => {
       const peer = await Peer.connect({ port: portOf(s) });
       try {
         await peer.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -158,7 +159,7 @@ describe("keepalive as a number", () => {
   });
 
   test("a client that sent Connection: keep-alive is told Keep-Alive: timeout=N (whole seconds)", async () => {
-    await withOps(await local(), helloApp, { keepalive: 2.5 }, async (s) => {
+    await withOps(await local(), hello, { keepalive: 2.5 }, async (s) => {
       const peer = await Peer.connect({ port: portOf(s) });
       try {
         await peer.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n");
@@ -173,7 +174,7 @@ describe("keepalive as a number", () => {
   });
 
   test("keepalive: 0 is one request a connection, as false", async () => {
-    await withOps(await local(), helloApp, { keepalive: 0 }, async (s) => {
+    await withOps(await local(), hello, { keepalive: 0 }, async (s) => {
       const peer = await Peer.connect({ port: portOf(s) });
       try {
         await peer.write(`${GET}${GET}`);
@@ -219,7 +220,7 @@ describe("headersTimeout", () => {
   });
 
   test("a client trickling its head byte by byte gets 408 and is closed within headersTimeout", async () => {
-    await withOps(await local(), helloApp, { headersTimeout: 0.3 }, async (s) => {
+    await withOps(await local(), hello, { headersTimeout: 0.3 }, async (s) => {
       const peer = await Peer.connect({ port: portOf(s) });
       try {
         const t0 = Date.now();
@@ -239,7 +240,7 @@ describe("headersTimeout", () => {
   });
 
   test("a client that connects and sends nothing is closed after headersTimeout", async () => {
-    await withOps(await local(), helloApp, { headersTimeout: 0.3 }, async (s) => {
+    await withOps(await local(), hello, { headersTimeout: 0.3 }, async (s) => {
       const peer = await Peer.connect({ port: portOf(s) });
       try {
         const t0 = Date.now();
@@ -255,7 +256,7 @@ describe("headersTimeout", () => {
   });
 
   test("between kept-alive requests, the idle wait is keepalive's, not headersTimeout's", async () => {
-    await withOps(await local(), helloApp, { headersTimeout: 0.2 }, async (s) => {
+    await withOps(await local(), hello, { headersTimeout: 0.2 }, async (s) => {
       const peer = await Peer.connect({ port: portOf(s) });
       try {
         await peer.write(GET);
@@ -293,7 +294,7 @@ describe("requestTimeout", () => {
   });
 
   test("a body trickled after the response (being discarded) is bounded by requestTimeout too", async () => {
-    await withOps(await local(), helloApp, { requestTimeout: 0.3 }, async (s) => {
+    await withOps(await local(), hello, { requestTimeout: 0.3 }, async (s) => {
       const peer = await Peer.connect({ port: portOf(s) });
       try {
         await peer.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");

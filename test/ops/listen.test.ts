@@ -11,7 +11,9 @@ import net from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { listen, server } from "../../src/index.js";
-import { environApp, helloApp, Peer, spawnNode, withOps } from "./support.js";
+import { hello } from "../support/wire.js";
+import { environApp, spawnNode, withOps } from "./support.js";
+import { Peer } from "../support/peer.js";
 import { within } from "../support/wait.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -86,7 +88,7 @@ describe("listen on TCP", () => {
     const peer = await Peer.connect({ port });
     try {
       await peer.write(GET);
-      await withOps(sock, helloApp, {}, async () => {
+      await withOps(sock, hello, {}, async () => {
         const [res] = await peer.responses(1);
         assert.equal(res?.status, 200);
       });
@@ -286,7 +288,7 @@ describe("listen on a Unix socket", () => {
 
   test("the access log names a Unix peer as unix", async () => {
     const path = join(dir, "log.sock");
-    await withOps(await listen(path), helloApp, {}, async (s) => {
+    await withOps(await listen(path), hello, {}, async (s) => {
       const peer = await Peer.connect({ path });
       try {
         await peer.write(GET);
@@ -320,7 +322,7 @@ describe("listen on a Unix socket", () => {
     assert.equal(await within(5000, "the child to die", child.exited), "SIGKILL");
     assert.ok(existsSync(path), "the dead process left its socket file");
     const sock = await listen(path);
-    await withOps(sock, helloApp, {}, async () => {
+    await withOps(sock, hello, {}, async () => {
       const peer = await Peer.connect({ path });
       try {
         await peer.write(GET);
@@ -335,7 +337,7 @@ describe("listen on a Unix socket", () => {
   test("a socket some process still listens on is not replaced: EADDRINUSE naming the path", async () => {
     const path = join(dir, "live.sock");
     const live = await listen(path);
-    await withOps(live, helloApp, {}, async () => {
+    await withOps(live, hello, {}, async () => {
       await assert.rejects(listen(path), (err: NodeJS.ErrnoException) => {
         assert.equal(err.code, "EADDRINUSE");
         assert.ok(err.message.includes(path), err.message);

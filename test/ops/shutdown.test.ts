@@ -10,8 +10,9 @@ import net from "node:net";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { listen, type App } from "../../src/index.js";
-import { header } from "../support/wire.js";
-import { helloApp, Peer, repoRoot, serveOn, spawnNode } from "./support.js";
+import { hello, header } from "../support/wire.js";
+import { repoRoot, serveOn, spawnNode } from "./support.js";
+import { Peer } from "../support/peer.js";
 import { Signal, within } from "../support/wait.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -162,7 +163,7 @@ describe("WsgiServer.close()", () => {
   });
 
   test("a request whose head is half received at close() is answered with Connection: close", async () => {
-    const s = await local(helloApp);
+    const s = await local(hello);
     const peer = await Peer.connect({ port: s.port });
     const barrier = await Peer.connect({ port: s.port });
     try {
@@ -188,7 +189,7 @@ describe("WsgiServer.close()", () => {
   });
 
   test("clients waiting for a slot (maxSize) at close() are dropped unserved; closed settles", async () => {
-    const s = serveOn(await listen(["127.0.0.1", 0]), helloApp, { maxSize: 1 });
+    const s = serveOn(await listen(["127.0.0.1", 0]), hello, { maxSize: 1 });
     const port = (s.server.address as { port: number }).port;
     const served = await Peer.connect({ port });
     const waiting = await Peer.connect({ port });
@@ -209,7 +210,7 @@ describe("WsgiServer.close()", () => {
   });
 
   test("close() with nothing open settles at once; calling it again returns the same promise", async () => {
-    const s = await local(helloApp);
+    const s = await local(hello);
     const first = s.server.close();
     assert.equal(s.server.close(), first);
     await within(1000, "close() to settle", first);

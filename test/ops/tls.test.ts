@@ -16,7 +16,8 @@ import tls from "node:tls";
 import { describe, test } from "node:test";
 import { listen, wrapSsl, type App, type ServerOptions } from "../../src/index.js";
 import { header } from "../support/wire.js";
-import { CERT, CERT2, environApp, fixture, KEY, Peer, repoRoot, serveOn, type OpsServer } from "./support.js";
+import { CERT, CERT2, environApp, fixture, KEY, repoRoot, serveOn, type OpsServer } from "./support.js";
+import { Peer } from "../support/peer.js";
 import { Signal, within } from "../support/wait.js";
 
 async function tlsServer(app: App, opts: ServerOptions = {}, ssl: Parameters<typeof wrapSsl>[1] = { certfile: fixture("cert.pem"), keyfile: fixture("key.pem"), serverSide: true }): Promise<OpsServer & { port: number }> {

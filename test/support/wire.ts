@@ -234,6 +234,67 @@ export function parseResponses(
   return { responses, rest: data.subarray(pos) };
 }
 
+/**
+ * Where the response that starts at `start` ends, or -1 while it is
+ * incomplete. A body with neither chunked framing nor Content-Length runs
+ * to the close: it ends at the end of `data` once `closed`, never before.
+ * Transfer-Encoding wins over Content-Length (RFC 9112 §6.3).
+ */
+export function responseEnd(data: Buffer, start: number, opts: { head?: boolean | undefined; closed?: boolean } = {}): number {
+  const headEnd = data.indexOf("\r\n\r\n", start, "latin1");
+  if (headEnd === -1) return -1;
+  const lines = data.toString("latin1", start, headEnd).split("\r\n");
+  const status = Number((lines[0] as string).split(" ")[1]);
+  const get = (name: string): string | undefined => {
+    for (const l of lines.slice(1)) {
+      const i = l.indexOf(":");
+      if (l.slice(0, i).trim().toLowerCase() === name) return l.slice(i + 1).trim();
+    }
+    return undefined;
+  };
+  let p = headEnd + 4;
+  if (opts.head === true || status < 200 || status === 204 || status === 304) return p;
+  if ((get("transfer-encoding") ?? "").toLowerCase().includes("chunked")) {
+    for (;;) {
+      const lineEnd = data.indexOf("\r\n", p, "latin1");
+      if (lineEnd === -1) return -1;
+      const size = parseInt(data.toString("latin1", p, lineEnd), 16);
+      if (size === 0) {
+        const end = data.indexOf("\r\n\r\n", lineEnd, "latin1");
+        return end === -1 ? -1 : end + 4;
+      }
+      p = lineEnd + 2 + size + 2;
+      if (p > data.length) return -1;
+    }
+  }
+  const cl = get("content-length");
+  if (cl === undefined) return opts.closed === true ? data.length : -1;
+  const end = p + Number(cl);
+  return end <= data.length ? end : -1;
+}
+
+/**
+ * The complete responses (1xx included) at the start of `data`, at most
+ * `max` of them, and the bytes they take; unlike parseResponses, an
+ * incomplete one at the end is not an error but where it stops.
+ */
+export function completeResponses(
+  data: Buffer,
+  opts: { head?: boolean | undefined; closed?: boolean; max?: number } = {},
+): { responses: ParsedResponse[]; used: number } {
+  const responses: ParsedResponse[] = [];
+  let used = 0;
+  while (used < data.length && responses.length < (opts.max ?? Infinity)) {
+    const end = responseEnd(data, used, opts);
+    if (end === -1) break;
+    const [one] = parseResponses(data.subarray(used, end), { head: opts.head, allowCloseDelimited: opts.closed === true }).responses;
+    if (one === undefined) break;
+    responses.push(one);
+    used = end;
+  }
+  return { responses, used };
+}
+
 /** Parses everything, allowing a final close-delimited body. */
 export function parseAll(data: Buffer, head = false): ParsedResponse[] {
   return parseResponses(data, { head, allowCloseDelimited: true }).responses;

@@ -309,7 +309,7 @@ test("with the override at 1, the first byte reaches the client while the app st
     const c = await RawClient.connect(s.port);
     try {
       await c.write("GET /override HTTP/1.1\r\nHost: x\r\n\r\n");
-      await c.waitFor(() => c.text.endsWith("\r\n\r\n "), "the head and the first byte");
+      await c.until(() => c.text.endsWith("\r\n\r\n "), 2000, "the head and the first byte");
       go.fire();
       const [r] = await c.next();
       assert.equal(r!.body.toString(), "  ");
