@@ -114,53 +114,41 @@ function assertBodyClosedOnce(sc: Scenario): void {
 }
 
 for (const how of VANISH_KINDS) {
-  test(`vanish (${how}) in the request line: nothing reaches the app, the server goes on`, async () => {
-    await withScenario(echoApp, async (s, sc) => {
-      const peer = await Peer.open(s.port);
-      await peer.write("GET /upl");
-      peer.vanish(how);
-      await until(2000, "the connection to be closed", () => s.server.connectionCount === 0);
-      assert.equal(sc.appCalls, 0);
-      assert.deepEqual(s.log.error, []);
+  const cutHeads: [where: string, bytes: string][] = [
+    ["in the request line", "GET /upl"],
+    ["in the headers", "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nX-Half: ab"],
+  ];
+  for (const [where, bytes] of cutHeads) {
+    test(`vanish (${how}) ${where}: nothing reaches the app, the server goes on`, async () => {
+      await withScenario(echoApp, async (s, sc) => {
+        const peer = await Peer.open(s.port);
+        await peer.write(bytes);
+        peer.vanish(how);
+        await until(2000, "the connection to be closed", () => s.server.connectionCount === 0);
+        assert.equal(sc.appCalls, 0);
+        assert.deepEqual(s.log.error, []);
+      });
     });
-  });
+  }
 
-  test(`vanish (${how}) in the headers: nothing reaches the app, the server goes on`, async () => {
-    await withScenario(echoApp, async (s, sc) => {
-      const peer = await Peer.open(s.port);
-      await peer.write("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nX-Half: ab");
-      peer.vanish(how);
-      await until(2000, "the connection to be closed", () => s.server.connectionCount === 0);
-      assert.equal(sc.appCalls, 0);
-      assert.deepEqual(s.log.error, []);
+  const cutBodies: [framing: string, bytes: string][] = [
+    ["a Content-Length", "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789"],
+    ["a chunked", "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n10\r\nabc"],
+  ];
+  for (const [framing, bytes] of cutBodies) {
+    test(`vanish (${how}) in ${framing} body: the app's read rejects, close() once, hooks run`, async () => {
+      await withScenario(echoApp, async (s, sc) => {
+        const peer = await Peer.open(s.port);
+        await peer.write(bytes);
+        await within(2000, "the app to read the first bytes", sc.body.firstChunk.promise);
+        peer.vanish(how);
+        await within(2000, "close() on the body", sc.body.closed.promise);
+        await within(2000, "the post hook", sc.hookDone.promise);
+        assertBodyClosedOnce(sc);
+        assert.equal(sc.readError?.code, "ERR_CLIENT_DISCONNECTED");
+      });
     });
-  });
-
-  test(`vanish (${how}) in a Content-Length body: the app's read rejects, close() once, hooks run`, async () => {
-    await withScenario(echoApp, async (s, sc) => {
-      const peer = await Peer.open(s.port);
-      await peer.write("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789");
-      await within(2000, "the app to read the first bytes", sc.body.firstChunk.promise);
-      peer.vanish(how);
-      await within(2000, "close() on the body", sc.body.closed.promise);
-      await within(2000, "the post hook", sc.hookDone.promise);
-      assertBodyClosedOnce(sc);
-      assert.equal(sc.readError?.code, "ERR_CLIENT_DISCONNECTED");
-    });
-  });
-
-  test(`vanish (${how}) in a chunked body: the app's read rejects, close() once, hooks run`, async () => {
-    await withScenario(echoApp, async (s, sc) => {
-      const peer = await Peer.open(s.port);
-      await peer.write("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n10\r\nabc");
-      await within(2000, "the app to read the first bytes", sc.body.firstChunk.promise);
-      peer.vanish(how);
-      await within(2000, "close() on the body", sc.body.closed.promise);
-      await within(2000, "the post hook", sc.hookDone.promise);
-      assertBodyClosedOnce(sc);
-      assert.equal(sc.readError?.code, "ERR_CLIENT_DISCONNECTED");
-    });
-  });
+  }
 
   test(`vanish (${how}) while the app works, before the response: close() once, hooks run`, async () => {
     const app = (sc: Scenario): App =>
@@ -189,45 +177,31 @@ for (const how of VANISH_KINDS) {
     });
   });
 
-  test(`vanish (${how}) while an async body streams: iteration stops, close() once, hooks run`, async () => {
-    const total = 1_000_000;
-    const app = (sc: Scenario): App =>
-      routed(sc, (env, startResponse) => {
-        addHook(env, sc);
-        startResponse("200 OK", [["Content-Type", "application/octet-stream"]]);
-        return streamingBody(sc.body, { count: total, chunkBytes: 1024 });
+  const bodies: [kind: string, body: (probe: BodyProbe, total: number) => ReturnType<App>][] = [
+    ["an async", (probe, total) => streamingBody(probe, { count: total, chunkBytes: 1024 })],
+    ["a sync", (probe, total) => syncStreamingBody(probe, { count: total, chunkBytes: 1024 })],
+  ];
+  for (const [kind, body] of bodies) {
+    test(`vanish (${how}) while ${kind} body streams: iteration stops, close() once, hooks run`, async () => {
+      const total = 1_000_000;
+      const app = (sc: Scenario): App =>
+        routed(sc, (env, startResponse) => {
+          addHook(env, sc);
+          startResponse("200 OK", [["Content-Type", "application/octet-stream"]]);
+          return body(sc.body, total);
+        });
+      await withScenario(app, async (s, sc) => {
+        const peer = await Peer.open(s.port);
+        await peer.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+        await peer.waitForBytes(64 * 1024);
+        peer.vanish(how);
+        await within(2000, "close() on the body", sc.body.closed.promise);
+        await within(2000, "the post hook", sc.hookDone.promise);
+        assertBodyClosedOnce(sc);
+        assert.ok(sc.body.produced < total, "the body was not iterated to its end");
       });
-    await withScenario(app, async (s, sc) => {
-      const peer = await Peer.open(s.port);
-      await peer.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
-      await peer.waitForBytes(64 * 1024);
-      peer.vanish(how);
-      await within(2000, "close() on the body", sc.body.closed.promise);
-      await within(2000, "the post hook", sc.hookDone.promise);
-      assertBodyClosedOnce(sc);
-      assert.ok(sc.body.produced < total, "the body was not iterated to its end");
     });
-  });
-
-  test(`vanish (${how}) while a sync body streams: iteration stops, close() once, hooks run`, async () => {
-    const total = 1_000_000;
-    const app = (sc: Scenario): App =>
-      routed(sc, (env, startResponse) => {
-        addHook(env, sc);
-        startResponse("200 OK", [["Content-Type", "application/octet-stream"]]);
-        return syncStreamingBody(sc.body, { count: total, chunkBytes: 1024 });
-      });
-    await withScenario(app, async (s, sc) => {
-      const peer = await Peer.open(s.port);
-      await peer.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
-      await peer.waitForBytes(64 * 1024);
-      peer.vanish(how);
-      await within(2000, "close() on the body", sc.body.closed.promise);
-      await within(2000, "the post hook", sc.hookDone.promise);
-      assertBodyClosedOnce(sc);
-      assert.ok(sc.body.produced < total, "the body was not iterated to its end");
-    });
-  });
+  }
 
   test(`vanish (${how}) while a post hook runs: the hook finishes, a failing hook is logged, the others run`, async () => {
     let laterHookRan = 0;
