@@ -10,9 +10,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import type { App } from "../../src/index.js";
-import { startServer } from "../support/wire.js";
-import { Peer, activeResources, assertCleanShutdown } from "./support.js";
+import type { App, ServerOptions } from "../../src/index.js";
+import { startServer, type TestServer } from "../support/wire.js";
+import { Peer, activeResources, assertCleanShutdown, type ResourceCounts } from "./support.js";
 import { Signal, until, within } from "../support/wait.js";
 
 /** The end of a chunked response. */
@@ -35,67 +35,76 @@ function headFirstApp(readFailed: Signal<Error>): App {
   };
 }
 
-test(
-  "requestTimeout striking after the head went out: the connection is closed once the response is sent",
-  async () => {
-    const baseline = activeResources();
-    const readFailed = new Signal<Error>();
-    const s = await startServer(headFirstApp(readFailed), { headersTimeout: 0.3, requestTimeout: 0.3 });
-    const peer = await Peer.open(s.port);
-    try {
-      await peer.write("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789");
-      const err = await within(2000, "the read to time out", readFailed.promise);
-      assert.equal((err as Error & { code?: string }).code, "ERR_REQUEST_TIMEOUT");
-      await peer.waitForText(LAST_CHUNK);
-      await within(1000, "the server to close the connection after the response", peer.ended.promise);
-      await assertCleanShutdown(s, baseline);
-    } finally {
-      peer.destroy();
-      await s.close(200);
-    }
-  },
-);
+/** Sends 5000 bytes, then waits for `gate` before the last chunk. */
+function gatedStreamApp(gate: Signal): App {
+  return async (_env, startResponse) => {
+    startResponse("200 OK", [["Content-Type", "text/plain"]]);
+    return {
+      async *[Symbol.asyncIterator]() {
+        yield "x".repeat(5000);
+        await gate.promise;
+        yield "end";
+      },
+    };
+  };
+}
 
-test(
-  "a malformed chunk after the head went out: the connection is closed once the response is sent",
-  async () => {
-    const baseline = activeResources();
-    const readFailed = new Signal<Error>();
-    const s = await startServer(headFirstApp(readFailed));
-    const peer = await Peer.open(s.port);
-    try {
-      await peer.write("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
-      await peer.waitForText("partial ");
-      await peer.write("zz\r\n");
-      const err = await within(2000, "the read to fail", readFailed.promise);
-      assert.equal(err.name, "ChunkReadError");
-      await peer.waitForText(LAST_CHUNK);
-      await within(1000, "the server to close the connection after the response", peer.ended.promise);
-      await assertCleanShutdown(s, baseline);
-    } finally {
-      peer.destroy();
-      await s.close(200);
-    }
-  },
-);
+/**
+ * Runs `fn` with a server for `app` and one client connected to it; the
+ * resource counts from before the server started are `fn`'s baseline for
+ * assertCleanShutdown. `release` runs first when it is over, however it ends.
+ */
+async function withPeer(
+  app: App,
+  opts: ServerOptions,
+  fn: (s: TestServer, peer: Peer, baseline: ResourceCounts) => Promise<void>,
+  release: () => void = () => {},
+): Promise<void> {
+  const baseline = activeResources();
+  const s = await startServer(app, opts);
+  let peer: Peer | undefined;
+  try {
+    peer = await Peer.open(s.port);
+    await fn(s, peer, baseline);
+  } finally {
+    release();
+    peer?.destroy();
+    await s.close(200);
+  }
+}
 
-test(
-  "a client that half-closes while its response streams: the connection is closed once the response is sent",
-  async () => {
-    const baseline = activeResources();
-    const gate = new Signal();
-    const s = await startServer(async (_env, startResponse) => {
-      startResponse("200 OK", [["Content-Type", "text/plain"]]);
-      return {
-        async *[Symbol.asyncIterator]() {
-          yield "x".repeat(5000);
-          await gate.promise;
-          yield "end";
-        },
-      };
-    });
-    const peer = await Peer.open(s.port);
-    try {
+test("requestTimeout striking after the head went out: the connection is closed once the response is sent", async () => {
+  const readFailed = new Signal<Error>();
+  await withPeer(headFirstApp(readFailed), { headersTimeout: 0.3, requestTimeout: 0.3 }, async (s, peer, baseline) => {
+    await peer.write("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789");
+    const err = await within(2000, "the read to time out", readFailed.promise);
+    assert.equal((err as Error & { code?: string }).code, "ERR_REQUEST_TIMEOUT");
+    await peer.waitForText(LAST_CHUNK);
+    await within(1000, "the server to close the connection after the response", peer.ended.promise);
+    await assertCleanShutdown(s, baseline);
+  });
+});
+
+test("a malformed chunk after the head went out: the connection is closed once the response is sent", async () => {
+  const readFailed = new Signal<Error>();
+  await withPeer(headFirstApp(readFailed), {}, async (s, peer, baseline) => {
+    await peer.write("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    await peer.waitForText("partial ");
+    await peer.write("zz\r\n");
+    const err = await within(2000, "the read to fail", readFailed.promise);
+    assert.equal(err.name, "ChunkReadError");
+    await peer.waitForText(LAST_CHUNK);
+    await within(1000, "the server to close the connection after the response", peer.ended.promise);
+    await assertCleanShutdown(s, baseline);
+  });
+});
+
+test("a client that half-closes while its response streams: the connection is closed once the response is sent", async () => {
+  const gate = new Signal();
+  await withPeer(
+    gatedStreamApp(gate),
+    {},
+    async (s, peer, baseline) => {
       await peer.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
       await peer.waitForBytes(5000);
       peer.socket.end(); // half-close: the client sends nothing more but still reads
@@ -106,41 +115,27 @@ test(
       assert.ok(peer.text.includes("end"));
       await within(1000, "the server to close the half-closed connection after the response", peer.closed.promise);
       await assertCleanShutdown(s, baseline);
-    } finally {
-      gate.fire();
-      peer.destroy();
-      await s.close(200);
-    }
-  },
-);
+    },
+    gate.fire,
+  );
+});
 
 test("server close() while a response streams: the connection is closed after it, without waiting for a deadline", async () => {
-  const baseline = activeResources();
   const gate = new Signal();
-  const s = await startServer(async (_env, startResponse) => {
-    startResponse("200 OK", [["Content-Type", "text/plain"]]);
-    return {
-      async *[Symbol.asyncIterator]() {
-        yield "x".repeat(5000);
-        await gate.promise;
-        yield "end";
-      },
-    };
-  });
-  const peer = await Peer.open(s.port);
-  try {
-    await peer.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
-    await peer.waitForBytes(5000);
-    const closing = s.server.close(); // no deadline: it resolves only when the connection is done
-    gate.fire();
-    await peer.waitForText(LAST_CHUNK);
-    await within(1000, "close() to resolve after the response", closing);
-    await within(1000, "the connection to be closed", peer.closed.promise);
-    await until(1000, "no connection left", () => s.server.connectionCount === 0);
-    await assertCleanShutdown(s, baseline);
-  } finally {
-    gate.fire();
-    peer.destroy();
-    await s.close(200);
-  }
+  await withPeer(
+    gatedStreamApp(gate),
+    {},
+    async (s, peer, baseline) => {
+      await peer.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+      await peer.waitForBytes(5000);
+      const closing = s.server.close(); // no deadline: it resolves only when the connection is done
+      gate.fire();
+      await peer.waitForText(LAST_CHUNK);
+      await within(1000, "close() to resolve after the response", closing);
+      await within(1000, "the connection to be closed", peer.closed.promise);
+      await until(1000, "no connection left", () => s.server.connectionCount === 0);
+      await assertCleanShutdown(s, baseline);
+    },
+    gate.fire,
+  );
 });
