@@ -6,7 +6,7 @@
 
 import net from "node:net";
 import { listen, server, type App, type ListenOptions, type ServerOptions, type WsgiServer } from "../../src/index.js";
-import { within } from "./wait.js";
+import { Signal, within } from "./wait.js";
 
 export interface CapturedLog {
   info: string[];
@@ -305,3 +305,21 @@ export const hello: App = (_env, startResponse) => {
   startResponse("200 OK", [["Content-Type", "text/plain"]]);
   return ["Hello, World!\r\n"];
 };
+
+/**
+ * An app held until the test lets it go: `started` fires when it is
+ * called, and once `release` fires (within 3 s) it answers 200 with `body`.
+ * With `setIdle` it first marks its request idle (eventlet.set_idle).
+ */
+export function heldApp(body: string, opts: { setIdle?: boolean } = {}): { app: App; started: Signal; release: Signal } {
+  const started = new Signal();
+  const release = new Signal();
+  const app: App = async (env, startResponse) => {
+    if (opts.setIdle === true) (env["eventlet.set_idle"] as () => void)();
+    started.fire();
+    await within(3000, "release", release.promise);
+    startResponse("200 OK", []);
+    return [body];
+  };
+  return { app, started, release };
+}

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { App } from "../../src/index.js";
-import { header, hello, withServer } from "../support/wire.js";
+import { header, hello, withServer, heldApp } from "../support/wire.js";
 import { RawClient } from "./client.js";
 import { Signal, within } from "../support/wait.js";
 
@@ -327,14 +327,7 @@ test("kept-alive connections with chunked request bodies (test_027_keepalive_chu
 });
 
 test("a request in progress when the server closes gets Connection: close", async () => {
-  const started = new Signal();
-  const release = new Signal();
-  const app: App = async (_env, sr) => {
-    started.fire();
-    await within(3000, "release", release.promise);
-    sr("200 OK", []);
-    return ["bye"];
-  };
+  const { app, started, release } = heldApp("bye");
   await withServer(app, {}, async (s) => {
     const c = await RawClient.connect(s.port);
     try {

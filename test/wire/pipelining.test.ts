@@ -155,6 +155,30 @@ test("a pipelined request behind an unread body: the body is discarded, the requ
   });
 });
 
+/**
+ * On a server for `app`, writes `bytes` (their first request is /held, which
+ * the app holds until `gate` fires) and half-closes: the client sends nothing
+ * more, but still reads. It then gives the server 100 ms to read the FIN, as
+ * no event tells that it has (on loopback that is ample; were it late, the
+ * test would still pass, only not exercise the FIN-first order), releases
+ * /held and runs `check`.
+ */
+async function halfCloseBehind(app: App, gate: Signal, bytes: string, check: (c: RawClient) => Promise<void>): Promise<void> {
+  await withServer(app, {}, async (s) => {
+    const c = await RawClient.connect(s.port);
+    try {
+      await c.write(bytes);
+      c.end();
+      await delay(100);
+      gate.fire();
+      await check(c);
+    } finally {
+      gate.fire();
+      c.destroy();
+    }
+  });
+}
+
 test("requests pipelined before a half-close are all answered, in order, then the connection is closed", async () => {
   const seen: string[] = [];
   const gate = new Signal();
@@ -164,27 +188,15 @@ test("requests pipelined before a half-close are all answered, in order, then th
     sr("200 OK", []);
     return [env.PATH_INFO];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write(get("/held") + get("/2") + get("/3"));
-      c.end(); // the client's FIN: it sends nothing more, but still reads
-      // No event tells that the server has read the FIN; on loopback 100 ms is ample. Were it
-      // late, the test would still pass (it would only not exercise the FIN-first order).
-      await delay(100);
-      gate.fire();
-      const responses = await c.next(3);
-      assert.deepEqual(
-        responses.map((x) => x.body.toString()),
-        ["/held", "/2", "/3"],
-      );
-      assert.equal(header(responses[2]!, "connection"), "close", "the last answer says the connection closes");
-      await c.waitClosed();
-      assert.deepEqual(seen, ["/held", "/2", "/3"]);
-    } finally {
-      gate.fire();
-      c.destroy();
-    }
+  await halfCloseBehind(app, gate, get("/held") + get("/2") + get("/3"), async (c) => {
+    const responses = await c.next(3);
+    assert.deepEqual(
+      responses.map((x) => x.body.toString()),
+      ["/held", "/2", "/3"],
+    );
+    assert.equal(header(responses[2]!, "connection"), "close", "the last answer says the connection closes");
+    await c.waitClosed();
+    assert.deepEqual(seen, ["/held", "/2", "/3"]);
   });
 });
 
@@ -195,21 +207,11 @@ test("a partial request left behind a half-close is not waited for: the connecti
     sr("200 OK", []);
     return [env.PATH_INFO];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write(get("/held") + "GET /never-finished HTTP/1.1\r\nHo");
-      c.end();
-      await delay(100); // as above: lets the server read the FIN while /held runs
-      gate.fire();
-      const [r] = await c.next(1);
-      assert.equal(r!.body.toString(), "/held");
-      await c.waitClosed();
-      assert.equal(c.unread.length, 0, "nothing answers the partial request");
-    } finally {
-      gate.fire();
-      c.destroy();
-    }
+  await halfCloseBehind(app, gate, get("/held") + "GET /never-finished HTTP/1.1\r\nHo", async (c) => {
+    const [r] = await c.next(1);
+    assert.equal(r!.body.toString(), "/held");
+    await c.waitClosed();
+    assert.equal(c.unread.length, 0, "nothing answers the partial request");
   });
 });
 
@@ -226,22 +228,13 @@ test("a request pipelined before a half-close with its body cut short: its read 
     sr("200 OK", []);
     return [`${env.PATH_INFO} ${outcome}`];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write(get("/held") + "POST /short HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello");
-      c.end();
-      await delay(100); // as above: the server reads the FIN while /held runs, before /short starts
-      gate.fire();
-      const responses = await c.next(2);
-      assert.deepEqual(
-        responses.map((x) => x.body.toString()),
-        ["/held read 0", "/short rejected ERR_CLIENT_DISCONNECTED"],
-      );
-      await c.waitClosed();
-    } finally {
-      gate.fire();
-      c.destroy();
-    }
+  // The server reads the FIN while /held runs, before /short starts.
+  await halfCloseBehind(app, gate, get("/held") + "POST /short HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello", async (c) => {
+    const responses = await c.next(2);
+    assert.deepEqual(
+      responses.map((x) => x.body.toString()),
+      ["/held read 0", "/short rejected ERR_CLIENT_DISCONNECTED"],
+    );
+    await c.waitClosed();
   });
 });

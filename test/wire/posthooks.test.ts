@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type net from "node:net";
 import { test } from "node:test";
 import type { App, Environ } from "../../src/index.js";
-import { parseAll, rawExchange, withServer } from "../support/wire.js";
+import { parseAll, rawExchange, withServer, heldApp } from "../support/wire.js";
 import { RawClient } from "./client.js";
 import { Signal, within } from "../support/wait.js";
 
@@ -217,15 +217,7 @@ test("bytes pipelined behind a taken-over request reach the app's socket, not th
 });
 
 test("eventlet.set_idle: a long request marked idle is closed at once when the server closes", async () => {
-  const started = new Signal();
-  const release = new Signal();
-  const app: App = async (env, sr) => {
-    (env["eventlet.set_idle"] as () => void)();
-    started.fire();
-    await within(3000, "release", release.promise);
-    sr("200 OK", []);
-    return ["late"];
-  };
+  const { app, started, release } = heldApp("late", { setIdle: true });
   await withServer(app, {}, async (s) => {
     const c = await RawClient.connect(s.port);
     try {
@@ -244,14 +236,7 @@ test("eventlet.set_idle: a long request marked idle is closed at once when the s
 });
 
 test("without set_idle, a long request delays the server's close until it is done", async () => {
-  const started = new Signal();
-  const release = new Signal();
-  const app: App = async (_env, sr) => {
-    started.fire();
-    await within(3000, "release", release.promise);
-    sr("200 OK", []);
-    return ["done"];
-  };
+  const { app, started, release } = heldApp("done");
   await withServer(app, {}, async (s) => {
     const c = await RawClient.connect(s.port);
     try {
