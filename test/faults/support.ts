@@ -171,6 +171,18 @@ export class BodyProbe {
   finalized = false;
   readonly closed = new Signal();
   readonly firstChunk = new Signal();
+
+  /** The body produced a chunk. */
+  countChunk(): void {
+    this.produced++;
+    this.firstChunk.fire();
+  }
+
+  /** The server called the body's close(). */
+  countClose(): void {
+    this.closes++;
+    this.closed.fire();
+  }
 }
 
 /**
@@ -188,8 +200,7 @@ export function streamingBody(
       try {
         opts.before?.();
         for (let i = 0; i < opts.count; i++) {
-          probe.produced++;
-          if (i === 0) probe.firstChunk.fire();
+          probe.countChunk();
           yield chunk;
           await pace();
         }
@@ -198,8 +209,7 @@ export function streamingBody(
       }
     },
     close() {
-      probe.closes++;
-      probe.closed.fire();
+      probe.countClose();
     },
   };
 }
@@ -215,8 +225,7 @@ export function syncStreamingBody(
       try {
         opts.before?.();
         for (let i = 0; i < opts.count; i++) {
-          probe.produced++;
-          if (i === 0) probe.firstChunk.fire();
+          probe.countChunk();
           yield chunk;
         }
       } finally {
@@ -224,8 +233,7 @@ export function syncStreamingBody(
       }
     },
     close() {
-      probe.closes++;
-      probe.closed.fire();
+      probe.countClose();
     },
   };
 }

@@ -75,8 +75,7 @@ function echoApp(sc: Scenario): App {
               throw err;
             }
             if (data.length === 0) return;
-            probe.produced++;
-            probe.firstChunk.fire();
+            probe.countChunk();
             yield data;
           }
         } finally {
@@ -84,8 +83,7 @@ function echoApp(sc: Scenario): App {
         }
       },
       close() {
-        probe.closes++;
-        probe.closed.fire();
+        probe.countClose();
       },
     };
   });

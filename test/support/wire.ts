@@ -300,6 +300,12 @@ export function parseAll(data: Buffer, head = false): ParsedResponse[] {
   return parseResponses(data, { head, allowCloseDelimited: true }).responses;
 }
 
+/** Answers 200 with its PATH_INFO: which request a response answers. */
+export const pathApp: App = (env, startResponse) => {
+  startResponse("200 OK", []);
+  return [env.PATH_INFO];
+};
+
 /** A hello-world app. */
 export const hello: App = (_env, startResponse) => {
   startResponse("200 OK", [["Content-Type", "text/plain"]]);

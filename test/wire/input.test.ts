@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import net from "node:net";
 import { test } from "node:test";
 import { ChunkReadError, ClientDisconnectedError, type App, type Environ, type Input } from "../../src/index.js";
-import { header, parseAll, rawExchange, withServer } from "../support/wire.js";
+import { header, parseAll, rawExchange, withServer, pathApp } from "../support/wire.js";
 import { RawClient } from "./client.js";
 import { Signal, within } from "../support/wait.js";
 
@@ -166,11 +166,7 @@ test("an unread body is discarded before the next request on a kept-alive connec
 
 test("a large body the app never reads is discarded, and the next request is served", async () => {
   const big = Buffer.alloc(1024 * 1024, 0x7a);
-  const app: App = (env, sr) => {
-    sr("200 OK", []);
-    return [env.PATH_INFO];
-  };
-  await withServer(app, {}, async (s) => {
+  await withServer(pathApp, {}, async (s) => {
     const c = await RawClient.connect(s.port);
     try {
       await c.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${big.length}\r\n\r\n`);

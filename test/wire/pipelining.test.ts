@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import type { App } from "../../src/index.js";
-import { header, parseAll, rawExchange, withServer } from "../support/wire.js";
+import { header, parseAll, rawExchange, withServer, pathApp } from "../support/wire.js";
 import { RawClient } from "./client.js";
 import { Signal } from "../support/wait.js";
 
@@ -68,11 +68,7 @@ test("pipelined requests arriving one byte at a time are answered in order", asy
 });
 
 test("many small pipelined requests in one write (a batch)", async () => {
-  const app: App = (env, sr) => {
-    sr("200 OK", []);
-    return [env.PATH_INFO];
-  };
-  await withServer(app, {}, async (s) => {
+  await withServer(pathApp, {}, async (s) => {
     const n = 200;
     const bytes = Array.from({ length: n }, (_, i) => get(`/${i}`)).join("");
     const r = await rawExchange(s.port, bytes, { responses: n, timeoutMs: 5000 });
@@ -136,11 +132,7 @@ test("after an application error, pipelined requests are not answered", async ()
 });
 
 test("a pipelined request behind an unread body: the body is discarded, the request answered", async () => {
-  const app: App = (env, sr) => {
-    sr("200 OK", []);
-    return [env.PATH_INFO];
-  };
-  await withServer(app, {}, async (s) => {
+  await withServer(pathApp, {}, async (s) => {
     const c = await RawClient.connect(s.port);
     try {
       await c.write("POST /ignored-body HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789" + get("/next"));
