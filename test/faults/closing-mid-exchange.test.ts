@@ -99,7 +99,11 @@ test("a malformed chunk after the head went out: the connection is closed once t
   });
 });
 
-test("a client that half-closes while its response streams: the connection is closed once the response is sent", async () => {
+/**
+ * withPeer on gatedStreamApp, once the client has asked for /stream and has
+ * its first 5000 bytes: `fn` fires `gate` to let the rest go.
+ */
+async function whileStreaming(fn: (s: TestServer, peer: Peer, baseline: ResourceCounts, gate: Signal) => Promise<void>): Promise<void> {
   const gate = new Signal();
   await withPeer(
     gatedStreamApp(gate),
@@ -107,35 +111,33 @@ test("a client that half-closes while its response streams: the connection is cl
     async (s, peer, baseline) => {
       await peer.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
       await peer.waitForBytes(5000);
-      peer.socket.end(); // half-close: the client sends nothing more but still reads
-      // No event tells that the server has read the FIN; on loopback 100 ms is ample.
-      await delay(100);
-      gate.fire();
-      await peer.waitForText(LAST_CHUNK);
-      assert.ok(peer.text.includes("end"));
-      await within(1000, "the server to close the half-closed connection after the response", peer.closed.promise);
-      await assertCleanShutdown(s, baseline);
+      await fn(s, peer, baseline, gate);
     },
     gate.fire,
   );
+}
+
+test("a client that half-closes while its response streams: the connection is closed once the response is sent", async () => {
+  await whileStreaming(async (s, peer, baseline, gate) => {
+    peer.socket.end(); // half-close: the client sends nothing more but still reads
+    // No event tells that the server has read the FIN; on loopback 100 ms is ample.
+    await delay(100);
+    gate.fire();
+    await peer.waitForText(LAST_CHUNK);
+    assert.ok(peer.text.includes("end"));
+    await within(1000, "the server to close the half-closed connection after the response", peer.closed.promise);
+    await assertCleanShutdown(s, baseline);
+  });
 });
 
 test("server close() while a response streams: the connection is closed after it, without waiting for a deadline", async () => {
-  const gate = new Signal();
-  await withPeer(
-    gatedStreamApp(gate),
-    {},
-    async (s, peer, baseline) => {
-      await peer.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
-      await peer.waitForBytes(5000);
-      const closing = s.server.close(); // no deadline: it resolves only when the connection is done
-      gate.fire();
-      await peer.waitForText(LAST_CHUNK);
-      await within(1000, "close() to resolve after the response", closing);
-      await within(1000, "the connection to be closed", peer.closed.promise);
-      await until(1000, "no connection left", () => s.server.connectionCount === 0);
-      await assertCleanShutdown(s, baseline);
-    },
-    gate.fire,
-  );
+  await whileStreaming(async (s, peer, baseline, gate) => {
+    const closing = s.server.close(); // no deadline: it resolves only when the connection is done
+    gate.fire();
+    await peer.waitForText(LAST_CHUNK);
+    await within(1000, "close() to resolve after the response", closing);
+    await within(1000, "the connection to be closed", peer.closed.promise);
+    await until(1000, "no connection left", () => s.server.connectionCount === 0);
+    await assertCleanShutdown(s, baseline);
+  });
 });
