@@ -6,10 +6,10 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { listen, type App } from "../../src/index.js";
+import { listen, type App, type ServerOptions } from "../../src/index.js";
 import { normalizeOptions } from "../../src/options.js";
 import { hello, header } from "../support/wire.js";
-import { withOps } from "./support.js";
+import { withOps, type OpsServer } from "./support.js";
 import { Peer } from "../support/peer.js";
 import { Signal } from "../support/wait.js";
 
@@ -21,6 +21,18 @@ async function local(): ReturnType<typeof listen> {
 
 function portOf(s: { server: { address: unknown } }): number {
   return (s.server.address as { port: number }).port;
+}
+
+/** Runs `fn` with a server for `app` on 127.0.0.1 and one client connected to it, both always closed. */
+async function withPeer(app: App, opts: ServerOptions, fn: (peer: Peer, s: OpsServer) => Promise<void>): Promise<void> {
+  await withOps(await local(), app, opts, async (s) => {
+    const peer = await Peer.connect({ port: portOf(s) });
+    try {
+      await fn(peer, s);
+    } finally {
+      peer.destroy();
+    }
+  });
 }
 
 /** Writes `bytes` one byte every `everyMs` until done or `stop()` is true; bounded by the length. */
@@ -102,17 +114,12 @@ describe("socketTimeout", () => {
       startResponse("200 OK", [["Content-Type", "text/plain"]]);
       return ["done"];
     };
-    await withOps(await local(), slow, { socketTimeout: 0.2 }, async (s) => {
-      const peer = await Peer.connect({ port: portOf(s) });
-      try {
-        await peer.write(GET);
-        const [res] = await peer.responses(1, 3000);
-        assert.equal(res?.status, 200);
-        assert.equal(res?.body.toString(), "done");
-        await peer.waitClosed(3000); // and the silent client is then timed out
-      } finally {
-        peer.destroy();
-      }
+    await withPeer(slow, { socketTimeout: 0.2 }, async (peer) => {
+      await peer.write(GET);
+      const [res] = await peer.responses(1, 3000);
+      assert.equal(res?.status, 200);
+      assert.equal(res?.body.toString(), "done");
+      await peer.waitClosed(3000); // and the silent client is then timed out
     });
   });
 
@@ -124,67 +131,47 @@ describe("socketTimeout", () => {
         for (let i = 0; i < 4096; i++) yield chunk; // 256 MiB: far more than socket buffers hold
       })();
     };
-    await withOps(await local(), big, { socketTimeout: 0.3 }, async (s) => {
-      const peer = await Peer.connect({ port: portOf(s) });
-      try {
-        peer.socket.pause();
-        await peer.write(GET);
-        await s.log.waitFor("debug", /timed out/, 5000);
-        peer.socket.resume(); // read what the kernel buffered: the response ends there, truncated
-        await peer.waitClosed(5000);
-        assert.ok(peer.data.length < 256 * 1024 * 1024, `got ${peer.data.length} bytes`);
-      } finally {
-        peer.destroy();
-      }
+    await withPeer(big, { socketTimeout: 0.3 }, async (peer, s) => {
+      peer.socket.pause();
+      await peer.write(GET);
+      await s.log.waitFor("debug", /timed out/, 5000);
+      peer.socket.resume(); // read what the kernel buffered: the response ends there, truncated
+      await peer.waitClosed(5000);
+      assert.ok(peer.data.length < 256 * 1024 * 1024, `got ${peer.data.length} bytes`);
     });
   });
 });
 
 describe("keepalive as a number", () => {
   test("an idle kept-alive connection is closed after keepalive seconds", async () => {
-    await withOps(await local(), hello, { keepalive: 0.2 }, async (s) => {
-      const peer = await Peer.connect({ port: portOf(s) });
-      try {
-        await peer.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-        const [res] = await peer.responses(1);
-        assert.equal(res?.status, 200);
-        assert.equal(header(res!, "connection"), undefined);
-        const t0 = Date.now();
-        await peer.waitClosed(3000);
-        assert.ok(Date.now() - t0 >= 150, `closed after ${Date.now() - t0} ms`);
-      } finally {
-        peer.destroy();
-      }
+    await withPeer(hello, { keepalive: 0.2 }, async (peer) => {
+      await peer.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+      const [res] = await peer.responses(1);
+      assert.equal(res?.status, 200);
+      assert.equal(header(res!, "connection"), undefined);
+      const t0 = Date.now();
+      await peer.waitClosed(3000);
+      assert.ok(Date.now() - t0 >= 150, `closed after ${Date.now() - t0} ms`);
     });
   });
 
   test("a client that sent Connection: keep-alive is told Keep-Alive: timeout=N (whole seconds)", async () => {
-    await withOps(await local(), hello, { keepalive: 2.5 }, async (s) => {
-      const peer = await Peer.connect({ port: portOf(s) });
-      try {
-        await peer.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n");
-        const [res] = await peer.responses(1);
-        assert.equal(header(res!, "connection"), "keep-alive");
-        assert.equal(header(res!, "keep-alive"), "timeout=2");
-        assert.equal(peer.closed, false);
-      } finally {
-        peer.destroy();
-      }
+    await withPeer(hello, { keepalive: 2.5 }, async (peer) => {
+      await peer.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n");
+      const [res] = await peer.responses(1);
+      assert.equal(header(res!, "connection"), "keep-alive");
+      assert.equal(header(res!, "keep-alive"), "timeout=2");
+      assert.equal(peer.closed, false);
     });
   });
 
   test("keepalive: 0 is one request a connection, as false", async () => {
-    await withOps(await local(), hello, { keepalive: 0 }, async (s) => {
-      const peer = await Peer.connect({ port: portOf(s) });
-      try {
-        await peer.write(`${GET}${GET}`);
-        const rs = await peer.responses(2);
-        assert.equal(rs.length, 1, "the pipelined second request is not answered");
-        assert.equal(header(rs[0]!, "connection"), "close");
-        await peer.waitClosed(1000);
-      } finally {
-        peer.destroy();
-      }
+    await withPeer(hello, { keepalive: 0 }, async (peer) => {
+      await peer.write(`${GET}${GET}`);
+      const rs = await peer.responses(2);
+      assert.equal(rs.length, 1, "the pipelined second request is not answered");
+      assert.equal(header(rs[0]!, "connection"), "close");
+      await peer.waitClosed(1000);
     });
   });
 
@@ -220,53 +207,38 @@ describe("headersTimeout", () => {
   });
 
   test("a client trickling its head byte by byte gets 408 and is closed within headersTimeout", async () => {
-    await withOps(await local(), hello, { headersTimeout: 0.3 }, async (s) => {
-      const peer = await Peer.connect({ port: portOf(s) });
-      try {
-        const t0 = Date.now();
-        // 60 bytes at one per 40 ms would take 2.4 s: far longer than the limit.
-        const sending = trickle(peer, `GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(35)}`, 40, () => peer.closed);
-        const [res] = await peer.responses(1, 3000);
-        assert.equal(res?.status, 408);
-        await peer.waitClosed(3000);
-        const elapsed = Date.now() - t0;
-        assert.ok(elapsed >= 250 && elapsed < 2000, `408 after ${elapsed} ms`);
-        const sent = await sending;
-        assert.ok(sent < 60, `the server stopped the client before its head was done (${sent} bytes sent)`);
-      } finally {
-        peer.destroy();
-      }
+    await withPeer(hello, { headersTimeout: 0.3 }, async (peer) => {
+      const t0 = Date.now();
+      // 60 bytes at one per 40 ms would take 2.4 s: far longer than the limit.
+      const sending = trickle(peer, `GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(35)}`, 40, () => peer.closed);
+      const [res] = await peer.responses(1, 3000);
+      assert.equal(res?.status, 408);
+      await peer.waitClosed(3000);
+      const elapsed = Date.now() - t0;
+      assert.ok(elapsed >= 250 && elapsed < 2000, `408 after ${elapsed} ms`);
+      const sent = await sending;
+      assert.ok(sent < 60, `the server stopped the client before its head was done (${sent} bytes sent)`);
     });
   });
 
   test("a client that connects and sends nothing is closed after headersTimeout", async () => {
-    await withOps(await local(), hello, { headersTimeout: 0.3 }, async (s) => {
-      const peer = await Peer.connect({ port: portOf(s) });
-      try {
-        const t0 = Date.now();
-        await peer.waitClosed(3000);
-        const elapsed = Date.now() - t0;
-        assert.ok(elapsed >= 250, `closed after ${elapsed} ms`);
-        assert.equal(peer.data.length, 0, "closed quietly, without a 408 to a client that asked nothing");
-        assert.ok(s.log.debug.some((l) => l.includes("closing idle connection")), s.log.debug.join("\n"));
-      } finally {
-        peer.destroy();
-      }
+    await withPeer(hello, { headersTimeout: 0.3 }, async (peer, s) => {
+      const t0 = Date.now();
+      await peer.waitClosed(3000);
+      const elapsed = Date.now() - t0;
+      assert.ok(elapsed >= 250, `closed after ${elapsed} ms`);
+      assert.equal(peer.data.length, 0, "closed quietly, without a 408 to a client that asked nothing");
+      assert.ok(s.log.debug.some((l) => l.includes("closing idle connection")), s.log.debug.join("\n"));
     });
   });
 
   test("between kept-alive requests, the idle wait is keepalive's, not headersTimeout's", async () => {
-    await withOps(await local(), hello, { headersTimeout: 0.2 }, async (s) => {
-      const peer = await Peer.connect({ port: portOf(s) });
-      try {
-        await peer.write(GET);
-        await peer.responses(1);
-        await assert.rejects(peer.until(() => peer.closed, 500, "close"), /timed out/);
-        await peer.write(GET);
-        assert.equal((await peer.responses(2))[1]?.status, 200);
-      } finally {
-        peer.destroy();
-      }
+    await withPeer(hello, { headersTimeout: 0.2 }, async (peer) => {
+      await peer.write(GET);
+      await peer.responses(1);
+      await assert.rejects(peer.until(() => peer.closed, 500, "close"), /timed out/);
+      await peer.write(GET);
+      assert.equal((await peer.responses(2))[1]?.status, 200);
     });
   });
 });
@@ -278,34 +250,24 @@ describe("requestTimeout", () => {
       startResponse("200 OK", [["Content-Type", "text/plain"]]);
       return [body];
     };
-    await withOps(await local(), reader, { requestTimeout: 0.3 }, async (s) => {
-      const peer = await Peer.connect({ port: portOf(s) });
-      try {
-        const t0 = Date.now();
-        await peer.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
-        const [res] = await peer.responses(1, 3000);
-        assert.equal(res?.status, 408);
-        await peer.waitClosed(3000);
-        assert.ok(Date.now() - t0 >= 250);
-      } finally {
-        peer.destroy();
-      }
+    await withPeer(reader, { requestTimeout: 0.3 }, async (peer) => {
+      const t0 = Date.now();
+      await peer.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
+      const [res] = await peer.responses(1, 3000);
+      assert.equal(res?.status, 408);
+      await peer.waitClosed(3000);
+      assert.ok(Date.now() - t0 >= 250);
     });
   });
 
   test("a body trickled after the response (being discarded) is bounded by requestTimeout too", async () => {
-    await withOps(await local(), hello, { requestTimeout: 0.3 }, async (s) => {
-      const peer = await Peer.connect({ port: portOf(s) });
-      try {
-        await peer.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
-        const [res] = await peer.responses(1);
-        assert.equal(res?.status, 200);
-        const sending = trickle(peer, "x".repeat(100), 40, () => peer.closed);
-        await peer.waitClosed(3000);
-        assert.ok((await sending) < 100);
-      } finally {
-        peer.destroy();
-      }
+    await withPeer(hello, { requestTimeout: 0.3 }, async (peer) => {
+      await peer.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
+      const [res] = await peer.responses(1);
+      assert.equal(res?.status, 200);
+      const sending = trickle(peer, "x".repeat(100), 40, () => peer.closed);
+      await peer.waitClosed(3000);
+      assert.ok((await sending) < 100);
     });
   });
 });
