@@ -8,7 +8,7 @@ import { Writable } from "node:stream";
 import { test } from "node:test";
 import { DEFAULT_LOG_FORMAT, listen, server, type AccessLogFields, type App } from "../../src/index.js";
 import { hello, rawExchange, withServer } from "../support/wire.js";
-import { RawClient } from "./client.js";
+import { withClient } from "./client.js";
 import { within } from "../support/wait.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
@@ -71,16 +71,11 @@ test("a custom template (eventlet's test_026_log_format) and every field", async
     assert.deepEqual(accessLines(s.log.info), ["HI GET /yo! HTTP/1.1 HI"]);
   });
   const template = "%(client_ip)s:%(client_port)s %(status_code)s %(body_length)d %(wall_seconds).2f 100%%";
-  await withServer(hello, { logFormat: template }, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write(GET);
-      await c.next();
-      await waitForLines(s.log.info, 1);
-      assert.match(accessLines(s.log.info)[0]!, new RegExp(`^127\\.0\\.0\\.1:${c.localPort} 200 ${c.data.length} \\d+\\.\\d{2} 100%$`));
-    } finally {
-      c.destroy();
-    }
+  await withClient(hello, { logFormat: template }, async (c, s) => {
+    await c.write(GET);
+    await c.next();
+    await waitForLines(s.log.info, 1);
+    assert.match(accessLines(s.log.info)[0]!, new RegExp(`^127\\.0\\.0\\.1:${c.localPort} 200 ${c.data.length} \\d+\\.\\d{2} 100%$`));
   });
 });
 
@@ -90,23 +85,18 @@ test("a function format gets the fields", async () => {
     seen.push(f);
     return `fn ${f.request_line}`;
   };
-  await withServer(hello, { logFormat }, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write(GET);
-      await c.next();
-      await waitForLines(s.log.info, 1);
-      assert.deepEqual(accessLines(s.log.info), ["fn GET / HTTP/1.1"]);
-      const f = seen[0]!;
-      assert.equal(f.client_ip, "127.0.0.1");
-      assert.equal(f.client_port, String(c.localPort));
-      assert.equal(f.status_code, "200");
-      assert.equal(f.body_length, c.data.length);
-      assert.equal(typeof f.wall_seconds, "number");
-      assert.match(f.date_time, /^\d{2}\/[A-Z][a-z]{2}\/\d{4} \d{2}:\d{2}:\d{2}$/);
-    } finally {
-      c.destroy();
-    }
+  await withClient(hello, { logFormat }, async (c, s) => {
+    await c.write(GET);
+    await c.next();
+    await waitForLines(s.log.info, 1);
+    assert.deepEqual(accessLines(s.log.info), ["fn GET / HTTP/1.1"]);
+    const f = seen[0]!;
+    assert.equal(f.client_ip, "127.0.0.1");
+    assert.equal(f.client_port, String(c.localPort));
+    assert.equal(f.status_code, "200");
+    assert.equal(f.body_length, c.data.length);
+    assert.equal(typeof f.wall_seconds, "number");
+    assert.match(f.date_time, /^\d{2}\/[A-Z][a-z]{2}\/\d{4} \d{2}:\d{2}:\d{2}$/);
   });
 });
 
@@ -151,18 +141,13 @@ test("X-Forwarded-For is logged before the peer's address, spaces removed; not w
 });
 
 test("logOutput: false: no access line", async () => {
-  await withServer(hello, { logOutput: false }, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("GET / HTTP/1.1\r\nHost: localhost\r\npath-info: foo\r\nx-ANY_k: one\r\n\r\n");
-      await c.next();
-      // A second request proves the first one is over (its log line would have been written).
-      await c.write(GET);
-      await c.next();
-      assert.deepEqual(accessLines(s.log.info), []);
-    } finally {
-      c.destroy();
-    }
+  await withClient(hello, { logOutput: false }, async (c, s) => {
+    await c.write("GET / HTTP/1.1\r\nHost: localhost\r\npath-info: foo\r\nx-ANY_k: one\r\n\r\n");
+    await c.next();
+    // A second request proves the first one is over (its log line would have been written).
+    await c.write(GET);
+    await c.next();
+    assert.deepEqual(accessLines(s.log.info), []);
   });
 });
 

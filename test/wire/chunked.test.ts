@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { App, Body, Chunk, Write } from "../../src/index.js";
 import { header, parseAll, rawExchange, withServer } from "../support/wire.js";
-import { RawClient, chunkSizes } from "./client.js";
+import { chunkSizes, withClient } from "./client.js";
 import { Signal, within } from "../support/wait.js";
 
 const GET_CLOSE = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
@@ -143,19 +143,14 @@ test("write() alone, without Content-Length, is chunked with a final chunk and k
     void write("abcde");
     return [];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      for (let i = 0; i < 2; i++) {
-        await c.write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        const [r] = await c.next();
-        assert.equal(header(r!, "transfer-encoding"), "chunked");
-        assert.equal(r!.body.toString(), "abcde");
-      }
-      assert.equal(c.closed, false);
-    } finally {
-      c.destroy();
+  await withClient(app, {}, async (c) => {
+    for (let i = 0; i < 2; i++) {
+      await c.write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      const [r] = await c.next();
+      assert.equal(header(r!, "transfer-encoding"), "chunked");
+      assert.equal(r!.body.toString(), "abcde");
     }
+    assert.equal(c.closed, false);
   });
 });
 
@@ -168,19 +163,14 @@ test("an async app that only awaits write() gets each write to the client before
     await write("second");
     return [];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write(GET_CLOSE);
-      await c.waitForText("first;");
-      firstSeen.fire();
-      await c.waitClosed();
-      const [r] = parseAll(c.data);
-      assert.equal(r!.body.toString(), "first;second");
-      assert.ok(c.text.endsWith("0\r\n\r\n"));
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c) => {
+    await c.write(GET_CLOSE);
+    await c.waitForText("first;");
+    firstSeen.fire();
+    await c.waitClosed();
+    const [r] = parseAll(c.data);
+    assert.equal(r!.body.toString(), "first;second");
+    assert.ok(c.text.endsWith("0\r\n\r\n"));
   });
 });
 
@@ -305,21 +295,16 @@ test("with the override at 1, the first byte reaches the client while the app st
       yield " ";
     })();
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("GET /override HTTP/1.1\r\nHost: x\r\n\r\n");
-      await c.until(() => c.text.endsWith("\r\n\r\n "), 2000, "the head and the first byte");
-      go.fire();
-      const [r] = await c.next();
-      assert.equal(r!.body.toString(), "  ");
-      // Without the override, both bytes are gathered and go out together with the head.
-      await c.write("GET /plain HTTP/1.1\r\nHost: x\r\n\r\n");
-      const [p] = await c.next();
-      assert.equal(p!.body.toString(), "  ");
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c) => {
+    await c.write("GET /override HTTP/1.1\r\nHost: x\r\n\r\n");
+    await c.until(() => c.text.endsWith("\r\n\r\n "), 2000, "the head and the first byte");
+    go.fire();
+    const [r] = await c.next();
+    assert.equal(r!.body.toString(), "  ");
+    // Without the override, both bytes are gathered and go out together with the head.
+    await c.write("GET /plain HTTP/1.1\r\nHost: x\r\n\r\n");
+    const [p] = await c.next();
+    assert.equal(p!.body.toString(), "  ");
   });
 });
 
@@ -392,22 +377,17 @@ test("a write() kept and called after its response ended puts nothing on the kep
       yield "second";
     })();
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
-      const [r1] = await c.next(1);
-      assert.equal(r1!.body.toString(), "first");
-      await c.write("GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
-      const [r2] = await c.next(1);
-      assert.equal(r2!.statusLine, "HTTP/1.1 200 OK");
-      assert.equal(r2!.body.toString(), "second");
-      assert.match(String(await within(2000, "the late write to settle", lateWrite as unknown as Promise<unknown>)), /after the response was complete/);
-      assert.equal(c.text.includes("GARBAGE"), false, c.text);
-      assert.equal(c.unread.length, 0, "nothing after the second response");
-      assert.match(s.log.error.join("\n"), /after the response was complete/);
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c, s) => {
+    await c.write("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+    const [r1] = await c.next(1);
+    assert.equal(r1!.body.toString(), "first");
+    await c.write("GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+    const [r2] = await c.next(1);
+    assert.equal(r2!.statusLine, "HTTP/1.1 200 OK");
+    assert.equal(r2!.body.toString(), "second");
+    assert.match(String(await within(2000, "the late write to settle", lateWrite as unknown as Promise<unknown>)), /after the response was complete/);
+    assert.equal(c.text.includes("GARBAGE"), false, c.text);
+    assert.equal(c.unread.length, 0, "nothing after the second response");
+    assert.match(s.log.error.join("\n"), /after the response was complete/);
   });
 });

@@ -5,8 +5,9 @@
  * next() returns the responses after those it returned before.
  */
 
+import type { App, ServerOptions } from "../../src/index.js";
 import { Peer } from "../support/peer.js";
-import { completeResponses, type ParsedResponse } from "../support/wire.js";
+import { completeResponses, withServer, type ParsedResponse, type TestServer } from "../support/wire.js";
 
 export class RawClient extends Peer {
   static override waitMs = 2000;
@@ -39,6 +40,18 @@ export class RawClient extends Peer {
     this.consumed += rest;
     return found;
   }
+}
+
+/** Runs `fn` with a server for `app` and one RawClient connected to it, both always closed. */
+export async function withClient<T>(app: App, opts: ServerOptions, fn: (c: RawClient, s: TestServer) => Promise<T>): Promise<T> {
+  return withServer(app, opts, async (s) => {
+    const c = await RawClient.connect(s.port);
+    try {
+      return await fn(c, s);
+    } finally {
+      c.destroy();
+    }
+  });
 }
 
 /** The sizes of the chunks of a chunked body as they are on the wire (the final 0 excluded). */

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { App } from "../../src/index.js";
 import { header, parseAll, rawExchange, withServer } from "../support/wire.js";
-import { RawClient } from "./client.js";
+import { withClient } from "./client.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
@@ -21,20 +21,15 @@ test("an array body gets a Content-Length of its UTF-8 bytes, and the connection
     sr("200 OK", [["Content-Type", "text/plain; charset=utf-8"]]);
     return ["caf\u00e9 ", new Uint8Array([0x41, 0x42]), "", Buffer.from("\u20ac")];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write(GET);
-      const [r] = await c.next();
-      assert.equal(header(r!, "content-length"), "11");
-      assert.equal(header(r!, "transfer-encoding"), undefined);
-      assert.equal(header(r!, "connection"), undefined);
-      assert.deepEqual(r!.body, Buffer.concat([Buffer.from("caf\u00e9 AB"), Buffer.from("\u20ac")]));
-      await c.write(GET);
-      assert.equal((await c.next())[0]?.status, 200, "kept alive");
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c) => {
+    await c.write(GET);
+    const [r] = await c.next();
+    assert.equal(header(r!, "content-length"), "11");
+    assert.equal(header(r!, "transfer-encoding"), undefined);
+    assert.equal(header(r!, "connection"), undefined);
+    assert.deepEqual(r!.body, Buffer.concat([Buffer.from("caf\u00e9 AB"), Buffer.from("\u20ac")]));
+    await c.write(GET);
+    assert.equal((await c.next())[0]?.status, 200, "kept alive");
   });
 });
 
@@ -73,19 +68,14 @@ test("write() with the app's Content-Length frames by length (eventlet's test_01
     void write("abcde");
     return [];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write(GET);
-      const [r] = await c.next();
-      assert.equal(header(r!, "content-length"), "5");
-      assert.equal(header(r!, "transfer-encoding"), undefined);
-      assert.equal(r!.body.toString(), "abcde");
-      await c.write(GET);
-      assert.equal((await c.next())[0]?.body.toString(), "abcde");
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c) => {
+    await c.write(GET);
+    const [r] = await c.next();
+    assert.equal(header(r!, "content-length"), "5");
+    assert.equal(header(r!, "transfer-encoding"), undefined);
+    assert.equal(r!.body.toString(), "abcde");
+    await c.write(GET);
+    assert.equal((await c.next())[0]?.body.toString(), "abcde");
   });
 });
 
@@ -127,19 +117,14 @@ test("HEAD: the head of the GET (Content-Length included) and no body; the conne
     sr("200 OK", [["Content-Type", "text/plain"]]);
     return ["hello world"];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-      const [r] = await c.next(1, { head: true });
-      assert.equal(r!.status, 200);
-      assert.equal(header(r!, "content-length"), "11");
-      await c.write(GET);
-      const [g] = await c.next();
-      assert.equal(g!.body.toString(), "hello world", "no stray body bytes came after the HEAD response");
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c) => {
+    await c.write("HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    const [r] = await c.next(1, { head: true });
+    assert.equal(r!.status, 200);
+    assert.equal(header(r!, "content-length"), "11");
+    await c.write(GET);
+    const [g] = await c.next();
+    assert.equal(g!.body.toString(), "hello world", "no stray body bytes came after the HEAD response");
   });
 });
 
@@ -150,19 +135,14 @@ test("HEAD with a generator: no body and no Transfer-Encoding", async () => {
       yield "streamed";
     })();
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-      const [r] = await c.next(1, { head: true });
-      assert.equal(header(r!, "transfer-encoding"), undefined);
-      await c.write("HEAD / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-      await c.next(1, { head: true });
-      await c.waitClosed();
-      assert.equal(c.unread.length, 0, `no body bytes: ${JSON.stringify(c.unread.toString("latin1"))}`);
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c) => {
+    await c.write("HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    const [r] = await c.next(1, { head: true });
+    assert.equal(header(r!, "transfer-encoding"), undefined);
+    await c.write("HEAD / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    await c.next(1, { head: true });
+    await c.waitClosed();
+    assert.equal(c.unread.length, 0, `no body bytes: ${JSON.stringify(c.unread.toString("latin1"))}`);
   });
 });
 

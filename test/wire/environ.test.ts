@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { listen, server, type App, type Environ } from "../../src/index.js";
-import { parseAll, withServer } from "../support/wire.js";
-import { RawClient } from "./client.js";
+import { parseAll } from "../support/wire.js";
+import { withClient } from "./client.js";
 import { Signal, within } from "../support/wait.js";
 
 test("SERVER_NAME/PORT are the listening address, REMOTE_ADDR/PORT the client's", async () => {
@@ -18,21 +18,16 @@ test("SERVER_NAME/PORT are the listening address, REMOTE_ADDR/PORT the client's"
     startResponse("200 OK", []);
     return [];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n");
-      await c.next();
-      const e = seen as unknown as Environ;
-      assert.equal(e.SERVER_NAME, "127.0.0.1");
-      assert.equal(e.SERVER_PORT, String(s.port));
-      assert.equal(e.REMOTE_ADDR, "127.0.0.1");
-      assert.equal(e.REMOTE_PORT, String(c.localPort));
-      assert.equal(e.SERVER_PROTOCOL, "HTTP/1.1");
-      assert.equal(e["wsgi.url_scheme"], "http");
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c, s) => {
+    await c.write("GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    await c.next();
+    const e = seen as unknown as Environ;
+    assert.equal(e.SERVER_NAME, "127.0.0.1");
+    assert.equal(e.SERVER_PORT, String(s.port));
+    assert.equal(e.REMOTE_ADDR, "127.0.0.1");
+    assert.equal(e.REMOTE_PORT, String(c.localPort));
+    assert.equal(e.SERVER_PROTOCOL, "HTTP/1.1");
+    assert.equal(e["wsgi.url_scheme"], "http");
   });
 });
 
@@ -49,21 +44,16 @@ test("an app may overwrite every environ key without breaking its response (even
     startResponse("200 OK", [["Content-type", "text/plain"]]);
     return ["ok"];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc");
-      const [r1] = await c.next();
-      assert.equal(r1?.status, 200);
-      assert.equal(r1?.body.toString(), "ok");
-      // The unread body was still discarded and the next request is served.
-      await c.write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-      const [r2] = await c.next();
-      assert.equal(r2?.status, 200);
-      assert.equal(s.log.error.length, 0, s.log.error.join("\n"));
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c, s) => {
+    await c.write("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc");
+    const [r1] = await c.next();
+    assert.equal(r1?.status, 200);
+    assert.equal(r1?.body.toString(), "ok");
+    // The unread body was still discarded and the next request is served.
+    await c.write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    const [r2] = await c.next();
+    assert.equal(r2?.status, 200);
+    assert.equal(s.log.error.length, 0, s.log.error.join("\n"));
   });
 });
 

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { App, Body, Chunk } from "../../src/index.js";
 import { header, parseAll, rawExchange, withServer } from "../support/wire.js";
-import { RawClient, chunkSizes } from "./client.js";
+import { RawClient, chunkSizes, withClient } from "./client.js";
 import { Signal, within } from "../support/wait.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
@@ -325,19 +325,14 @@ test("a close() that throws (or rejects) is logged; the response is unharmed", a
         } : () => Promise.reject(new Error("close failed")),
       });
     };
-    await withServer(app, {}, async (s) => {
-      const c = await RawClient.connect(s.port);
-      try {
-        await c.write(GET);
-        const [r] = await c.next();
-        assert.equal(r!.body.toString(), "fine");
-        await c.write(GET);
-        await c.next();
-        assert.equal(s.log.error.length, 2, kind);
-        assert.match(s.log.error[0]!, /close failed/);
-      } finally {
-        c.destroy();
-      }
+    await withClient(app, {}, async (c, s) => {
+      await c.write(GET);
+      const [r] = await c.next();
+      assert.equal(r!.body.toString(), "fine");
+      await c.write(GET);
+      await c.next();
+      assert.equal(s.log.error.length, 2, kind);
+      assert.match(s.log.error[0]!, /close failed/);
     });
   }
 });

@@ -10,7 +10,7 @@ import { test } from "node:test";
 import type { App } from "../../src/index.js";
 import { prepare } from "../gateway/harness.js";
 import { header, parseAll, rawExchange, withServer } from "../support/wire.js";
-import { RawClient } from "./client.js";
+import { withClient } from "./client.js";
 
 const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -120,19 +120,14 @@ const echoOrRefuse: App = async (env, sr) => {
 };
 
 test("an app that answers without reading never gets the body; the connection closes after its answer (test_024)", async () => {
-  await withServer(echoOrRefuse, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("PUT / HTTP/1.1\r\nHost: localhost\r\nContent-length: 1025\r\nExpect: 100-continue\r\n\r\n");
-      const [r] = await c.next();
-      assert.equal(r!.statusLine, "HTTP/1.1 417 Expectation Failed");
-      assert.equal(r!.body.toString(), "failure");
-      assert.equal(header(r!, "connection"), "close");
-      await c.waitClosed();
-      assert.equal(c.text.includes("100 Continue"), false);
-    } finally {
-      c.destroy();
-    }
+  await withClient(echoOrRefuse, {}, async (c) => {
+    await c.write("PUT / HTTP/1.1\r\nHost: localhost\r\nContent-length: 1025\r\nExpect: 100-continue\r\n\r\n");
+    const [r] = await c.next();
+    assert.equal(r!.statusLine, "HTTP/1.1 417 Expectation Failed");
+    assert.equal(r!.body.toString(), "failure");
+    assert.equal(header(r!, "connection"), "close");
+    await c.waitClosed();
+    assert.equal(c.text.includes("100 Continue"), false);
   });
 });
 
@@ -150,58 +145,43 @@ test("a client that sends its body after the refusal does not get it read as a r
 });
 
 test("reading sends 100 Continue, then the answer; a body sent with the head works too (test_024)", async () => {
-  await withServer(echoOrRefuse, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("PUT / HTTP/1.1\r\nHost: localhost\r\nContent-length: 7\r\nExpect: 100-continue\r\n\r\ntesting");
-      const [cont, ok] = await c.next(2);
-      assert.equal(cont!.statusLine, "HTTP/1.1 100 Continue");
-      assert.equal(cont!.rawHead, "HTTP/1.1 100 Continue");
-      assert.equal(ok!.statusLine, "HTTP/1.1 200 OK");
-      assert.equal(ok!.body.toString(), "testing");
-      // The expectation was met: the connection goes on.
-      await c.write("PUT / HTTP/1.1\r\nHost: localhost\r\nContent-length: 2\r\nExpect: 100-continue\r\n\r\n");
-      const [cont2] = await c.next();
-      assert.equal(cont2!.status, 100);
-      await c.write("hi");
-      const [ok2] = await c.next();
-      assert.equal(ok2!.body.toString(), "hi");
-    } finally {
-      c.destroy();
-    }
+  await withClient(echoOrRefuse, {}, async (c) => {
+    await c.write("PUT / HTTP/1.1\r\nHost: localhost\r\nContent-length: 7\r\nExpect: 100-continue\r\n\r\ntesting");
+    const [cont, ok] = await c.next(2);
+    assert.equal(cont!.statusLine, "HTTP/1.1 100 Continue");
+    assert.equal(cont!.rawHead, "HTTP/1.1 100 Continue");
+    assert.equal(ok!.statusLine, "HTTP/1.1 200 OK");
+    assert.equal(ok!.body.toString(), "testing");
+    // The expectation was met: the connection goes on.
+    await c.write("PUT / HTTP/1.1\r\nHost: localhost\r\nContent-length: 2\r\nExpect: 100-continue\r\n\r\n");
+    const [cont2] = await c.next();
+    assert.equal(cont2!.status, 100);
+    await c.write("hi");
+    const [ok2] = await c.next();
+    assert.equal(ok2!.body.toString(), "hi");
   });
 });
 
 test("setHundredContinueResponseHeaders: the 100 carries them, capitalized (test_024a)", async () => {
-  await withServer(echoOrRefuse, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("PUT /headers HTTP/1.1\r\nHost: localhost\r\nContent-length: 7\r\nExpect: 100-continue\r\n\r\n");
-      const [cont] = await c.next();
-      assert.equal(cont!.status, 100);
-      assert.equal(
-        cont!.rawHead,
-        "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-1: H1\r\nHundred-Continue-Header-2: H2\r\nHundred-Continue-Header-K: Hk",
-      );
-      await c.write("testing");
-      const [ok] = await c.next();
-      assert.equal(ok!.body.toString(), "testing");
-    } finally {
-      c.destroy();
-    }
+  await withClient(echoOrRefuse, {}, async (c) => {
+    await c.write("PUT /headers HTTP/1.1\r\nHost: localhost\r\nContent-length: 7\r\nExpect: 100-continue\r\n\r\n");
+    const [cont] = await c.next();
+    assert.equal(cont!.status, 100);
+    assert.equal(
+      cont!.rawHead,
+      "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-1: H1\r\nHundred-Continue-Header-2: H2\r\nHundred-Continue-Header-K: Hk",
+    );
+    await c.write("testing");
+    const [ok] = await c.next();
+    assert.equal(ok!.body.toString(), "testing");
   });
 });
 
 test("with capitalizeResponseHeaders: false the 100's headers keep their case", async () => {
-  await withServer(echoOrRefuse, { capitalizeResponseHeaders: false }, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("PUT /headers HTTP/1.1\r\nHost: localhost\r\nContent-length: 2\r\nExpect: 100-continue\r\n\r\n");
-      const [cont] = await c.next();
-      assert.match(cont!.rawHead, /\r\nHundred-Continue-Header-k: Hk$/);
-    } finally {
-      c.destroy();
-    }
+  await withClient(echoOrRefuse, { capitalizeResponseHeaders: false }, async (c) => {
+    await c.write("PUT /headers HTTP/1.1\r\nHost: localhost\r\nContent-length: 2\r\nExpect: 100-continue\r\n\r\n");
+    const [cont] = await c.next();
+    assert.match(cont!.rawHead, /\r\nHundred-Continue-Header-k: Hk$/);
   });
 });
 
@@ -236,40 +216,30 @@ function twoContinues(firstRead: number): App {
 }
 
 test("a second 100 Continue with other headers, Content-Length body (test_024c)", async () => {
-  await withServer(twoContinues(13), {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("PUT /a HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 29\r\nExpect: 100-continue\r\n\r\n");
-      const [first] = await c.next();
-      assert.equal(first!.rawHead, "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-1: H1\r\nHundred-Continue-Header-2: H2");
-      await c.write("first message");
-      const [second] = await c.next();
-      assert.equal(second!.rawHead, "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-3: H3");
-      await c.write(", second message");
-      const [ok] = await c.next();
-      assert.equal(ok!.status, 200);
-      assert.equal(ok!.body.toString(), "first message, second message");
-    } finally {
-      c.destroy();
-    }
+  await withClient(twoContinues(13), {}, async (c) => {
+    await c.write("PUT /a HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 29\r\nExpect: 100-continue\r\n\r\n");
+    const [first] = await c.next();
+    assert.equal(first!.rawHead, "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-1: H1\r\nHundred-Continue-Header-2: H2");
+    await c.write("first message");
+    const [second] = await c.next();
+    assert.equal(second!.rawHead, "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-3: H3");
+    await c.write(", second message");
+    const [ok] = await c.next();
+    assert.equal(ok!.status, 200);
+    assert.equal(ok!.body.toString(), "first message, second message");
   });
 });
 
 test("a second 100 Continue with other headers, chunked body (test_024b, one chunked body)", async () => {
-  await withServer(twoContinues(13), {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("PUT /a HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
-      const [first] = await c.next();
-      assert.match(first!.rawHead, /Hundred-Continue-Header-2: H2$/);
-      await c.write("5\r\nfirst\r\n8\r\n message\r\n");
-      const [second] = await c.next();
-      assert.equal(second!.rawHead, "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-3: H3");
-      await c.write("8\r\n, second\r\n8\r\n message\r\n0\r\n\r\n");
-      const [ok] = await c.next();
-      assert.equal(ok!.body.toString(), "first message, second message");
-    } finally {
-      c.destroy();
-    }
+  await withClient(twoContinues(13), {}, async (c) => {
+    await c.write("PUT /a HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
+    const [first] = await c.next();
+    assert.match(first!.rawHead, /Hundred-Continue-Header-2: H2$/);
+    await c.write("5\r\nfirst\r\n8\r\n message\r\n");
+    const [second] = await c.next();
+    assert.equal(second!.rawHead, "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-3: H3");
+    await c.write("8\r\n, second\r\n8\r\n message\r\n0\r\n\r\n");
+    const [ok] = await c.next();
+    assert.equal(ok!.body.toString(), "first message, second message");
   });
 });

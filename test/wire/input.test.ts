@@ -10,7 +10,7 @@ import net from "node:net";
 import { test } from "node:test";
 import { ChunkReadError, ClientDisconnectedError, type App, type Environ, type Input } from "../../src/index.js";
 import { header, parseAll, rawExchange, withServer, pathApp } from "../support/wire.js";
-import { RawClient } from "./client.js";
+import { RawClient, withClient } from "./client.js";
 import { Signal, within } from "../support/wait.js";
 
 const TEXT = "this is chunked\nline 2\nline3";
@@ -166,19 +166,14 @@ test("an unread body is discarded before the next request on a kept-alive connec
 
 test("a large body the app never reads is discarded, and the next request is served", async () => {
   const big = Buffer.alloc(1024 * 1024, 0x7a);
-  await withServer(pathApp, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${big.length}\r\n\r\n`);
-      const [r] = await c.next();
-      assert.equal(r!.body.toString(), "/upload");
-      await c.write(big);
-      await c.write("GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
-      const [a] = await c.next(1, { timeoutMs: 5000 });
-      assert.equal(a!.body.toString(), "/after");
-    } finally {
-      c.destroy();
-    }
+  await withClient(pathApp, {}, async (c) => {
+    await c.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${big.length}\r\n\r\n`);
+    const [r] = await c.next();
+    assert.equal(r!.body.toString(), "/upload");
+    await c.write(big);
+    await c.write("GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+    const [a] = await c.next(1, { timeoutMs: 5000 });
+    assert.equal(a!.body.toString(), "/after");
   });
 });
 
@@ -189,21 +184,16 @@ test("a malformed chunk in a body the app left unread: nothing after it is a req
     sr("200 OK", []);
     return [env.PATH_INFO];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("POST /unread HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
-      const [r] = await c.next();
-      assert.equal(r!.body.toString(), "/unread");
-      assert.equal(header(r!, "connection"), undefined, "kept alive: the rest of the body will be discarded");
-      await c.write("zz\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
-      await c.waitClosed();
-      assert.equal(c.unread.length, 0, "no answer to anything after the bad chunk");
-      assert.deepEqual(seen, ["/unread"]);
-      assert.match(s.log.debug.join("\n"), /bad request body from 127\.0\.0\.1 while discarding it: invalid chunk size/);
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c, s) => {
+    await c.write("POST /unread HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    const [r] = await c.next();
+    assert.equal(r!.body.toString(), "/unread");
+    assert.equal(header(r!, "connection"), undefined, "kept alive: the rest of the body will be discarded");
+    await c.write("zz\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+    await c.waitClosed();
+    assert.equal(c.unread.length, 0, "no answer to anything after the bad chunk");
+    assert.deepEqual(seen, ["/unread"]);
+    assert.match(s.log.debug.join("\n"), /bad request body from 127\.0\.0\.1 while discarding it: invalid chunk size/);
   });
 });
 
@@ -224,24 +214,19 @@ test("a large upload read slowly arrives whole and in order (backpressure), both
     sr("200 OK", []);
     return [`${total} ${hash.digest("hex")}`];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write(`PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: ${big.length}\r\n\r\n`);
-      await c.write(big);
-      const [r] = await c.next(1, { timeoutMs: 5000 });
-      assert.equal(r!.body.toString(), `${big.length} ${digest}`);
-      await c.write("PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
-      for (let off = 0; off < big.length; off += 100_000) {
-        const part = big.subarray(off, Math.min(off + 100_000, big.length));
-        await c.write(Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from("\r\n")]));
-      }
-      await c.write("0\r\n\r\n");
-      const [r2] = await c.next(1, { timeoutMs: 5000 });
-      assert.equal(r2!.body.toString(), `${big.length} ${digest}`);
-    } finally {
-      c.destroy();
+  await withClient(app, {}, async (c) => {
+    await c.write(`PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: ${big.length}\r\n\r\n`);
+    await c.write(big);
+    const [r] = await c.next(1, { timeoutMs: 5000 });
+    assert.equal(r!.body.toString(), `${big.length} ${digest}`);
+    await c.write("PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (let off = 0; off < big.length; off += 100_000) {
+      const part = big.subarray(off, Math.min(off + 100_000, big.length));
+      await c.write(Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from("\r\n")]));
     }
+    await c.write("0\r\n\r\n");
+    const [r2] = await c.next(1, { timeoutMs: 5000 });
+    assert.equal(r2!.body.toString(), `${big.length} ${digest}`);
   });
 });
 
@@ -265,21 +250,16 @@ test("chunk extensions are ignored and trailers dropped; the connection goes on"
     sr("200 OK", []);
     return [JSON.stringify([body.toString(), Object.keys(env).filter((k) => k.includes("TRAILER"))])];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      const ext = ';name=value;quoted="a b";flag';
-      await c.write(
-        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
-          chunked(["this", " is ", "chunked"], ext).replace(/0\r\n\r\n$/, "0\r\nX-Trailer: t\r\n\r\n"),
-      );
-      const [r] = await c.next();
-      assert.deepEqual(JSON.parse(r!.body.toString()), ["this is chunked", []]);
-      await c.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok");
-      assert.deepEqual(JSON.parse((await c.next())[0]!.body.toString()), ["ok", []]);
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c) => {
+    const ext = ';name=value;quoted="a b";flag';
+    await c.write(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+        chunked(["this", " is ", "chunked"], ext).replace(/0\r\n\r\n$/, "0\r\nX-Trailer: t\r\n\r\n"),
+    );
+    const [r] = await c.next();
+    assert.deepEqual(JSON.parse(r!.body.toString()), ["this is chunked", []]);
+    await c.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok");
+    assert.deepEqual(JSON.parse((await c.next())[0]!.body.toString()), ["ok", []]);
   });
 });
 
@@ -442,17 +422,12 @@ test("getSocket() is the connection's socket", async () => {
     sr("200 OK", []);
     return ["x"];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      const sock = await within(2000, "the app to report", got.promise);
-      assert.ok(sock instanceof net.Socket);
-      assert.equal((sock as net.Socket).remotePort, c.localPort);
-      await c.next();
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c) => {
+    await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const sock = await within(2000, "the app to report", got.promise);
+    assert.ok(sock instanceof net.Socket);
+    assert.equal((sock as net.Socket).remotePort, c.localPort);
+    await c.next();
   });
 });
 

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { App } from "../../src/index.js";
 import { header, hello, withServer, heldApp } from "../support/wire.js";
-import { RawClient } from "./client.js";
+import { RawClient, withClient } from "./client.js";
 import { Signal, within } from "../support/wait.js";
 
 /** Sends `requests` one after the other on one connection; returns the responses and whether it closed after the last. */
@@ -47,20 +47,15 @@ test("HTTP/1.1 is persistent by default, with no Connection header (test_002_kee
 });
 
 test("HTTP/1.1 Connection: close is answered with Connection: close, then the close (test_004_close_keepalive)", async () => {
-  await withServer(hello, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-      assert.equal((await c.next())[0]!.status, 200);
-      await c.write("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-      const [r2] = await c.next();
-      assert.equal(r2!.statusLine, "HTTP/1.1 200 OK");
-      assert.equal(header(r2!, "connection"), "close");
-      await c.waitClosed();
-      assert.equal(c.unread.length, 0);
-    } finally {
-      c.destroy();
-    }
+  await withClient(hello, {}, async (c) => {
+    await c.write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert.equal((await c.next())[0]!.status, 200);
+    await c.write("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    const [r2] = await c.next();
+    assert.equal(r2!.statusLine, "HTTP/1.1 200 OK");
+    assert.equal(header(r2!, "connection"), "close");
+    await c.waitClosed();
+    assert.equal(c.unread.length, 0);
   });
 });
 
@@ -81,18 +76,13 @@ test("Connection tokens are matched case-insensitively and within a list", async
 });
 
 test("HTTP/1.0 closes unless the client asks for keep-alive", async () => {
-  await withServer(hello, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
-      const [r] = await c.next();
-      assert.equal(r!.statusLine, "HTTP/1.1 200 OK", "the server answers with its own version, as eventlet");
-      assert.equal(header(r!, "connection"), "close");
-      assert.equal(r!.body.toString(), "Hello, World!\r\n");
-      await c.waitClosed();
-    } finally {
-      c.destroy();
-    }
+  await withClient(hello, {}, async (c) => {
+    await c.write("GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    const [r] = await c.next();
+    assert.equal(r!.statusLine, "HTTP/1.1 200 OK", "the server answers with its own version, as eventlet");
+    assert.equal(header(r!, "connection"), "close");
+    assert.equal(r!.body.toString(), "Hello, World!\r\n");
+    await c.waitClosed();
   });
 });
 
@@ -170,17 +160,12 @@ test("with keepalive a number, Keep-Alive: timeout=N goes to clients that sent C
 });
 
 test("with keepalive a number, an idle connection is closed after that many seconds", async () => {
-  await withServer(hello, { keepalive: 0.2 }, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      await c.next();
-      const idleFrom = Date.now();
-      await c.waitClosed(3000);
-      assert.ok(Date.now() - idleFrom >= 150, "not before the idle time");
-    } finally {
-      c.destroy();
-    }
+  await withClient(hello, { keepalive: 0.2 }, async (c) => {
+    await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    await c.next();
+    const idleFrom = Date.now();
+    await c.waitClosed(3000);
+    assert.ok(Date.now() - idleFrom >= 150, "not before the idle time");
   });
 });
 
@@ -191,19 +176,14 @@ test("the keepalive timeout does not cut a request in progress", async () => {
     sr("200 OK", []);
     return ["late"];
   };
-  await withServer(app, { keepalive: 0.1 }, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      // Longer than the keepalive time: the server sweeps at least twice meanwhile.
-      await new Promise((r) => setTimeout(r, 400));
-      assert.equal(c.closed, false);
-      release.fire();
-      const [r] = await c.next();
-      assert.equal(r!.body.toString(), "late");
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, { keepalive: 0.1 }, async (c) => {
+    await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    // Longer than the keepalive time: the server sweeps at least twice meanwhile.
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(c.closed, false);
+    release.fire();
+    const [r] = await c.next();
+    assert.equal(r!.body.toString(), "late");
   });
 });
 
@@ -279,23 +259,18 @@ test("the app's Connection: close closes the connection; its Keep-Alive and Tran
     );
     return ["x"];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      const [r] = await c.next();
-      assert.equal(header(r!, "keep-alive"), undefined);
-      assert.equal(header(r!, "transfer-encoding"), undefined);
-      assert.equal(header(r!, "content-length"), "1");
-      assert.equal(r!.body.toString(), "x");
-      await c.write("GET /close HTTP/1.1\r\nHost: x\r\n\r\n");
-      const [r2] = await c.next();
-      assert.equal(r2!.headers.filter(([n]) => n === "connection").length, 1);
-      assert.equal(header(r2!, "connection"), "close");
-      await c.waitClosed();
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c) => {
+    await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const [r] = await c.next();
+    assert.equal(header(r!, "keep-alive"), undefined);
+    assert.equal(header(r!, "transfer-encoding"), undefined);
+    assert.equal(header(r!, "content-length"), "1");
+    assert.equal(r!.body.toString(), "x");
+    await c.write("GET /close HTTP/1.1\r\nHost: x\r\n\r\n");
+    const [r2] = await c.next();
+    assert.equal(r2!.headers.filter(([n]) => n === "connection").length, 1);
+    assert.equal(header(r2!, "connection"), "close");
+    await c.waitClosed();
   });
 });
 
@@ -328,20 +303,15 @@ test("kept-alive connections with chunked request bodies (test_027_keepalive_chu
 
 test("a request in progress when the server closes gets Connection: close", async () => {
   const { app, started, release } = heldApp("bye");
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      await within(2000, "the app to start", started.promise);
-      const closing = s.server.close({ deadline: 2000 });
-      release.fire();
-      const [r] = await c.next();
-      assert.equal(r!.body.toString(), "bye");
-      assert.equal(header(r!, "connection"), "close");
-      await c.waitClosed();
-      await within(2000, "the server to close", closing);
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c, s) => {
+    await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    await within(2000, "the app to start", started.promise);
+    const closing = s.server.close({ deadline: 2000 });
+    release.fire();
+    const [r] = await c.next();
+    assert.equal(r!.body.toString(), "bye");
+    assert.equal(header(r!, "connection"), "close");
+    await c.waitClosed();
+    await within(2000, "the server to close", closing);
   });
 });

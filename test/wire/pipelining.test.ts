@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import type { App } from "../../src/index.js";
 import { header, parseAll, rawExchange, withServer, pathApp } from "../support/wire.js";
-import { RawClient } from "./client.js";
+import { RawClient, withClient } from "./client.js";
 import { Signal } from "../support/wait.js";
 
 const get = (path: string, extra = ""): string => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
@@ -132,18 +132,13 @@ test("after an application error, pipelined requests are not answered", async ()
 });
 
 test("a pipelined request behind an unread body: the body is discarded, the request answered", async () => {
-  await withServer(pathApp, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("POST /ignored-body HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789" + get("/next"));
-      const responses = await c.next(2);
-      assert.deepEqual(
-        responses.map((x) => x.body.toString()),
-        ["/ignored-body", "/next"],
-      );
-    } finally {
-      c.destroy();
-    }
+  await withClient(pathApp, {}, async (c) => {
+    await c.write("POST /ignored-body HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789" + get("/next"));
+    const responses = await c.next(2);
+    assert.deepEqual(
+      responses.map((x) => x.body.toString()),
+      ["/ignored-body", "/next"],
+    );
   });
 });
 
@@ -156,8 +151,7 @@ test("a pipelined request behind an unread body: the body is discarded, the requ
  * /held and runs `check`.
  */
 async function halfCloseBehind(app: App, gate: Signal, bytes: string, check: (c: RawClient) => Promise<void>): Promise<void> {
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
+  await withClient(app, {}, async (c) => {
     try {
       await c.write(bytes);
       c.end();
@@ -166,7 +160,6 @@ async function halfCloseBehind(app: App, gate: Signal, bytes: string, check: (c:
       await check(c);
     } finally {
       gate.fire();
-      c.destroy();
     }
   });
 }

@@ -9,7 +9,7 @@ import type net from "node:net";
 import { test } from "node:test";
 import type { App, Environ } from "../../src/index.js";
 import { parseAll, rawExchange, withServer, heldApp } from "../support/wire.js";
-import { RawClient } from "./client.js";
+import { RawClient, withClient } from "./client.js";
 import { Signal, within } from "../support/wait.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
@@ -92,22 +92,17 @@ test("a hook that throws (or rejects) is logged with log.error; the others still
     sr("200 OK", []);
     return ["x"];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write(GET);
-      await c.next();
-      await within(2000, "the last hook", last.promise);
-      assert.deepEqual(order, ["first", "throws", "rejects", "last"]);
-      assert.equal(s.log.error.length, 2);
-      assert.match(s.log.error[0]!, /Error: hook failed\n\s+at /);
-      assert.match(s.log.error[1]!, /async hook failed/);
-      // The connection is unharmed.
-      await c.write(GET);
-      assert.equal((await c.next())[0]!.status, 200);
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c, s) => {
+    await c.write(GET);
+    await c.next();
+    await within(2000, "the last hook", last.promise);
+    assert.deepEqual(order, ["first", "throws", "rejects", "last"]);
+    assert.equal(s.log.error.length, 2);
+    assert.match(s.log.error[0]!, /Error: hook failed\n\s+at /);
+    assert.match(s.log.error[1]!, /async hook failed/);
+    // The connection is unharmed.
+    await c.write(GET);
+    assert.equal((await c.next())[0]!.status, 200);
   });
 });
 
@@ -181,17 +176,12 @@ test("eventlet.already_handled: the app may read the rest from the socket itself
     await new Promise<void>((resolve) => sock.write(Buffer.concat([Buffer.from("echo:"), msg]), () => resolve()));
     return [];
   };
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n");
-      await c.waitForText("\r\n\r\n");
-      await c.write("ping");
-      await c.waitClosed();
-      assert.equal(c.text, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\necho:ping");
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c) => {
+    await c.write("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n");
+    await c.waitForText("\r\n\r\n");
+    await c.write("ping");
+    await c.waitClosed();
+    assert.equal(c.text, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\necho:ping");
   });
 });
 
@@ -237,21 +227,16 @@ test("eventlet.set_idle: a long request marked idle is closed at once when the s
 
 test("without set_idle, a long request delays the server's close until it is done", async () => {
   const { app, started, release } = heldApp("done");
-  await withServer(app, {}, async (s) => {
-    const c = await RawClient.connect(s.port);
-    try {
-      await c.write(GET);
-      await within(2000, "the app to start", started.promise);
-      let closed = false;
-      const closing = s.server.close({ deadline: 3000 }).then(() => (closed = true));
-      await new Promise((r) => setImmediate(r));
-      assert.equal(closed, false);
-      release.fire();
-      const [r] = await c.next();
-      assert.equal(r!.body.toString(), "done");
-      await within(2000, "the server to close", closing);
-    } finally {
-      c.destroy();
-    }
+  await withClient(app, {}, async (c, s) => {
+    await c.write(GET);
+    await within(2000, "the app to start", started.promise);
+    let closed = false;
+    const closing = s.server.close({ deadline: 3000 }).then(() => (closed = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(closed, false);
+    release.fire();
+    const [r] = await c.next();
+    assert.equal(r!.body.toString(), "done");
+    await within(2000, "the server to close", closing);
   });
 });
