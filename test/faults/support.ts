@@ -1,10 +1,11 @@
 /**
- * Fault-test support: raw peers that can stall, trickle or vanish; bounded
- * waits; and a check that a test leaves no TCP handle or timer behind.
+ * Fault-test support: raw peers that can stall, trickle or vanish; bodies
+ * that count what the server does with them; and a check that a test leaves
+ * no TCP handle or timer behind.
  *
- * Every wait here is bounded. Where the server offers no event for the
- * condition a test needs (its connection count, a generator that stopped
- * being pulled), `until` polls it every few milliseconds up to a limit.
+ * Every wait here is bounded (test/support/wait.ts). Where the server offers
+ * no event for the condition a test needs (its connection count, a generator
+ * that stopped being pulled), `until` polls it every few milliseconds up to a limit.
  */
 
 import assert from "node:assert/strict";
