@@ -42,6 +42,7 @@ import {
   TCHAR,
   latin1,
 } from "./grammar.js";
+import { HEADER_NAMES, METHODS } from "./intern.js";
 
 export interface HeadLimits {
   /** Bytes: a request line (with CRLF, and with any empty lines before it) this long or longer is a 414. */
@@ -157,14 +158,15 @@ function parseRequestLine(b: Buffer, s: number, e: number): RequestHead {
   let i = s;
   while (i < e && TCHAR[b[i] as number] === 1) i++;
   if (i === s || i === e || b[i] !== SP) throw new BadRequestError("malformed method");
-  const method = latin1(b, s, i);
+  const method = METHODS.read(b, s, i);
   const targetStart = ++i;
   while (i < e && TARGET_CHAR[b[i] as number] === 1) i++;
   if (i === targetStart || i === e || b[i] !== SP) throw new BadRequestError("malformed request-target");
   const target = latin1(b, targetStart, i);
   const version = parseVersion(b, i + 1, e);
   checkTargetForm(method, b, targetStart, i);
-  return { method, target, version, requestLine: latin1(b, s, e), headers: [] };
+  // The line was checked to be exactly these three parts, single-spaced: the same string as its bytes.
+  return { method, target, version, requestLine: `${method} ${target} ${version}`, headers: [] };
 }
 
 const H = 0x48;
@@ -262,7 +264,7 @@ function parseFieldLine(b: Buffer, s: number, e: number, out: string[]): void {
     if (b[s] === SP || b[s] === HTAB) throw new BadRequestError("obsolete line folding");
     throw new BadRequestError("malformed header field name");
   }
-  const name = latin1(b, s, i);
+  const name = HEADER_NAMES.read(b, s, i);
   let vs = i + 1;
   let ve = e;
   while (vs < ve && (b[vs] === SP || b[vs] === HTAB)) vs++;
