@@ -56,6 +56,8 @@ export interface ExchangeHost extends Transport {
   readonly config: ServerConfig;
   /** The connection may serve another request after this one (keepalive on, server not closing, peer still sending). */
   readonly mayKeepAlive: boolean;
+  /** ms, now: the connection's reading of the clock for the current batch (Date.now() when absent). */
+  readonly now?: number;
 }
 
 const RESOLVED = Promise.resolve();
@@ -377,7 +379,7 @@ export class Exchange {
     this.keepAlive = keepAlive;
 
     let head = (cfg.http11 ? status.line11 : status.line10) + this.headerBlock;
-    if (!this.appHasDate) head += dateHeaderLine();
+    if (!this.appHasDate) head += dateHeaderLine(this.host.now);
     if (addContentLength) head += `Content-Length: ${contentLength}\r\n`;
     if (this.bodyFraming === Framing.Chunked) head += "Transfer-Encoding: chunked\r\n";
     if (!keepAlive) {

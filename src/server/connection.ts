@@ -87,6 +87,8 @@ export class Connection implements ExchangeHost, InputSource {
   private fresh = true;
 
   private pumping = false;
+  /** ms: Date.now() when the current pump began; the clock of everything done synchronously in it. */
+  private pumpNow = 0;
   /** No further request will be read. */
   private closing = false;
   private closed = false;
@@ -166,6 +168,7 @@ export class Connection implements ExchangeHost, InputSource {
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
+    this.pumpNow = Date.now();
     try {
       while (!this.closing && !this.takenOver) {
         const buf = this.buf;
@@ -198,7 +201,7 @@ export class Connection implements ExchangeHost, InputSource {
   /** Reads a head from buf; true when a request was started and finished synchronously (keep going). */
   private readHead(buf: Buffer): boolean {
     if (this.requestStartedAt === 0) {
-      this.requestStartedAt = Date.now();
+      this.requestStartedAt = this.now;
       this.idleSince = 0;
     }
     let end: number;
@@ -237,7 +240,7 @@ export class Connection implements ExchangeHost, InputSource {
     this.fresh = false;
     if (this.buf !== null && !this.decoder.done) this.feedBody(this.buf);
     this.owner.requestStarted();
-    const started = Date.now();
+    const started = this.now;
     const pending = exchange.run(this.owner.app);
     if (pending === undefined) {
       this.exchangeDone(exchange, started);
@@ -278,7 +281,7 @@ export class Connection implements ExchangeHost, InputSource {
       if (this.exchange === null) {
         // A discarded body is over: the connection waits for its next request.
         this.requestStartedAt = 0;
-        if (this.buf === null) this.idleSince = Date.now();
+        if (this.buf === null) this.idleSince = this.now;
         if (this.owner.closing) this.endConnection();
       }
     } else if (input.buffered > INPUT_HIGH_WATER_MARK) {
@@ -313,7 +316,7 @@ export class Connection implements ExchangeHost, InputSource {
       this.endConnection();
       return;
     }
-    if (this.decoder.done && this.buf === null) this.idleSince = Date.now();
+    if (this.decoder.done && this.buf === null) this.idleSince = this.now;
     if (this.paused) this.resumeReading();
     this.pump();
   }
@@ -438,6 +441,17 @@ export class Connection implements ExchangeHost, InputSource {
   }
 
   // ---- Transport (gateway/response.ts) ----
+
+  /**
+   * ms, now. Requests handled synchronously in one pump share one reading of
+   * the clock (one Date.now() per batch of pipelined requests rather than a
+   * few per request); anything that runs later reads it afresh. The time
+   * limits it feeds are checked by a sweep at most once a second, and the
+   * Date header has a resolution of one second: a pump lasts far less.
+   */
+  get now(): number {
+    return this.pumping ? this.pumpNow : Date.now();
+  }
 
   get gone(): boolean {
     return this.closed || this.socket.destroyed;
