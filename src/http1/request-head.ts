@@ -82,6 +82,8 @@ export class RequestHeadParser {
   /** Bytes of header lines read so far, with their CRLFs. */
   private headerBytes = 0;
   private current: RequestHead | null = null;
+  /** The previous head read by this parser: strings a request repeats are taken from it (see `sameAs`). */
+  private previous: RequestHead | null = null;
 
   constructor(limits: HeadLimits) {
     this.limits = limits;
@@ -99,6 +101,7 @@ export class RequestHeadParser {
   }
 
   reset(): void {
+    if (this.current !== null && this.phase === Phase.Done) this.previous = this.current;
     this.phase = Phase.RequestLine;
     this.lineStart = 0;
     this.searchFrom = 0;
@@ -130,7 +133,7 @@ export class RequestHeadParser {
       if (this.phase === Phase.RequestLine) {
         // RFC 9112 §2.2: a server SHOULD ignore empty lines received before the request line.
         if (contentEnd === lineStart) continue;
-        this.current = parseRequestLine(b, lineStart, contentEnd);
+        this.current = parseRequestLine(b, lineStart, contentEnd, this.previous);
         this.phase = Phase.Headers;
         continue;
       }
@@ -140,7 +143,7 @@ export class RequestHeadParser {
         this.phase = Phase.Done;
         return lf + 1;
       }
-      parseFieldLine(b, lineStart, contentEnd, (this.current as RequestHead).headers);
+      parseFieldLine(b, lineStart, contentEnd, (this.current as RequestHead).headers, this.previous?.headers);
     }
   }
 
@@ -154,7 +157,7 @@ export class RequestHeadParser {
 }
 
 /** RFC 9112 §3: request-line = method SP request-target SP HTTP-version — single spaces, nothing else. */
-function parseRequestLine(b: Buffer, s: number, e: number): RequestHead {
+function parseRequestLine(b: Buffer, s: number, e: number, previous: RequestHead | null): RequestHead {
   let i = s;
   while (i < e && TCHAR[b[i] as number] === 1) i++;
   if (i === s || i === e || b[i] !== SP) throw new BadRequestError("malformed method");
@@ -162,7 +165,7 @@ function parseRequestLine(b: Buffer, s: number, e: number): RequestHead {
   const targetStart = ++i;
   while (i < e && TARGET_CHAR[b[i] as number] === 1) i++;
   if (i === targetStart || i === e || b[i] !== SP) throw new BadRequestError("malformed request-target");
-  const target = latin1(b, targetStart, i);
+  const target = previous !== null && sameAs(b, targetStart, i, previous.target) ? previous.target : latin1(b, targetStart, i);
   const version = parseVersion(b, i + 1, e);
   checkTargetForm(method, b, targetStart, i);
   // The line was checked to be exactly these three parts, single-spaced: the same string as its bytes.
@@ -257,7 +260,7 @@ function isAbsoluteForm(b: Buffer, s: number, e: number): boolean {
  * whitespace before the colon (§5.1), no obs-fold (§5.2), a token for the
  * name, and no CTL other than HTAB in the value (RFC 9110 §5.5).
  */
-function parseFieldLine(b: Buffer, s: number, e: number, out: string[]): void {
+function parseFieldLine(b: Buffer, s: number, e: number, out: string[], previous?: string[]): void {
   let i = s;
   while (i < e && TCHAR[b[i] as number] === 1) i++;
   if (i === s || i === e || b[i] !== COLON) {
@@ -272,7 +275,21 @@ function parseFieldLine(b: Buffer, s: number, e: number, out: string[]): void {
   for (let j = vs; j < ve; j++) {
     if (FIELD_VALUE_CHAR[b[j] as number] === 0) throw new BadRequestError("invalid character in header value");
   }
-  out.push(name, vs === ve ? "" : latin1(b, vs, ve));
+  // A client on a keep-alive connection usually repeats its headers in the same
+  // order: the previous request's value at this place, when it is these very bytes.
+  const at = out.length;
+  let value: string;
+  if (vs === ve) value = "";
+  else if (previous !== undefined && previous[at] === name && sameAs(b, vs, ve, previous[at + 1] as string)) value = previous[at + 1] as string;
+  else value = latin1(b, vs, ve);
+  out.push(name, value);
+}
+
+/** buf[s..e) holds exactly the Latin-1 bytes of `text`. */
+function sameAs(b: Buffer, s: number, e: number, text: string): boolean {
+  if (text.length !== e - s) return false;
+  for (let i = 0; i < text.length; i++) if (b[s + i] !== text.charCodeAt(i)) return false;
+  return true;
 }
 
 /** Parses trailer field lines with the header rules (used by the chunked decoder). */
