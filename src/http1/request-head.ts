@@ -114,8 +114,7 @@ export class RequestHeadParser {
     const b = buf as Buffer;
     for (;;) {
       const lineStart = start + this.lineStart;
-      let lf = b.indexOf(LF, start + this.searchFrom);
-      if (lf >= end) lf = -1;
+      const lf = findLf(b, start + this.searchFrom, end);
       // The request line is measured from the head start, so that the empty
       // lines allowed before it (RFC 9112 §2.2) count against its limit: an
       // endless run of CRLFs is a 414, not a buffer that grows without bound.
@@ -154,6 +153,19 @@ export class RequestHeadParser {
       throw new HeaderLineTooLong();
     }
   }
+}
+
+/**
+ * The offset of the first LF in b[from..end), or -1. Head lines are short:
+ * a loop here beats Buffer#indexOf, whose call into C++ costs more than
+ * scanning a few dozen bytes; a long line falls back to it.
+ */
+function findLf(b: Buffer, from: number, end: number): number {
+  const stop = Math.min(end, from + 64);
+  for (let i = from; i < stop; i++) if (b[i] === LF) return i;
+  if (stop === end) return -1;
+  const lf = b.indexOf(LF, stop);
+  return lf === -1 || lf >= end ? -1 : lf;
 }
 
 /** RFC 9112 §3: request-line = method SP request-target SP HTTP-version — single spaces, nothing else. */
