@@ -38,8 +38,39 @@ export function checkResponseStatus(status: unknown): CheckedStatus {
   return checked;
 }
 
+/**
+ * The last header list checked, flat (name, value, ...), with its outcome.
+ * The outcome depends on nothing but the names, the values and `capitalize`,
+ * and an application usually answers with the same headers again and again:
+ * when they match the last ones, name for name and value for value, the
+ * checked result is reused instead of checked and rendered again.
+ */
+let lastPairs: unknown[] = [];
+let lastCapitalize = false;
+let lastChecked: CheckedHeaders | null = null;
+
+function sameAsLast(headers: unknown[], capitalize: boolean): boolean {
+  if (lastChecked === null || capitalize !== lastCapitalize || headers.length * 2 !== lastPairs.length) return false;
+  for (let i = 0; i < headers.length; i++) {
+    const pair = headers[i];
+    if (!Array.isArray(pair) || pair.length !== 2 || pair[0] !== lastPairs[2 * i] || pair[1] !== lastPairs[2 * i + 1]) return false;
+  }
+  return true;
+}
+
 export function checkResponseHeaders(headers: unknown, capitalize: boolean): CheckedHeaders {
   if (!Array.isArray(headers)) throw new InvalidResponseError("headers must be an array of [name, value] pairs");
+  if (sameAsLast(headers, capitalize)) return lastChecked as CheckedHeaders;
+  const checked = checkHeaderList(headers, capitalize);
+  const pairs: unknown[] = [];
+  for (const pair of headers as [unknown, unknown][]) pairs.push(pair[0], pair[1]);
+  lastPairs = pairs;
+  lastCapitalize = capitalize;
+  lastChecked = checked;
+  return checked;
+}
+
+function checkHeaderList(headers: unknown[], capitalize: boolean): CheckedHeaders {
   let block = "";
   let contentLength = -1;
   let hasDate = false;
@@ -80,5 +111,5 @@ export function checkResponseHeaders(headers: unknown, capitalize: boolean): Che
     }
     block += `${checked.out}: ${value}\r\n`;
   }
-  return { block, contentLength, hasDate, wantsClose };
+  return Object.freeze({ block, contentLength, hasDate, wantsClose });
 }
