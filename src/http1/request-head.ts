@@ -82,8 +82,13 @@ export class RequestHeadParser {
   /** Bytes of header lines read so far, with their CRLFs. */
   private headerBytes = 0;
   private current: RequestHead | null = null;
-  /** The previous head read by this parser: strings a request repeats are taken from it (see `sameAs`). */
-  private previous: RequestHead | null = null;
+  /**
+   * The previous head's target and header list: strings a request repeats are
+   * taken from them (see `sameAs`). Only these are kept, not the whole head,
+   * so that an idle connection holds little.
+   */
+  private previousTarget = "";
+  private previousHeaders: string[] | undefined = undefined;
 
   constructor(limits: HeadLimits) {
     this.limits = limits;
@@ -101,7 +106,10 @@ export class RequestHeadParser {
   }
 
   reset(): void {
-    if (this.current !== null && this.phase === Phase.Done) this.previous = this.current;
+    if (this.current !== null && this.phase === Phase.Done) {
+      this.previousTarget = this.current.target;
+      this.previousHeaders = this.current.headers;
+    }
     this.phase = Phase.RequestLine;
     this.lineStart = 0;
     this.searchFrom = 0;
@@ -132,7 +140,7 @@ export class RequestHeadParser {
       if (this.phase === Phase.RequestLine) {
         // RFC 9112 §2.2: a server SHOULD ignore empty lines received before the request line.
         if (contentEnd === lineStart) continue;
-        this.current = parseRequestLine(b, lineStart, contentEnd, this.previous);
+        this.current = parseRequestLine(b, lineStart, contentEnd, this.previousTarget);
         this.phase = Phase.Headers;
         continue;
       }
@@ -142,7 +150,7 @@ export class RequestHeadParser {
         this.phase = Phase.Done;
         return lf + 1;
       }
-      parseFieldLine(b, lineStart, contentEnd, (this.current as RequestHead).headers, this.previous?.headers);
+      parseFieldLine(b, lineStart, contentEnd, (this.current as RequestHead).headers, this.previousHeaders);
     }
   }
 
@@ -169,7 +177,7 @@ function findLf(b: Buffer, from: number, end: number): number {
 }
 
 /** RFC 9112 §3: request-line = method SP request-target SP HTTP-version — single spaces, nothing else. */
-function parseRequestLine(b: Buffer, s: number, e: number, previous: RequestHead | null): RequestHead {
+function parseRequestLine(b: Buffer, s: number, e: number, previousTarget: string): RequestHead {
   let i = s;
   while (i < e && TCHAR[b[i] as number] === 1) i++;
   if (i === s || i === e || b[i] !== SP) throw new BadRequestError("malformed method");
@@ -177,7 +185,7 @@ function parseRequestLine(b: Buffer, s: number, e: number, previous: RequestHead
   const targetStart = ++i;
   while (i < e && TARGET_CHAR[b[i] as number] === 1) i++;
   if (i === targetStart || i === e || b[i] !== SP) throw new BadRequestError("malformed request-target");
-  const target = previous !== null && sameAs(b, targetStart, i, previous.target) ? previous.target : latin1(b, targetStart, i);
+  const target = sameAs(b, targetStart, i, previousTarget) ? previousTarget : latin1(b, targetStart, i);
   const version = parseVersion(b, i + 1, e);
   checkTargetForm(method, b, targetStart, i);
   // The line was checked to be exactly these three parts, single-spaced: the same string as its bytes.

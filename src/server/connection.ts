@@ -278,14 +278,19 @@ export class Connection implements ExchangeHost, InputSource {
     return false;
   }
 
-  private readonly onBodyData = (data: Buffer): void => {
-    (this.input as Input).push(data);
-  };
+  /** The decoder's callback, made the first time a body is read (most connections never see one). */
+  private onBodyData: ((data: Buffer) => void) | null = null;
+
+  private bodySink(): (data: Buffer) => void {
+    return (this.onBodyData ??= (data: Buffer): void => {
+      (this.input as Input).push(data);
+    });
+  }
 
   private feedBody(buf: Buffer): void {
     const input = this.input as Input;
     try {
-      this.advance(this.decoder.decode(buf, this.offset, buf.length, this.onBodyData));
+      this.advance(this.decoder.decode(buf, this.offset, buf.length, this.bodySink()));
     } catch (err) {
       // A malformed body: the app's reads fail, and nothing after it is a request.
       this.buf = null;
@@ -301,6 +306,7 @@ export class Connection implements ExchangeHost, InputSource {
       if (this.exchange === null) {
         // A discarded body is over: the connection waits for its next request.
         this.requestStartedAt = 0;
+        this.input = null;
         if (this.buf === null) this.idleSince = this.now;
         if (this.owner.closing) this.endConnection();
       }
@@ -313,7 +319,10 @@ export class Connection implements ExchangeHost, InputSource {
     this.owner.requestFinished();
     this.exchange = null;
     // While an unread body is discarded, requestTimeout still bounds it.
-    if (this.decoder.done) this.requestStartedAt = 0;
+    if (this.decoder.done) {
+      this.requestStartedAt = 0;
+      this.input = null; // nothing more goes to it: an idle connection need not hold it
+    }
     const input = exchange.input;
     // owner.closing: the server began shutting down after this response's head went out.
     let keepAlive = exchange.keepAlive && !exchange.aborted && !exchange.handedOver && !this.takenOver && !this.owner.closing;
