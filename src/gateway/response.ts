@@ -24,7 +24,15 @@
 
 import { HttpProtocolError } from "../errors.js";
 import { dateHeaderLine } from "../http1/date.js";
-import { Framing, LAST_CHUNK, chooseFraming, chunkHeader, responseHasNoBody, type CheckedStatus } from "../http1/response-head.js";
+import {
+  Framing,
+  LAST_CHUNK,
+  chooseFraming,
+  chunkHeader,
+  contentLengthLine,
+  responseHasNoBody,
+  type CheckedStatus,
+} from "../http1/response-head.js";
 import type { RequestFraming } from "../http1/request-framing.js";
 import type { RequestHead } from "../http1/request-head.js";
 import type { ServerConfig } from "../options.js";
@@ -109,8 +117,8 @@ export class Exchange {
   aborted = false;
   /** The application took the socket over (eventlet.already_handled). */
   handedOver = false;
-  /** The status code for the access log (eventlet starts at 200). */
-  statusCode = "200";
+  /** The code of an error response the server sent itself (a 500, or the input's 4xx). */
+  private serverStatusCode: string | null = null;
   /** Bytes written for this response, head included (eventlet's body_length). */
   bytesSent = 0;
 
@@ -132,6 +140,16 @@ export class Exchange {
     this.environ = environ;
     this.input = input;
     this.http11 = host.config.http11 && head.version === "HTTP/1.1";
+  }
+
+  /**
+   * The status code for the access log (eventlet starts at 200): made when
+   * asked for, not for every response. A checked status starts with its
+   * three digits, so they are its code as text.
+   */
+  get statusCode(): string {
+    if (this.serverStatusCode !== null) return this.serverStatusCode;
+    return this.status === null ? "200" : String(this.status.code);
   }
 
   /** Calls the application and sends its response. Undefined when all of it happened synchronously. */
@@ -266,7 +284,6 @@ export class Exchange {
     const checkedStatus = checkResponseStatus(status);
     const checked = checkResponseHeaders(headers, this.host.config.capitalizeResponseHeaders);
     this.status = checkedStatus;
-    this.statusCode = status.slice(0, 3);
     this.headerBlock = checked.block;
     this.appContentLength = checked.contentLength;
     this.appHasDate = checked.hasDate;
@@ -387,7 +404,7 @@ export class Exchange {
 
     let head = (cfg.http11 ? status.line11 : status.line10) + this.headerBlock;
     if (!this.appHasDate) head += dateHeaderLine(this.host.now);
-    if (addContentLength) head += `Content-Length: ${contentLength}\r\n`;
+    if (addContentLength) head += contentLengthLine(contentLength);
     if (this.bodyFraming === Framing.Chunked) head += "Transfer-Encoding: chunked\r\n";
     if (!keepAlive) {
       head += "Connection: close\r\n";
@@ -444,7 +461,7 @@ export class Exchange {
       `${this.host.config.http11 ? "HTTP/1.1" : "HTTP/1.0"} ${code} ${reason}\r\n` +
       `Content-Type: text/plain\r\nContent-Length: ${body.length}\r\n${dateHeaderLine()}Connection: close\r\n\r\n`;
     this.headersSent = true;
-    this.statusCode = String(code);
+    this.serverStatusCode = String(code);
     this.host.writeText(head);
     if (this.head.method !== "HEAD" && body.length > 0) this.host.writeBytes(body);
     this.bytesSent += head.length + body.length;
