@@ -292,16 +292,21 @@ function parseFieldLine(b: Buffer, s: number, e: number, out: string[], previous
   let ve = e;
   while (vs < ve && (b[vs] === SP || b[vs] === HTAB)) vs++;
   while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
-  for (let j = vs; j < ve; j++) {
-    if (FIELD_VALUE_CHAR[b[j] as number] === 0) throw new BadRequestError("invalid character in header value");
-  }
   // A client on a keep-alive connection usually repeats its headers in the same
-  // order: the previous request's value at this place, when it is these very bytes.
+  // order: the previous request's value at this place, when it is these very
+  // bytes — bytes that passed the check below when that value was read.
   const at = out.length;
   let value: string;
-  if (vs === ve) value = "";
-  else if (previous !== undefined && previous[at] === name && sameAs(b, vs, ve, previous[at + 1] as string)) value = previous[at + 1] as string;
-  else value = latin1(b, vs, ve);
+  if (vs === ve) {
+    value = "";
+  } else if (previous !== undefined && previous[at] === name && sameAs(b, vs, ve, previous[at + 1] as string)) {
+    value = previous[at + 1] as string;
+  } else {
+    for (let j = vs; j < ve; j++) {
+      if (FIELD_VALUE_CHAR[b[j] as number] === 0) throw new BadRequestError("invalid character in header value");
+    }
+    value = latin1(b, vs, ve);
+  }
   out.push(name, value);
 }
 
