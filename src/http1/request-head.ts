@@ -66,6 +66,29 @@ export interface RequestHead {
   headers: string[];
 }
 
+/** A head as the parser makes it. */
+class ParsedHead implements RequestHead {
+  method: string;
+  target: string;
+  version: "HTTP/1.0" | "HTTP/1.1";
+  headers: string[] = [];
+
+  constructor(method: string, target: string, version: "HTTP/1.0" | "HTTP/1.1") {
+    this.method = method;
+    this.target = target;
+    this.version = version;
+  }
+
+  /**
+   * Made when asked for (the access log, error messages), not for every
+   * request: the line was checked to be exactly these three parts,
+   * single-spaced, so this is the same string as its bytes.
+   */
+  get requestLine(): string {
+    return `${this.method} ${this.target} ${this.version}`;
+  }
+}
+
 const enum Phase {
   RequestLine,
   Headers,
@@ -188,8 +211,7 @@ function parseRequestLine(b: Buffer, s: number, e: number, previousTarget: strin
   const target = sameAs(b, targetStart, i, previousTarget) ? previousTarget : latin1(b, targetStart, i);
   const version = parseVersion(b, i + 1, e);
   checkTargetForm(method, b, targetStart, i);
-  // The line was checked to be exactly these three parts, single-spaced: the same string as its bytes.
-  return { method, target, version, requestLine: `${method} ${target} ${version}`, headers: [] };
+  return new ParsedHead(method, target, version);
 }
 
 const H = 0x48;
