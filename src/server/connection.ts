@@ -38,6 +38,7 @@ import { checkResponseHeaders } from "../gateway/start-response.js";
 import type { App, PostHook } from "../gateway/types.js";
 import { INPUT_HIGH_WATER_MARK, PIPELINE_HIGH_WATER_MARK } from "../limits.js";
 import type { ServerConfig } from "../options.js";
+import { coarseNow } from "./clock.js";
 import { describeError } from "./logger.js";
 
 /** What a connection needs from its server. */
@@ -87,8 +88,6 @@ export class Connection implements ExchangeHost, InputSource {
   private fresh = true;
 
   private pumping = false;
-  /** ms: Date.now() when the current pump began; the clock of everything done synchronously in it. */
-  private pumpNow = 0;
   /** No further request will be read. */
   private closing = false;
   private closed = false;
@@ -117,7 +116,7 @@ export class Connection implements ExchangeHost, InputSource {
       setIdle: () => this.setIdle(),
     };
     this.parser = new RequestHeadParser(this.config.headLimits);
-    this.idleSince = Date.now();
+    this.idleSince = coarseNow();
     socket.setNoDelay(true);
     // The listeners are shared functions that find their Connection on the socket,
     // rather than closures made for every connection: cheaper to accept, less to hold.
@@ -188,7 +187,6 @@ export class Connection implements ExchangeHost, InputSource {
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
-    this.pumpNow = Date.now();
     try {
       while (!this.closing && !this.takenOver) {
         const buf = this.buf;
@@ -409,7 +407,7 @@ export class Connection implements ExchangeHost, InputSource {
   private endConnection(): void {
     this.closing = true;
     if (this.endedAt > 0 || this.closed) return;
-    this.endedAt = Date.now();
+    this.endedAt = coarseNow();
     this.idleSince = 0;
     this.flush();
     this.socket.end();
@@ -471,15 +469,9 @@ export class Connection implements ExchangeHost, InputSource {
 
   // ---- Transport (gateway/response.ts) ----
 
-  /**
-   * ms, now. Requests handled synchronously in one pump share one reading of
-   * the clock (one Date.now() per batch of pipelined requests rather than a
-   * few per request); anything that runs later reads it afresh. The time
-   * limits it feeds are checked by a sweep at most once a second, and the
-   * Date header has a resolution of one second: a pump lasts far less.
-   */
+  /** ms, now, from the coarse clock (clock.ts): what the time limits and the Date header need. */
   get now(): number {
-    return this.pumping ? this.pumpNow : Date.now();
+    return coarseNow();
   }
 
   get gone(): boolean {
