@@ -6,6 +6,10 @@
  * by profile-summary.ts.
  *
  *   node dist/bench/profile.js [--duration 10] [--only hello,pipelined,...] [--top 25] [--out DIR]
+ *                              [--server eventwsgi|node:http|raw-net]
+ *
+ * --server profiles another benchmark server the same way, to see what
+ * share of its time goes to the same Node and libuv socket code.
  *
  * Any scenario but idle can be profiled (tls-hello too).
  *
@@ -20,7 +24,7 @@ import { makeCertificate } from "./lib/cert.js";
 import { IpcChild, hookExit, pinning } from "./lib/children.js";
 import { ensureWrk, runWrk, writeScript } from "./lib/wrk.js";
 import { summarizeFile } from "./profile-summary.js";
-import { SERVER_SCRIPTS, scenarios } from "./scenarios.js";
+import { SERVER_SCRIPTS, scenarios, type ServerKind } from "./scenarios.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "../..");
@@ -34,6 +38,9 @@ async function main(): Promise<void> {
   const durationSec = Math.max(1, Number(option("duration", "10")));
   const top = Number(option("top", "25"));
   const only = option("only", "hello,pipelined").split(",");
+  const kind = option("server", "eventwsgi") as ServerKind;
+  if (!(kind in SERVER_SCRIPTS)) throw new Error(`unknown --server ${kind}: one of ${Object.keys(SERVER_SCRIPTS).join(", ")}`);
+  const label = kind.replace(":", "-");
   const outDir = resolve(option("out", join(REPO, "bench/results/profiles")));
   const tmp = mkdtempSync(join(os.tmpdir(), "eventwsgi-profile-"));
   hookExit([() => rmSync(tmp, { recursive: true, force: true })]);
@@ -45,9 +52,9 @@ async function main(): Promise<void> {
   const tls = chosen.some((s) => s.tls) ? makeCertificate(tmp) : null;
   for (const sc of chosen) {
     if (sc.tls && tls === null) continue;
-    const name = `eventwsgi-${sc.name}.cpuprofile`;
+    const name = `${label}-${sc.name}.cpuprofile`;
     const server = await IpcChild.start({
-      script: join(HERE, SERVER_SCRIPTS.eventwsgi),
+      script: join(HERE, SERVER_SCRIPTS[kind]),
       nodeFlags: ["--cpu-prof", "--cpu-prof-dir", outDir, "--cpu-prof-name", name],
       args: sc.tls && tls !== null ? ["--cert", tls.cert, "--key", tls.key] : [],
       core: pin?.serverCore ?? null,
@@ -65,7 +72,7 @@ async function main(): Promise<void> {
       await server.stop(30_000); // writing the profile takes a moment
     }
     const summary = summarizeFile(join(outDir, name), top);
-    writeFileSync(join(outDir, `eventwsgi-${sc.name}.summary.txt`), `${summary}\n`);
+    writeFileSync(join(outDir, `${label}-${sc.name}.summary.txt`), `${summary}\n`);
     process.stdout.write(`\n${summary}\n\n`);
   }
   process.stdout.write(`profiles and summaries in ${outDir}\n`);

@@ -133,21 +133,27 @@ class Bench {
     });
   }
 
-  private wrk(sc: Scenario, server: IpcChild, script: string, durationSec: number): Promise<WrkResult> {
-    return runWrk({
+  private async wrk(sc: Scenario, server: IpcChild, script: string, durationSec: number): Promise<WrkResult> {
+    const cpuBefore = server.cpuUs();
+    const r = await runWrk({
       url: `${sc.tls ? "https" : "http"}://127.0.0.1:${server.port}${sc.path}`,
       connections: sc.connections,
       durationSec,
       script,
       core: this.pin?.clientCore ?? null,
     });
+    // CPU per request is what the server itself spends: far less noisy than requests/s on a shared machine.
+    const cpuAfter = server.cpuUs();
+    if (cpuBefore !== null && cpuAfter !== null && r.requests > 0) r.serverCpuUsPerRequest = (cpuAfter - cpuBefore) / r.requests;
+    return r;
   }
 
   private progress(sc: Scenario, kind: ServerKind, label: string, r: WrkResult): void {
     const errs = errorCount(r);
     process.stdout.write(
       `  ${sc.name.padEnd(10)} ${kind.padEnd(10)} ${label.padEnd(9)} ${Math.round(r.requestsPerSec).toLocaleString("en-US").padStart(9)} req/s` +
-        `  p99 ${(r.p99Us / 1000).toFixed(2).padStart(7)} ms${errs > 0 ? `  errors ${JSON.stringify(r.errors)}` : ""}\n`,
+        `  p99 ${(r.p99Us / 1000).toFixed(2).padStart(7)} ms` +
+        `${r.serverCpuUsPerRequest === null ? "" : `  cpu ${r.serverCpuUsPerRequest.toFixed(1).padStart(6)} µs/req`}${errs > 0 ? `  errors ${JSON.stringify(r.errors)}` : ""}\n`,
     );
   }
 
@@ -159,6 +165,9 @@ class Bench {
       runs,
       requestsPerSec: median(runs.map((r) => r.requestsPerSec)),
       p99Us: median(runs.map((r) => r.p99Us)),
+      cpuUsPerRequest: runs.every((r) => r.serverCpuUsPerRequest !== null)
+        ? median(runs.map((r) => r.serverCpuUsPerRequest as number))
+        : null,
       peakRssBytes: mem?.peak ?? fallbackRss,
       errors: runs.reduce((n, r) => n + errorCount(r), 0),
     };

@@ -181,6 +181,11 @@ export class IpcChild {
     return procMemory(this.pid);
   }
 
+  /** CPU time used so far (user + system), microseconds; null where there is no /proc. */
+  cpuUs(): number | null {
+    return procCpuUs(this.pid);
+  }
+
   /** Asks the child to exit (so a --cpu-prof profile gets written), then kills it after `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
     if (this.exited) return;
@@ -207,6 +212,23 @@ export function procMemory(pid: number): { peak: number; current: number } | nul
     return m === null ? 0 : Number(m[1]) * 1024;
   };
   return { peak: field("VmHWM"), current: field("VmRSS") };
+}
+
+/**
+ * CPU time (user + system) the process has used so far, in microseconds, from
+ * /proc/<pid>/stat (clock ticks, USER_HZ = 100 on Linux); null where there is no /proc.
+ */
+export function procCpuUs(pid: number): number | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
+  return Number.isFinite(ticks) ? ticks * 10_000 : null;
 }
 
 /** Runs a command to completion, capturing stdout; killed after timeoutMs. */

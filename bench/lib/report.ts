@@ -17,6 +17,8 @@ export interface Measurement {
   requestsPerSec: number;
   /** Median over runs, microseconds. */
   p99Us: number;
+  /** Median over runs of the server's CPU time (user + system) per request, microseconds; null without /proc. */
+  cpuUsPerRequest: number | null;
   /** VmHWM of the server process over the scenario (warm-up included), bytes. */
   peakRssBytes: number | null;
   /** wrk's errors (connect, read, write, timeout, non-2xx/3xx) over all runs. */
@@ -115,6 +117,7 @@ function rows(results: Measurement[]): string[][] {
       r.server,
       rps(r.requestsPerSec),
       ms(r.p99Us),
+      r.cpuUsPerRequest === null ? "n/a" : `${r.cpuUsPerRequest.toFixed(1)} µs`,
       rss,
       vsNode === null ? "" : `${vsNode.toFixed(2)}x`,
       ofRaw === null ? "" : `${(ofRaw * 100).toFixed(0)}%`,
@@ -124,7 +127,7 @@ function rows(results: Measurement[]): string[][] {
   return out;
 }
 
-const HEADER = ["scenario", "server", "requests/s", "p99", "peak RSS", "eventwsgi/node", "% of raw", "errors"];
+const HEADER = ["scenario", "server", "requests/s", "p99", "CPU/req", "peak RSS", "eventwsgi/node", "% of raw", "errors"];
 
 export function textTable(results: Measurement[]): string {
   const all = [HEADER, ...rows(results)];

@@ -19,6 +19,8 @@ export interface WrkResult {
   p99Us: number;
   maxUs: number;
   errors: { connect: number; read: number; write: number; status: number; timeout: number };
+  /** The server's CPU time (user + system) per request over the run, microseconds; null when unknown. */
+  serverCpuUsPerRequest: number | null;
 }
 
 function hasCommand(name: string): boolean {
@@ -121,6 +123,7 @@ export async function runWrk(opts: WrkOptions): Promise<WrkResult> {
     p99Us: n("p99"),
     maxUs: n("max"),
     errors: { connect: n("connect"), read: n("read"), write: n("write"), status: n("status"), timeout: n("timeout") },
+    serverCpuUsPerRequest: null,
   };
 }
 

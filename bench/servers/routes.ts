@@ -4,7 +4,7 @@
  *
  *   GET  /hello   200 "Hello, World!\r\n" with Content-Length
  *   GET  /big     200, a 1 MiB body with Content-Length
- *   POST /echo    reads the whole body (Content-Length or chunked), answers its length in decimal
+ *   POST /echo    reads the whole body (Content-Length or chunked), chunk by chunk, answers its length in decimal
  *   GET  /stream  200, chunked: STREAM_CHUNKS chunks of STREAM_CHUNK_BYTES each
  *   anything else 404
  */

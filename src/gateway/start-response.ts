@@ -39,11 +39,47 @@ export function checkResponseStatus(status: unknown): CheckedStatus {
 }
 
 /**
+/**
+ * The last header list checked, flat (name, value, ...), with its outcome.
+ * The outcome depends on nothing but the names, the values, `capitalize`
+ * and `omitContentLength`, and an application usually answers with the same
+ * headers again and again: when they match the last ones, name for name and
+ * value for value, the checked result is reused instead of checked and
+ * rendered again.
+ */
+let lastPairs: unknown[] = [];
+let lastCapitalize = false;
+let lastOmitContentLength = false;
+let lastChecked: CheckedHeaders | null = null;
+
+function sameAsLast(headers: unknown[], capitalize: boolean, omitContentLength: boolean): boolean {
+  if (lastChecked === null || capitalize !== lastCapitalize || omitContentLength !== lastOmitContentLength) return false;
+  if (headers.length * 2 !== lastPairs.length) return false;
+  for (let i = 0; i < headers.length; i++) {
+    const pair = headers[i];
+    if (!Array.isArray(pair) || pair.length !== 2 || pair[0] !== lastPairs[2 * i] || pair[1] !== lastPairs[2 * i + 1]) return false;
+  }
+  return true;
+}
+
+/**
  * `omitContentLength`: the response may not carry one (RFC 9110 §8.6: 1xx,
  * 204, 2xx to CONNECT); the application's is still checked, then left out.
  */
 export function checkResponseHeaders(headers: unknown, capitalize: boolean, omitContentLength = false): CheckedHeaders {
   if (!Array.isArray(headers)) throw new InvalidResponseError("headers must be an array of [name, value] pairs");
+  if (sameAsLast(headers, capitalize, omitContentLength)) return lastChecked as CheckedHeaders;
+  const checked = checkHeaderList(headers, capitalize, omitContentLength);
+  const pairs: unknown[] = [];
+  for (const pair of headers as [unknown, unknown][]) pairs.push(pair[0], pair[1]);
+  lastPairs = pairs;
+  lastCapitalize = capitalize;
+  lastOmitContentLength = omitContentLength;
+  lastChecked = checked;
+  return checked;
+}
+
+function checkHeaderList(headers: unknown[], capitalize: boolean, omitContentLength: boolean): CheckedHeaders {
   let block = "";
   let contentLength = -1;
   let hasDate = false;
@@ -85,5 +121,5 @@ export function checkResponseHeaders(headers: unknown, capitalize: boolean, omit
     }
     block += `${checked.out}: ${value}\r\n`;
   }
-  return { block, contentLength, hasDate, wantsClose };
+  return Object.freeze({ block, contentLength, hasDate, wantsClose });
 }

@@ -33,6 +33,15 @@ const CONNECTION = "connection";
 const EXPECT = "expect";
 const HOST = "host";
 
+/**
+ * Case-insensitive name match. The parser hands common names over as shared
+ * strings (intern.ts), so the usual spellings match by identity first and
+ * only an unusual one is lower-cased.
+ */
+function isName(name: string, canonical: string, lower: string): boolean {
+  return name === canonical || name === lower || name.toLowerCase() === lower;
+}
+
 export function requestFraming(head: RequestHead, rejectBadRequests: boolean): RequestFraming {
   const h = head.headers;
   let contentLength = -1;
@@ -47,16 +56,19 @@ export function requestFraming(head: RequestHead, rejectBadRequests: boolean): R
     const value = h[i + 1] as string;
     switch (name.length) {
       case 14:
-        if (name.toLowerCase() === CONTENT_LENGTH) contentLength = mergeContentLength(contentLength, value);
+        if (isName(name, "Content-Length", CONTENT_LENGTH)) contentLength = mergeContentLength(contentLength, value);
         break;
       case 17:
-        if (name.toLowerCase() === TRANSFER_ENCODING) {
+        if (isName(name, "Transfer-Encoding", TRANSFER_ENCODING)) {
           transferCodings = transferCodings === null ? value : `${transferCodings},${value}`;
         }
         break;
       case 10:
-        if (name.toLowerCase() === CONNECTION) {
-          for (const token of value.split(",")) {
+        if (isName(name, "Connection", CONNECTION)) {
+          // The usual single-token values first; anything else is split into its list.
+          if (value === "close") connectionClose = true;
+          else if (value === "keep-alive") connectionKeepAlive = true;
+          else for (const token of value.split(",")) {
             const t = trimOws(token).toLowerCase();
             if (t === "close") connectionClose = true;
             else if (t === "keep-alive") connectionKeepAlive = true;
@@ -64,10 +76,10 @@ export function requestFraming(head: RequestHead, rejectBadRequests: boolean): R
         }
         break;
       case 6:
-        if (name.toLowerCase() === EXPECT && value.toLowerCase() === "100-continue") expectContinue = true;
+        if (isName(name, "Expect", EXPECT) && value.toLowerCase() === "100-continue") expectContinue = true;
         break;
       case 4:
-        if (name.toLowerCase() === HOST) {
+        if (isName(name, "Host", HOST)) {
           hosts++;
           host = value;
         }

@@ -42,6 +42,7 @@ import {
   TCHAR,
   latin1,
 } from "./grammar.js";
+import { HEADER_NAMES, METHODS } from "./intern.js";
 
 export interface HeadLimits {
   /** Bytes: a request line (with CRLF, and with any empty lines before it) this long or longer is a 414. */
@@ -65,6 +66,29 @@ export interface RequestHead {
   headers: string[];
 }
 
+/** A head as the parser makes it. */
+class ParsedHead implements RequestHead {
+  method: string;
+  target: string;
+  version: "HTTP/1.0" | "HTTP/1.1";
+  headers: string[] = [];
+
+  constructor(method: string, target: string, version: "HTTP/1.0" | "HTTP/1.1") {
+    this.method = method;
+    this.target = target;
+    this.version = version;
+  }
+
+  /**
+   * Made when asked for (the access log, error messages), not for every
+   * request: the line was checked to be exactly these three parts,
+   * single-spaced, so this is the same string as its bytes.
+   */
+  get requestLine(): string {
+    return `${this.method} ${this.target} ${this.version}`;
+  }
+}
+
 const enum Phase {
   RequestLine,
   Headers,
@@ -81,6 +105,13 @@ export class RequestHeadParser {
   /** Bytes of header lines read so far, with their CRLFs. */
   private headerBytes = 0;
   private current: RequestHead | null = null;
+  /**
+   * The previous head's target and header list: strings a request repeats are
+   * taken from them (see `sameAs`). Only these are kept, not the whole head,
+   * so that an idle connection holds little.
+   */
+  private previousTarget = "";
+  private previousHeaders: string[] | undefined = undefined;
 
   constructor(limits: HeadLimits) {
     this.limits = limits;
@@ -98,6 +129,10 @@ export class RequestHeadParser {
   }
 
   reset(): void {
+    if (this.current !== null && this.phase === Phase.Done) {
+      this.previousTarget = this.current.target;
+      this.previousHeaders = this.current.headers;
+    }
     this.phase = Phase.RequestLine;
     this.lineStart = 0;
     this.searchFrom = 0;
@@ -110,8 +145,7 @@ export class RequestHeadParser {
     const b = buf as Buffer;
     for (;;) {
       const lineStart = start + this.lineStart;
-      let lf = b.indexOf(LF, start + this.searchFrom);
-      if (lf >= end) lf = -1;
+      const lf = findLf(b, start + this.searchFrom, end);
       // The request line is measured from the head start, so that the empty
       // lines allowed before it (RFC 9112 §2.2) count against its limit: an
       // endless run of CRLFs is a 414, not a buffer that grows without bound.
@@ -129,7 +163,7 @@ export class RequestHeadParser {
       if (this.phase === Phase.RequestLine) {
         // RFC 9112 §2.2: a server SHOULD ignore empty lines received before the request line.
         if (contentEnd === lineStart) continue;
-        this.current = parseRequestLine(b, lineStart, contentEnd);
+        this.current = parseRequestLine(b, lineStart, contentEnd, this.previousTarget);
         this.phase = Phase.Headers;
         continue;
       }
@@ -139,7 +173,7 @@ export class RequestHeadParser {
         this.phase = Phase.Done;
         return lf + 1;
       }
-      parseFieldLine(b, lineStart, contentEnd, (this.current as RequestHead).headers);
+      parseFieldLine(b, lineStart, contentEnd, (this.current as RequestHead).headers, this.previousHeaders);
     }
   }
 
@@ -152,19 +186,32 @@ export class RequestHeadParser {
   }
 }
 
+/**
+ * The offset of the first LF in b[from..end), or -1. Head lines are short:
+ * a loop here beats Buffer#indexOf, whose call into C++ costs more than
+ * scanning a few dozen bytes; a long line falls back to it.
+ */
+function findLf(b: Buffer, from: number, end: number): number {
+  const stop = Math.min(end, from + 64);
+  for (let i = from; i < stop; i++) if (b[i] === LF) return i;
+  if (stop === end) return -1;
+  const lf = b.indexOf(LF, stop);
+  return lf === -1 || lf >= end ? -1 : lf;
+}
+
 /** RFC 9112 §3: request-line = method SP request-target SP HTTP-version — single spaces, nothing else. */
-function parseRequestLine(b: Buffer, s: number, e: number): RequestHead {
+function parseRequestLine(b: Buffer, s: number, e: number, previousTarget: string): RequestHead {
   let i = s;
   while (i < e && TCHAR[b[i] as number] === 1) i++;
   if (i === s || i === e || b[i] !== SP) throw new BadRequestError("malformed method");
-  const method = latin1(b, s, i);
+  const method = METHODS.read(b, s, i);
   const targetStart = ++i;
   while (i < e && TARGET_CHAR[b[i] as number] === 1) i++;
   if (i === targetStart || i === e || b[i] !== SP) throw new BadRequestError("malformed request-target");
-  const target = latin1(b, targetStart, i);
+  const target = sameAs(b, targetStart, i, previousTarget) ? previousTarget : latin1(b, targetStart, i);
   const version = parseVersion(b, i + 1, e);
   checkTargetForm(method, b, targetStart, i);
-  return { method, target, version, requestLine: latin1(b, s, e), headers: [] };
+  return new ParsedHead(method, target, version);
 }
 
 const H = 0x48;
@@ -263,22 +310,41 @@ function isAbsoluteForm(b: Buffer, s: number, e: number): boolean {
  * whitespace before the colon (§5.1), no obs-fold (§5.2), a token for the
  * name, and no CTL other than HTAB in the value (RFC 9110 §5.5).
  */
-function parseFieldLine(b: Buffer, s: number, e: number, out: string[]): void {
+function parseFieldLine(b: Buffer, s: number, e: number, out: string[], previous?: string[]): void {
   let i = s;
   while (i < e && TCHAR[b[i] as number] === 1) i++;
   if (i === s || i === e || b[i] !== COLON) {
     if (b[s] === SP || b[s] === HTAB) throw new BadRequestError("obsolete line folding");
     throw new BadRequestError("malformed header field name");
   }
-  const name = latin1(b, s, i);
+  const name = HEADER_NAMES.read(b, s, i);
   let vs = i + 1;
   let ve = e;
   while (vs < ve && (b[vs] === SP || b[vs] === HTAB)) vs++;
   while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
-  for (let j = vs; j < ve; j++) {
-    if (FIELD_VALUE_CHAR[b[j] as number] === 0) throw new BadRequestError("invalid character in header value");
+  // A client on a keep-alive connection usually repeats its headers in the same
+  // order: the previous request's value at this place, when it is these very
+  // bytes — bytes that passed the check below when that value was read.
+  const at = out.length;
+  let value: string;
+  if (vs === ve) {
+    value = "";
+  } else if (previous !== undefined && previous[at] === name && sameAs(b, vs, ve, previous[at + 1] as string)) {
+    value = previous[at + 1] as string;
+  } else {
+    for (let j = vs; j < ve; j++) {
+      if (FIELD_VALUE_CHAR[b[j] as number] === 0) throw new BadRequestError("invalid character in header value");
+    }
+    value = latin1(b, vs, ve);
   }
-  out.push(name, vs === ve ? "" : latin1(b, vs, ve));
+  out.push(name, value);
+}
+
+/** buf[s..e) holds exactly the Latin-1 bytes of `text`. */
+function sameAs(b: Buffer, s: number, e: number, text: string): boolean {
+  if (text.length !== e - s) return false;
+  for (let i = 0; i < text.length; i++) if (b[s + i] !== text.charCodeAt(i)) return false;
+  return true;
 }
 
 /** Parses trailer field lines with the header rules (used by the chunked decoder). */

@@ -140,5 +140,15 @@ export function chunkHeader(length: number): string {
   return `${length.toString(16)}\r\n`;
 }
 
+/** "Content-Length: n\r\n" for small n, made once each (most bodies a server computes the length of are small). */
+const contentLengthLines: string[] = [];
+const CONTENT_LENGTH_LINE_CACHE = 4096;
+
+/** The Content-Length header line for a body of `n` bytes. */
+export function contentLengthLine(n: number): string {
+  if (n >= CONTENT_LENGTH_LINE_CACHE) return `Content-Length: ${n}\r\n`;
+  return (contentLengthLines[n] ??= `Content-Length: ${n}\r\n`);
+}
+
 /** last-chunk and an empty trailer section. */
 export const LAST_CHUNK = "0\r\n\r\n";

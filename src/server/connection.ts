@@ -38,6 +38,7 @@ import { checkResponseHeaders } from "../gateway/start-response.js";
 import type { App, PostHook } from "../gateway/types.js";
 import { INPUT_HIGH_WATER_MARK, PIPELINE_HIGH_WATER_MARK } from "../limits.js";
 import type { ServerConfig } from "../options.js";
+import { coarseNow } from "./clock.js";
 import { describeError } from "./logger.js";
 
 /** What a connection needs from its server. */
@@ -98,28 +99,43 @@ export class Connection implements ExchangeHost, InputSource {
   private outParts: (string | Uint8Array)[] = [];
   /** Bytes in outParts. */
   private outPartBytes = 0;
-  private drainWaiters: (() => void)[] = [];
+  /** Waiting for "drain"; null until something first waits (the listener is added then). */
+  private drainWaiters: (() => void)[] | null = null;
 
   constructor(owner: ConnectionOwner, socket: Socket, info: Omit<ConnectionInfo, "setIdle">) {
     this.owner = owner;
     this.config = owner.config;
     this.socket = socket;
-    this.info = { ...info, setIdle: () => this.setIdle() };
+    this.info = {
+      serverName: info.serverName,
+      serverPort: info.serverPort,
+      remoteAddr: info.remoteAddr,
+      remotePort: info.remotePort,
+      https: info.https,
+      errors: info.errors,
+      setIdle: () => this.setIdle(),
+    };
     this.parser = new RequestHeadParser(this.config.headLimits);
-    this.idleSince = Date.now();
+    this.idleSince = coarseNow();
     socket.setNoDelay(true);
-    if (this.config.socketTimeoutMs > 0) socket.setTimeout(this.config.socketTimeoutMs);
-    socket.on("data", this.onData);
-    socket.on("end", this.onEnd);
-    socket.on("error", this.onError);
-    socket.on("close", this.onClose);
-    socket.on("drain", this.onDrain);
-    socket.on("timeout", this.onTimeout);
+    // The listeners are shared functions that find their Connection on the socket,
+    // rather than closures made for every connection: cheaper to accept, less to hold.
+    (socket as OwnedSocket)[CONNECTION] = this;
+    socket.on("data", onSocketData);
+    socket.on("end", onSocketEnd);
+    socket.on("error", onSocketError);
+    socket.on("close", onSocketClose);
+    // "drain" is listened to once something waits for it (drained()).
+    if (this.config.socketTimeoutMs > 0) {
+      socket.setTimeout(this.config.socketTimeoutMs);
+      socket.on("timeout", onSocketTimeout);
+    }
   }
 
-  // ---- socket events ----
+  // ---- socket events (through the shared listeners below the class) ----
 
-  private readonly onData = (chunk: Buffer): void => {
+  /** @internal */
+  onData(chunk: Buffer): void {
     if (this.closing) return; // bytes after the last request are ignored
     if (this.buf === null) {
       this.buf = chunk;
@@ -129,37 +145,42 @@ export class Connection implements ExchangeHost, InputSource {
       this.offset = 0;
     }
     this.pump();
-  };
+  }
 
-  private readonly onEnd = (): void => {
+  /** @internal */
+  onEnd(): void {
     this.peerEnded = true;
     if (!this.decoder.done) this.input?.fail(new ClientDisconnectedError());
     if (this.exchange === null) this.endConnection();
-  };
+  }
 
-  private readonly onError = (err: Error): void => {
+  /** @internal */
+  onError(err: Error): void {
     this.config.log.debug(`connection error from ${this.info.remoteAddr}: ${err.message}`);
-  };
+  }
 
-  private readonly onClose = (): void => {
+  /** @internal */
+  onClose(): void {
     this.closed = true;
     this.closing = true;
     if (!this.decoder.done) this.input?.fail(new ClientDisconnectedError());
     this.wakeDrainWaiters();
     this.owner.connectionClosed(this);
-  };
+  }
 
-  private readonly onDrain = (): void => {
+  /** @internal */
+  onDrain(): void {
     this.wakeDrainWaiters();
-  };
+  }
 
-  private readonly onTimeout = (): void => {
+  /** @internal */
+  onTimeout(): void {
     // As eventlet's socket_timeout, this bounds waits on the client: an app still
     // working (nothing left unsent, no body it waits for) is not cut off.
     if (this.exchange !== null && this.socket.writableLength === 0 && (this.decoder.done || this.paused)) return;
     this.config.log.debug(`connection from ${this.info.remoteAddr} timed out`);
     this.socket.destroy();
-  };
+  }
 
   // ---- the read loop ----
 
@@ -198,7 +219,7 @@ export class Connection implements ExchangeHost, InputSource {
   /** Reads a head from buf; true when a request was started and finished synchronously (keep going). */
   private readHead(buf: Buffer): boolean {
     if (this.requestStartedAt === 0) {
-      this.requestStartedAt = Date.now();
+      this.requestStartedAt = this.now;
       this.idleSince = 0;
     }
     let end: number;
@@ -239,7 +260,8 @@ export class Connection implements ExchangeHost, InputSource {
     // Pipelined before a FIN that has been read already: the rest of this body can never come.
     if (this.peerEnded && !this.decoder.done) input.fail(new ClientDisconnectedError());
     this.owner.requestStarted();
-    const started = Date.now();
+    // The access log's wall_seconds wants the exact clock; nothing else reads it.
+    const started = this.config.logAccess === null ? 0 : Date.now();
     const pending = exchange.run(this.owner.app);
     if (pending === undefined) {
       this.exchangeDone(exchange, started);
@@ -257,14 +279,19 @@ export class Connection implements ExchangeHost, InputSource {
     return false;
   }
 
-  private readonly onBodyData = (data: Buffer): void => {
-    (this.input as Input).push(data);
-  };
+  /** The decoder's callback, made the first time a body is read (most connections never see one). */
+  private onBodyData: ((data: Buffer) => void) | null = null;
+
+  private bodySink(): (data: Buffer) => void {
+    return (this.onBodyData ??= (data: Buffer): void => {
+      (this.input as Input).push(data);
+    });
+  }
 
   private feedBody(buf: Buffer): void {
     const input = this.input as Input;
     try {
-      this.advance(this.decoder.decode(buf, this.offset, buf.length, this.onBodyData));
+      this.advance(this.decoder.decode(buf, this.offset, buf.length, this.bodySink()));
     } catch (err) {
       // A malformed body: the app's reads fail, and nothing after it is a request.
       this.buf = null;
@@ -284,7 +311,8 @@ export class Connection implements ExchangeHost, InputSource {
       if (this.exchange === null) {
         // A discarded body is over: the connection waits for its next request.
         this.requestStartedAt = 0;
-        if (this.buf === null) this.idleSince = Date.now();
+        this.input = null;
+        if (this.buf === null) this.idleSince = this.now;
         if (this.owner.closing) this.endConnection();
       }
     } else if (input.buffered > INPUT_HIGH_WATER_MARK) {
@@ -296,7 +324,10 @@ export class Connection implements ExchangeHost, InputSource {
     this.owner.requestFinished();
     this.exchange = null;
     // While an unread body is discarded, requestTimeout still bounds it.
-    if (this.decoder.done) this.requestStartedAt = 0;
+    if (this.decoder.done) {
+      this.requestStartedAt = 0;
+      this.input = null; // nothing more goes to it: an idle connection need not hold it
+    }
     const input = exchange.input;
     // exchange.keepAlive was decided when the head went out; since then the connection may
     // have learnt it cannot serve another request (a body timed out or was malformed, the
@@ -321,7 +352,7 @@ export class Connection implements ExchangeHost, InputSource {
       this.endConnection();
       return;
     }
-    if (this.decoder.done && this.buf === null) this.idleSince = Date.now();
+    if (this.decoder.done && this.buf === null) this.idleSince = this.now;
     if (this.paused) this.resumeReading();
     this.pump();
     // A client that half-closed is answered what it pipelined before its FIN, then no more can come.
@@ -387,7 +418,7 @@ export class Connection implements ExchangeHost, InputSource {
   private endConnection(): void {
     this.closing = true;
     if (this.endedAt > 0 || this.closed) return;
-    this.endedAt = Date.now();
+    this.endedAt = coarseNow();
     this.idleSince = 0;
     this.flush();
     this.socket.end();
@@ -455,6 +486,11 @@ export class Connection implements ExchangeHost, InputSource {
 
   // ---- Transport (gateway/response.ts) ----
 
+  /** ms, now, from the coarse clock (clock.ts): what the time limits and the Date header need. */
+  get now(): number {
+    return coarseNow();
+  }
+
   get gone(): boolean {
     return this.closed || this.socket.destroyed;
   }
@@ -516,12 +552,17 @@ export class Connection implements ExchangeHost, InputSource {
 
   drained(): Promise<void> {
     if (this.gone || !this.socket.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    if (this.drainWaiters === null) {
+      this.drainWaiters = [];
+      this.socket.on("drain", onSocketDrain);
+    }
+    const waiters = this.drainWaiters;
+    return new Promise((resolve) => waiters.push(resolve));
   }
 
   private wakeDrainWaiters(): void {
     const waiters = this.drainWaiters;
-    if (waiters.length === 0) return;
+    if (waiters === null || waiters.length === 0) return;
     this.drainWaiters = [];
     for (const wake of waiters) wake();
   }
@@ -550,7 +591,7 @@ export class Connection implements ExchangeHost, InputSource {
     if (!this.takenOver) {
       this.takenOver = true;
       this.flush();
-      this.socket.removeListener("data", this.onData);
+      this.socket.removeListener("data", onSocketData);
       if (this.buf !== null) {
         this.socket.unshift(this.buf.subarray(this.offset));
         this.buf = null;
@@ -560,6 +601,29 @@ export class Connection implements ExchangeHost, InputSource {
     }
     return this.socket;
   }
+}
+
+/** Where the shared socket listeners find their Connection. */
+const CONNECTION = Symbol("eventwsgi.connection");
+type OwnedSocket = Socket & { [CONNECTION]: Connection };
+
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[CONNECTION].onData(chunk);
+}
+function onSocketEnd(this: OwnedSocket): void {
+  this[CONNECTION].onEnd();
+}
+function onSocketError(this: OwnedSocket, err: Error): void {
+  this[CONNECTION].onError(err);
+}
+function onSocketClose(this: OwnedSocket): void {
+  this[CONNECTION].onClose();
+}
+function onSocketDrain(this: OwnedSocket): void {
+  this[CONNECTION].onDrain();
+}
+function onSocketTimeout(this: OwnedSocket): void {
+  this[CONNECTION].onTimeout();
 }
 
 async function runHooks(hooks: PostHook[], exchange: Exchange, config: ServerConfig): Promise<void> {
