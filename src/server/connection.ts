@@ -403,8 +403,14 @@ export class Connection implements ExchangeHost, InputSource {
   /** Server shutdown: idle connections end now, busy ones after their response (with Connection: close). */
   shutdown(): void {
     // eventlet shuts a connection marked idle down even while its app runs (a long poll).
-    if (this.markedIdle && this.exchange !== null) this.destroy();
-    else if (this.idle) this.endConnection();
+    if (this.markedIdle && this.exchange !== null) {
+      this.destroy();
+    } else if (this.idle) {
+      // Nothing is owed to an idle client: once our FIN is out the socket is
+      // closed, rather than lingering (up to LINGER_MS) for the client's own.
+      this.endConnection();
+      this.socket.destroySoon();
+    }
   }
 
   destroy(): void {

@@ -209,6 +209,26 @@ describe("WsgiServer.close()", () => {
     }
   });
 
+  test("an idle client that never closes its side does not hold close() up", async () => {
+    const s = await local(hello);
+    // allowHalfOpen: the client does not answer the server's FIN with its own.
+    const client = net.connect({ host: "127.0.0.1", port: s.port, allowHalfOpen: true });
+    const gotEnd = new Signal();
+    client.on("end", () => gotEnd.fire());
+    const answered = new Signal();
+    client.on("data", () => answered.fire());
+    try {
+      await within(2000, "the connection", new Promise<void>((resolve, reject) => client.once("connect", resolve).once("error", reject)));
+      client.write(GET);
+      await within(2000, "the response", answered.promise);
+      await within(1000, "close() to settle without waiting for the client's FIN", s.server.close());
+      await within(1000, "the client to see the server's end", gotEnd.promise);
+    } finally {
+      client.destroy();
+      await s.close(100);
+    }
+  });
+
   test("close() with nothing open settles at once; calling it again returns the same promise", async () => {
     const s = await local(hello);
     const first = s.server.close();
