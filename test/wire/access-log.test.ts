@@ -96,6 +96,9 @@ test("a function format gets the fields", async () => {
     assert.equal(f.status_code, "200");
     assert.equal(f.body_length, c.data.length);
     assert.equal(typeof f.wall_seconds, "number");
+    // Measured finer than a millisecond, as eventlet's time.time() (%(wall_seconds).6f).
+    const ms = f.wall_seconds * 1000;
+    assert.ok(ms > 0 && Math.abs(ms - Math.round(ms)) > 1e-9, `wall_seconds ${f.wall_seconds} is a whole number of ms`);
     assert.match(f.date_time, /^\d{2}\/[A-Z][a-z]{2}\/\d{4} \d{2}:\d{2}:\d{2}$/);
   });
 });
