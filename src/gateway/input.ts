@@ -53,6 +53,12 @@ export class Input implements AsyncIterable<Buffer> {
   /** A 100 Continue has been written. */
   continueSent = false;
   private continueHeaders = "";
+  /**
+   * The request's response is over: an application that kept this Input must
+   * not send a 100 Continue or take the socket while the connection may
+   * already be serving the next request.
+   */
+  private retired = false;
 
   constructor(source: InputSource, continueExpected: boolean, empty: boolean) {
     this.source = source;
@@ -100,6 +106,11 @@ export class Input implements AsyncIterable<Buffer> {
   /** A read is waiting for bytes that have not arrived. */
   get waiting(): boolean {
     return this.wakers.length > 0;
+  }
+
+  /** The exchange is over: the application-side calls that act on the connection stop working. */
+  retire(): void {
+    this.retired = true;
   }
 
   /** Drop what is queued and all that comes (the server's discard between requests). */
@@ -218,6 +229,7 @@ export class Input implements AsyncIterable<Buffer> {
 
   /** The connection's socket: the application takes the connection over. */
   getSocket(): unknown {
+    if (this.retired) throw new Error("getSocket(): this request's response is over; the connection is no longer its to take");
     return this.source.takeSocket();
   }
 
@@ -228,10 +240,11 @@ export class Input implements AsyncIterable<Buffer> {
 
   /**
    * Sends 100 Continue now; a no-op once the final response has started, and
-   * when the request did not expect one (RFC 9110 §15.2: never to an HTTP/1.0 client).
+   * when the request did not expect one (RFC 9110 §15.2: never to an HTTP/1.0 client),
+   * and once its response is over (the connection may carry the next request's).
    */
   sendHundredContinueResponse(): Promise<void> {
-    if (this.continueExpected && !this.source.finalResponseStarted) {
+    if (this.continueExpected && !this.retired && !this.source.finalResponseStarted) {
       this.continueSent = true;
       this.source.sendContinue(this.continueHeaders);
     }

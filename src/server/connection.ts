@@ -330,6 +330,7 @@ export class Connection implements ExchangeHost, InputSource {
       this.input = null; // nothing more goes to it: an idle connection need not hold it
     }
     const input = exchange.input;
+    input.retire();
     // exchange.keepAlive was decided when the head went out; since then the connection may
     // have learnt it cannot serve another request (a body timed out or was malformed, the
     // client half-closed, the server began shutting down): mayKeepAlive is asked again.

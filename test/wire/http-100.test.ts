@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { App } from "../../src/index.js";
+import type { App, Environ } from "../../src/index.js";
 import { prepare } from "../gateway/harness.js";
 import { header, parseAll, rawExchange, withServer } from "../support/wire.js";
 import { withClient } from "./client.js";
@@ -241,5 +241,37 @@ test("a second 100 Continue with other headers, chunked body (test_024b, one chu
     await c.write("8\r\n, second\r\n8\r\n message\r\n0\r\n\r\n");
     const [ok] = await c.next();
     assert.equal(ok!.body.toString(), "first message, second message");
+  });
+});
+
+test("an Input kept past its response sends no 100 Continue and gives no socket during the next request", async () => {
+  let kept: Environ["wsgi.input"] | null = null;
+  const app: App = async (env, sr) => {
+    if (kept === null) {
+      kept = env["wsgi.input"];
+      const body = await kept.read();
+      sr("200 OK", [["Content-Length", String(body.length)]]);
+      return [body];
+    }
+    await kept.sendHundredContinueResponse();
+    let refused = "no";
+    try {
+      kept.getSocket();
+    } catch {
+      refused = "yes";
+    }
+    sr("200 OK", [["X-Socket-Refused", refused]]);
+    return ["second"];
+  };
+  await withClient(app, {}, async (c) => {
+    await c.write("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nhi");
+    const [cont, first] = await c.next(2);
+    assert.equal(cont!.status, 100);
+    assert.equal(first!.body.toString(), "hi");
+    await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const [second] = await c.next();
+    assert.equal(second!.status, 200, "no stray 100 Continue before the second response");
+    assert.equal(header(second!, "x-socket-refused"), "yes");
+    assert.equal(second!.body.toString(), "second");
   });
 });
