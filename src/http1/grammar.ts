@@ -35,8 +35,11 @@ export const IP_LITERAL_CHAR = table((b) => isAlnum(b) || ":.-_~!$&'()*+,;=".inc
 /** RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) — the characters after the first. */
 export const SCHEME_CHAR = table((b) => isAlnum(b) || b === 0x2b || b === 0x2d || b === 0x2e);
 
-/** RFC 9110 §5.6.4 qdtext and quoted-pair octets (HTAB, SP, VCHAR, obs-text), used for chunk extensions. */
-export const QUOTED_CHAR = table((b) => b === 0x09 || (b >= 0x20 && b !== 0x7f));
+/**
+ * RFC 9110 §5.6.4 qdtext and quoted-pair octets (HTAB, SP, VCHAR, obs-text), used for
+ * chunk extensions. The same set as a field value's octets, so the same table.
+ */
+export const QUOTED_CHAR = FIELD_VALUE_CHAR;
 
 export const CR = 0x0d;
 export const LF = 0x0a;

@@ -117,7 +117,7 @@ export function requestFraming(head: RequestHead, rejectBadRequests: boolean): R
   };
 }
 
-/** Largest Content-Length accepted: 2^53 - 1 bytes, the largest exact integer. */
+/** Digits in the largest Content-Length accepted (10^15 - 1 bytes): below 2^53, so every value is an exact integer. */
 const MAX_CONTENT_LENGTH_DIGITS = 15;
 
 /**

@@ -71,11 +71,6 @@ export class AcceptGuard {
     netServer.on("error", this.onError);
   }
 
-  /** True when the process is out of descriptors, as far as the last probe or error knows. */
-  get outOfDescriptors(): boolean {
-    return this.outOfDescriptorsSince !== null;
-  }
-
   /** A connection was accepted while draining; the caller destroys it. */
   countRefused(): void {
     this.refused++;
