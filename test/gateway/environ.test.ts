@@ -111,6 +111,13 @@ test("an absolute-form target gives its path and query", () => {
   assert.equal(env("GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n").PATH_INFO, "/");
 });
 
+test("rejectBadRequests: false with Content-Length and chunked: chunked frames the body, so CONTENT_LENGTH is left out", () => {
+  const e = env("POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", { rejectBadRequests: false });
+  assert.equal("CONTENT_LENGTH" in e, false, "an app must not read 5 bytes of a chunked body as if it were the whole");
+  assert.equal(e.HTTP_TRANSFER_ENCODING, "chunked");
+  assert.deepEqual(e.headers_raw.slice(1), [["Content-Length", "5"], ["Transfer-Encoding", "chunked"]], "headers_raw keeps what was sent");
+});
+
 test("an absolute-form target's authority is HTTP_HOST, whatever Host says (RFC 9112 §3.2.2)", () => {
   const e = env("GET http://example.com:8080/p?q=1 HTTP/1.1\r\nHost: other.example\r\n\r\n");
   assert.equal(e.HTTP_HOST, "example.com:8080");
