@@ -5,7 +5,7 @@
  * - reading a head: no `exchange`, the body `decoder` is done;
  * - busy: an `exchange` is running (the app has the request); bytes that
  *   arrive go to its body decoder, and once that is done they wait in
- *   `buf` as the next (pipelined) request;
+ *   the read buffer (read-buffer.ts) as the next (pipelined) request;
  * - discarding: the exchange is over but its body is not: the decoder
  *   drops the rest before the next head is read;
  * - closing: no further request will be read; the socket is ended once
@@ -40,6 +40,7 @@ import { INPUT_HIGH_WATER_MARK, PIPELINE_HIGH_WATER_MARK } from "../limits.js";
 import type { ServerConfig } from "../options.js";
 import { coarseNow } from "./clock.js";
 import { describeError } from "./logger.js";
+import { ReadBuffer } from "./read-buffer.js";
 
 /** What a connection needs from its server. */
 export interface ConnectionOwner {
@@ -69,9 +70,8 @@ export class Connection implements ExchangeHost, InputSource {
   private readonly info: ConnectionInfo;
   private readonly parser: RequestHeadParser;
 
-  /** Received bytes not yet consumed start at buf[offset]; null when there are none. */
-  private buf: Buffer | null = null;
-  private offset = 0;
+  /** Received bytes not yet consumed. */
+  private readonly rb = new ReadBuffer();
   private exchange: Exchange | null = null;
   private decoder: BodyDecoder = EMPTY_DECODER;
   private input: Input | null = null;
@@ -137,13 +137,7 @@ export class Connection implements ExchangeHost, InputSource {
   /** @internal */
   onData(chunk: Buffer): void {
     if (this.closing) return; // bytes after the last request are ignored
-    if (this.buf === null) {
-      this.buf = chunk;
-      this.offset = 0;
-    } else {
-      this.buf = Buffer.concat([this.buf.subarray(this.offset), chunk]);
-      this.offset = 0;
-    }
+    this.rb.append(chunk);
     this.pump();
   }
 
@@ -189,7 +183,7 @@ export class Connection implements ExchangeHost, InputSource {
     this.pumping = true;
     try {
       while (!this.closing && !this.takenOver) {
-        const buf = this.buf;
+        const buf = this.rb.bytes;
         if (!this.decoder.done) {
           if (buf === null) break;
           this.feedBody(buf);
@@ -197,7 +191,7 @@ export class Connection implements ExchangeHost, InputSource {
           continue;
         }
         if (this.exchange !== null) {
-          if (buf !== null && buf.length - this.offset > PIPELINE_HIGH_WATER_MARK) this.pauseReading();
+          if (this.rb.length > PIPELINE_HIGH_WATER_MARK) this.pauseReading();
           break;
         }
         if (buf === null || !this.readHead(buf)) break;
@@ -208,15 +202,7 @@ export class Connection implements ExchangeHost, InputSource {
     this.flush();
   }
 
-  private advance(n: number): void {
-    this.offset += n;
-    if (this.buf !== null && this.offset >= this.buf.length) {
-      this.buf = null;
-      this.offset = 0;
-    }
-  }
-
-  /** Reads a head from buf; true when a request was started and finished synchronously (keep going). */
+  /** Reads a head from buf (the read buffer's store); true when a request was started and finished synchronously (keep going). */
   private readHead(buf: Buffer): boolean {
     if (this.requestStartedAt === 0) {
       this.requestStartedAt = this.now;
@@ -224,7 +210,7 @@ export class Connection implements ExchangeHost, InputSource {
     }
     let end: number;
     try {
-      end = this.parser.execute(buf, this.offset, buf.length);
+      end = this.parser.execute(buf, this.rb.start, this.rb.end);
     } catch (err) {
       this.respondProtocolError(err);
       return false;
@@ -232,7 +218,7 @@ export class Connection implements ExchangeHost, InputSource {
     if (end < 0) return false;
     const head = this.parser.head;
     this.parser.reset();
-    this.advance(end - this.offset);
+    this.rb.advance(end - this.rb.start);
     return this.startExchange(head);
   }
 
@@ -256,7 +242,8 @@ export class Connection implements ExchangeHost, InputSource {
     this.exchange = exchange;
     this.markedIdle = false;
     this.fresh = false;
-    if (this.buf !== null && !this.decoder.done) this.feedBody(this.buf);
+    const buf = this.rb.bytes;
+    if (buf !== null && !this.decoder.done) this.feedBody(buf);
     // Pipelined before a FIN that has been read already: the rest of this body can never come.
     if (this.peerEnded && !this.decoder.done) input.fail(new ClientDisconnectedError());
     this.owner.requestStarted();
@@ -289,14 +276,14 @@ export class Connection implements ExchangeHost, InputSource {
     });
   }
 
+  /** Feeds the body decoder from buf (the read buffer's store). */
   private feedBody(buf: Buffer): void {
     const input = this.input as Input;
     try {
-      this.advance(this.decoder.decode(buf, this.offset, buf.length, this.bodySink()));
+      this.rb.advance(this.decoder.decode(buf, this.rb.start, this.rb.end, this.bodySink()));
     } catch (err) {
       // A malformed body: the app's reads fail, and nothing after it is a request.
-      this.buf = null;
-      this.offset = 0;
+      this.rb.clear();
       this.decoder = EMPTY_DECODER;
       this.closing = true;
       input.fail(err instanceof Error ? err : new Error(String(err)));
@@ -313,7 +300,7 @@ export class Connection implements ExchangeHost, InputSource {
         // A discarded body is over: the connection waits for its next request.
         this.requestStartedAt = 0;
         this.input = null;
-        if (this.buf === null) this.idleSince = this.now;
+        if (this.rb.empty) this.idleSince = this.now;
         if (this.owner.closing) this.endConnection();
       }
     } else if (input.buffered > INPUT_HIGH_WATER_MARK) {
@@ -354,7 +341,7 @@ export class Connection implements ExchangeHost, InputSource {
       this.endConnection();
       return;
     }
-    if (this.decoder.done && this.buf === null) this.idleSince = this.now;
+    if (this.decoder.done && this.rb.empty) this.idleSince = this.now;
     if (this.paused) this.resumeReading();
     this.pump();
     // A client that half-closed is answered what it pipelined before its FIN, then no more can come.
@@ -399,7 +386,7 @@ export class Connection implements ExchangeHost, InputSource {
 
   /** Idle: waiting for a request with nothing of one received, or marked idle by the app. */
   get idle(): boolean {
-    return (this.idleSince > 0 && this.buf === null && this.exchange === null) || this.markedIdle;
+    return (this.idleSince > 0 && this.rb.empty && this.exchange === null) || this.markedIdle;
   }
 
   /** Server shutdown: idle connections end now, busy ones after their response (with Connection: close). */
@@ -509,7 +496,7 @@ export class Connection implements ExchangeHost, InputSource {
    * has, but pipelined bytes it sent before its FIN are still to be read.
    */
   get mayKeepAlive(): boolean {
-    return this.config.keepalive && !this.owner.closing && !this.closing && (!this.peerEnded || this.buf !== null);
+    return this.config.keepalive && !this.owner.closing && !this.closing && (!this.peerEnded || !this.rb.empty);
   }
 
   writeText(text: string): void {
@@ -600,11 +587,8 @@ export class Connection implements ExchangeHost, InputSource {
       this.takenOver = true;
       this.flush();
       this.socket.removeListener("data", onSocketData);
-      if (this.buf !== null) {
-        this.socket.unshift(this.buf.subarray(this.offset));
-        this.buf = null;
-        this.offset = 0;
-      }
+      const rest = this.rb.take();
+      if (rest !== null) this.socket.unshift(rest);
       this.socket.pause();
     }
     return this.socket;
