@@ -38,7 +38,7 @@ import { checkResponseHeaders } from "../gateway/start-response.js";
 import type { App, PostHook } from "../gateway/types.js";
 import { INPUT_HIGH_WATER_MARK, PIPELINE_HIGH_WATER_MARK } from "../limits.js";
 import type { ServerConfig } from "../options.js";
-import { coarseNow } from "./clock.js";
+import { coarseNow, refreshClock } from "./clock.js";
 import { describeError } from "./logger.js";
 import { ReadBuffer } from "./read-buffer.js";
 
@@ -309,6 +309,9 @@ export class Connection implements ExchangeHost, InputSource {
   }
 
   private exchangeDone(exchange: Exchange, startedMs: number): void {
+    // The app may have run synchronously past the coarse clock's expiry: idleSince and
+    // the next requestStartedAt must not be stamped with a reading from before it (clock.ts).
+    refreshClock();
     this.owner.requestFinished();
     this.exchange = null;
     // While an unread body is discarded, requestTimeout still bounds it.
