@@ -582,7 +582,11 @@ export class Connection implements ExchangeHost, InputSource {
 
   consumed(): void {
     const input = this.input;
-    if (this.paused && input !== null && (input.buffered <= INPUT_HIGH_WATER_MARK / 2 || input.waiting)) this.resumeReading();
+    // Only a pause for the body is the app's to lift: once the body is complete, a pause is
+    // for pipelined bytes (PIPELINE_HIGH_WATER_MARK), lifted when the exchange ends.
+    if (this.paused && !this.decoder.done && input !== null && (input.buffered <= INPUT_HIGH_WATER_MARK / 2 || input.waiting)) {
+      this.resumeReading();
+    }
   }
 
   takeSocket(): Socket {
