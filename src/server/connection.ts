@@ -338,9 +338,16 @@ export class Connection implements ExchangeHost, InputSource {
       return;
     }
     if (!keepAlive) {
-      // The app is done with a socket it took over, which is paused: drop what comes so the
-      // client's FIN is seen and the socket closes now rather than after LINGER_MS.
-      if (this.takenOver) this.socket.resume();
+      // A paused socket (a body the app did not read, pipelined bytes past the high-water
+      // mark, a socket the app took over and is done with) is resumed: what comes is dropped
+      // (onData ignores bytes once closing; a taken socket has no data listener) so the
+      // client's FIN is seen and the socket closes now. Left paused, it would be destroyed
+      // after LINGER_MS with unread bytes, and the RST that sends can wipe the response
+      // from the client's receive buffer (RFC 9112 §9.6).
+      if (this.paused || this.takenOver) {
+        this.paused = false;
+        this.socket.resume();
+      }
       this.endConnection();
       return;
     }
