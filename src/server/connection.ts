@@ -314,6 +314,8 @@ export class Connection implements ExchangeHost, InputSource {
     refreshClock();
     this.owner.requestFinished();
     this.exchange = null;
+    // set_idle marks the request it was called in: the next one, perhaps half received, is not idle.
+    this.markedIdle = false;
     // While an unread body is discarded, requestTimeout still bounds it.
     if (this.decoder.done) {
       this.requestStartedAt = 0;

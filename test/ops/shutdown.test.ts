@@ -141,6 +141,30 @@ describe("WsgiServer.close()", () => {
     }
   });
 
+  test("a connection whose previous request was marked with eventlet.set_idle is not idle while its next head is half received", async () => {
+    const app: App = (env, startResponse) => {
+      if (env.PATH_INFO === "/mark") env["eventlet.set_idle"]();
+      startResponse("200 OK", [["Content-Length", "2"]]);
+      return ["ok"];
+    };
+    const s = await local(app);
+    const peer = await Peer.connect({ port: s.port });
+    try {
+      // One write: the marked request, then the start of the next one, read right after it.
+      await peer.write("GET /mark HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHo");
+      assert.equal((await peer.responses(1))[0]!.status, 200);
+      const closed = s.server.close({ deadline: 3000 });
+      await peer.write("st: x\r\n\r\n");
+      const [, second] = await peer.responses(2);
+      assert.equal(second!.status, 200, "the half-received request is served");
+      assert.equal(header(second!, "connection"), "close");
+      await within(3000, "close() to settle", closed);
+    } finally {
+      peer.destroy();
+      await s.close(100);
+    }
+  });
+
   test("the deadline cuts requests that do not finish in time", async () => {
     const never = new Signal();
     const started = new Signal();
