@@ -235,7 +235,9 @@ export class Connection implements ExchangeHost, InputSource {
       : framing.contentLength > 0
         ? new LengthDecoder(framing.contentLength)
         : EMPTY_DECODER;
-    const input = new Input(this, framing.expectContinue, this.decoder.done);
+    // A server limited to HTTP/1.0 sends no 100 Continue: 1xx responses are HTTP/1.1's
+    // (RFC 9110 §15.2), and every other response it sends says HTTP/1.0.
+    const input = new Input(this, framing.expectContinue && this.config.http11, this.decoder.done);
     this.input = input;
     const environ = buildEnviron(head, framing, this.info, input, this.config.environ);
     const exchange = new Exchange(this, head, framing, environ, input);
@@ -586,7 +588,8 @@ export class Connection implements ExchangeHost, InputSource {
   }
 
   renderContinueHeaders(headers: [string, string][]): string {
-    return checkResponseHeaders(headers, this.config.capitalizeResponseHeaders).block;
+    // A 1xx carries no Content-Length (RFC 9110 §8.6): an app's is checked, then left out.
+    return checkResponseHeaders(headers, this.config.capitalizeResponseHeaders, true).block;
   }
 
   consumed(): void {
