@@ -314,7 +314,6 @@ export class Connection implements ExchangeHost, InputSource {
     // The app may have run synchronously past the coarse clock's expiry: idleSince and
     // the next requestStartedAt must not be stamped with a reading from before it (clock.ts).
     refreshClock();
-    this.owner.requestFinished();
     this.exchange = null;
     // set_idle marks the request it was called in: the next one, perhaps half received, is not idle.
     this.markedIdle = false;
@@ -335,6 +334,8 @@ export class Connection implements ExchangeHost, InputSource {
     }
     this.runPostHooks(exchange);
     this.logAccess(exchange, startedMs);
+    // After the post hooks are under way: a server closing may be waiting for this.
+    this.owner.requestFinished();
     if (exchange.aborted) {
       this.closing = true;
       this.flush();

@@ -95,6 +95,8 @@ class Server implements WsgiServer, ConnectionOwner {
   private resolveClosed!: () => void;
   private exited = false;
   private closePromise: Promise<void> | null = null;
+  /** close()'s deadline passed: what was left is cut, and apps still running are not waited for. */
+  private cut = false;
 
   constructor(sock: ListenSocket, app: App, opts?: ServerOptions) {
     if (typeof (sock as Partial<Acceptor>).attach !== "function") throw new TypeError("server() needs a socket from listen()");
@@ -237,7 +239,7 @@ class Server implements WsgiServer, ConnectionOwner {
       next.removeListener("error", ignoreError);
       if (!next.destroyed) this.serve(next);
     }
-    if (this.closing && this.slotsInUse === 0) this.finishClose();
+    this.maybeFinishClose();
   }
 
   requestStarted(): void {
@@ -246,6 +248,17 @@ class Server implements WsgiServer, ConnectionOwner {
 
   requestFinished(): void {
     this.outstandingRequests--;
+    // An app whose client left freed its slot before it finished: close() waited for it.
+    if (this.outstandingRequests === 0) this.maybeFinishClose();
+  }
+
+  /**
+   * Closing is over once no connection holds a slot and no app is running: a connection
+   * whose client went away is gone while its app may still be at work. After the deadline,
+   * apps are not waited for (they cannot be cut; their connections were).
+   */
+  private maybeFinishClose(): void {
+    if (this.closing && this.slotsInUse === 0 && (this.outstandingRequests === 0 || this.cut)) this.finishClose();
   }
 
   private checkTimeouts(): void {
@@ -283,11 +296,13 @@ class Server implements WsgiServer, ConnectionOwner {
     let timer: NodeJS.Timeout | undefined;
     if (deadline !== undefined) {
       timer = setTimeout(() => {
+        this.cut = true;
         for (const conn of this.connections) conn.destroy();
+        this.maybeFinishClose();
       }, deadline);
     }
     for (const conn of this.connections) conn.shutdown();
-    if (this.slotsInUse === 0) this.finishClose();
+    this.maybeFinishClose();
     this.closePromise = Promise.all([listenerClosed, this.closed]).then(() => {
       if (timer !== undefined) clearTimeout(timer);
     });
