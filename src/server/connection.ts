@@ -49,7 +49,10 @@ export interface ConnectionOwner {
   /** The server is shutting down: no connection may be kept alive. */
   readonly closing: boolean;
   requestStarted(): void;
-  requestFinished(): void;
+  /** `abandoned`: requestAbandoned() was called for it. */
+  requestFinished(abandoned: boolean): void;
+  /** Shutdown dropped the connection of a request marked idle: close() need not wait for its app. */
+  requestAbandoned(): void;
   connectionClosed(conn: Connection): void;
 }
 
@@ -84,6 +87,8 @@ export class Connection implements ExchangeHost, InputSource {
   private endedAt = 0;
   /** The app called eventlet.set_idle during the current request. */
   private markedIdle = false;
+  /** The running request was reported abandoned (shutdown dropped its connection as marked idle). */
+  private abandoned = false;
   /** No request has begun on this connection yet: its wait for one is bounded by headersTimeout. */
   private fresh = true;
 
@@ -335,7 +340,8 @@ export class Connection implements ExchangeHost, InputSource {
     this.runPostHooks(exchange);
     this.logAccess(exchange, startedMs);
     // After the post hooks are under way: a server closing may be waiting for this.
-    this.owner.requestFinished();
+    this.owner.requestFinished(this.abandoned);
+    this.abandoned = false;
     if (exchange.aborted) {
       this.closing = true;
       this.flush();
@@ -408,6 +414,10 @@ export class Connection implements ExchangeHost, InputSource {
   shutdown(): void {
     // eventlet shuts a connection marked idle down even while its app runs (a long poll).
     if (this.markedIdle && this.exchange !== null) {
+      if (!this.abandoned) {
+        this.abandoned = true;
+        this.owner.requestAbandoned();
+      }
       this.destroy();
     } else if (this.idle) {
       // Nothing is owed to an idle client: once our FIN is out the socket is

@@ -97,6 +97,8 @@ class Server implements WsgiServer, ConnectionOwner {
   private closePromise: Promise<void> | null = null;
   /** close()'s deadline passed: what was left is cut, and apps still running are not waited for. */
   private cut = false;
+  /** Running apps whose connections shutdown dropped as marked idle (long polls): not waited for. */
+  private abandonedRequests = 0;
 
   constructor(sock: ListenSocket, app: App, opts?: ServerOptions) {
     if (typeof (sock as Partial<Acceptor>).attach !== "function") throw new TypeError("server() needs a socket from listen()");
@@ -246,19 +248,27 @@ class Server implements WsgiServer, ConnectionOwner {
     this.outstandingRequests++;
   }
 
-  requestFinished(): void {
+  requestFinished(abandoned: boolean): void {
     this.outstandingRequests--;
+    if (abandoned) this.abandonedRequests--;
     // An app whose client left freed its slot before it finished: close() waited for it.
-    if (this.outstandingRequests === 0) this.maybeFinishClose();
+    this.maybeFinishClose();
+  }
+
+  requestAbandoned(): void {
+    this.abandonedRequests++;
+    this.maybeFinishClose();
   }
 
   /**
    * Closing is over once no connection holds a slot and no app is running: a connection
-   * whose client went away is gone while its app may still be at work. After the deadline,
-   * apps are not waited for (they cannot be cut; their connections were).
+   * whose client went away is gone while its app may still be at work. Not waited for: apps
+   * after the deadline (they cannot be cut; their connections were), and apps that marked
+   * their connections idle (eventlet.set_idle: a long poll, dropped at shutdown as eventlet does).
    */
   private maybeFinishClose(): void {
-    if (this.closing && this.slotsInUse === 0 && (this.outstandingRequests === 0 || this.cut)) this.finishClose();
+    const running = this.outstandingRequests - this.abandonedRequests;
+    if (this.closing && this.slotsInUse === 0 && (running === 0 || this.cut)) this.finishClose();
   }
 
   private checkTimeouts(): void {
