@@ -26,7 +26,7 @@
  */
 
 import type { Socket } from "node:net";
-import { ClientDisconnectedError, HttpProtocolError, renderErrorResponse } from "../errors.js";
+import { ClientDisconnectedError, HttpProtocolError, RequestTimeoutError, renderErrorResponse } from "../errors.js";
 import { ChunkedDecoder, EmptyDecoder, LengthDecoder, type BodyDecoder } from "../http1/body-decoder.js";
 import { logDateTime } from "../http1/date.js";
 import { requestFraming } from "../http1/request-framing.js";
@@ -59,12 +59,6 @@ export interface ConnectionOwner {
 const EMPTY_DECODER = new EmptyDecoder();
 /** Milliseconds an ended connection may wait for the client's FIN before it is destroyed. */
 const LINGER_MS = 5000;
-
-class RequestTimeoutError extends HttpProtocolError {
-  constructor() {
-    super(408, "Request Timeout", "ERR_REQUEST_TIMEOUT");
-  }
-}
 
 export class Connection implements ExchangeHost, InputSource {
   readonly socket: Socket;
