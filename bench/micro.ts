@@ -84,6 +84,7 @@ const owner: ConnectionOwner = {
   closing: false,
   requestStarted() {},
   requestFinished() {},
+  requestAbandoned() {},
   connectionClosed() {
     open--;
   },

@@ -67,6 +67,13 @@ export class VersionNotSupportedError extends HttpProtocolError {
   }
 }
 
+/** A head not complete within headersTimeout, or a body not within requestTimeout (RFC 9110 §15.5.9). */
+export class RequestTimeoutError extends HttpProtocolError {
+  constructor() {
+    super(408, "Request Timeout", "ERR_REQUEST_TIMEOUT");
+  }
+}
+
 /** The client went away before the request body was complete. */
 export class ClientDisconnectedError extends Error {
   readonly code = "ERR_CLIENT_DISCONNECTED";

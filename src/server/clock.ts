@@ -5,6 +5,13 @@
  * done for every one; the values it feeds — the time limits, checked by a
  * sweep at most once a second, and the Date header, to the second — need
  * nothing finer. The access log and the sweep itself read Date.now().
+ *
+ * The reading expires on a timer, and a timer cannot fire while JavaScript
+ * runs: after a synchronous app that took seconds, the cached reading is
+ * seconds old. A connection stamping idleSince with it would look idle for
+ * those seconds already, and the sweep could close it at once (keepalive: 1
+ * after a 2 s response). So the connection calls refreshClock() once each
+ * exchange is done — one Date.now(), no new timer.
  */
 
 /** How long a reading is reused, ms. */
@@ -16,7 +23,7 @@ function expire(): void {
   cached = 0;
 }
 
-/** ms since the epoch, at most TICK_MS old. */
+/** ms since the epoch, at most TICK_MS old — except while synchronous work runs (see refreshClock). */
 export function coarseNow(): number {
   if (cached === 0) {
     cached = Date.now();
@@ -24,4 +31,10 @@ export function coarseNow(): number {
     setTimeout(expire, TICK_MS).unref();
   }
   return cached;
+}
+
+/** Reads the clock now: after work that may have run past the expiry timer (an app). */
+export function refreshClock(): void {
+  // With no reading cached, the next coarseNow() reads the clock anyway.
+  if (cached !== 0) cached = Date.now();
 }

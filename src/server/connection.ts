@@ -5,7 +5,7 @@
  * - reading a head: no `exchange`, the body `decoder` is done;
  * - busy: an `exchange` is running (the app has the request); bytes that
  *   arrive go to its body decoder, and once that is done they wait in
- *   `buf` as the next (pipelined) request;
+ *   the read buffer (read-buffer.ts) as the next (pipelined) request;
  * - discarding: the exchange is over but its body is not: the decoder
  *   drops the rest before the next head is read;
  * - closing: no further request will be read; the socket is ended once
@@ -26,7 +26,7 @@
  */
 
 import type { Socket } from "node:net";
-import { ClientDisconnectedError, HttpProtocolError, renderErrorResponse } from "../errors.js";
+import { ClientDisconnectedError, HttpProtocolError, RequestTimeoutError, renderErrorResponse } from "../errors.js";
 import { ChunkedDecoder, EmptyDecoder, LengthDecoder, type BodyDecoder } from "../http1/body-decoder.js";
 import { logDateTime } from "../http1/date.js";
 import { requestFraming } from "../http1/request-framing.js";
@@ -38,8 +38,9 @@ import { checkResponseHeaders } from "../gateway/start-response.js";
 import type { App, PostHook } from "../gateway/types.js";
 import { INPUT_HIGH_WATER_MARK, PIPELINE_HIGH_WATER_MARK } from "../limits.js";
 import type { ServerConfig } from "../options.js";
-import { coarseNow } from "./clock.js";
+import { coarseNow, refreshClock } from "./clock.js";
 import { describeError } from "./logger.js";
+import { ReadBuffer } from "./read-buffer.js";
 
 /** What a connection needs from its server. */
 export interface ConnectionOwner {
@@ -48,19 +49,16 @@ export interface ConnectionOwner {
   /** The server is shutting down: no connection may be kept alive. */
   readonly closing: boolean;
   requestStarted(): void;
-  requestFinished(): void;
+  /** `abandoned`: requestAbandoned() was called for it. */
+  requestFinished(abandoned: boolean): void;
+  /** Shutdown dropped the connection of a request marked idle: close() need not wait for its app. */
+  requestAbandoned(): void;
   connectionClosed(conn: Connection): void;
 }
 
 const EMPTY_DECODER = new EmptyDecoder();
 /** Milliseconds an ended connection may wait for the client's FIN before it is destroyed. */
 const LINGER_MS = 5000;
-
-class RequestTimeoutError extends HttpProtocolError {
-  constructor() {
-    super(408, "Request Timeout", "ERR_REQUEST_TIMEOUT");
-  }
-}
 
 export class Connection implements ExchangeHost, InputSource {
   readonly socket: Socket;
@@ -69,9 +67,8 @@ export class Connection implements ExchangeHost, InputSource {
   private readonly info: ConnectionInfo;
   private readonly parser: RequestHeadParser;
 
-  /** Received bytes not yet consumed start at buf[offset]; null when there are none. */
-  private buf: Buffer | null = null;
-  private offset = 0;
+  /** Received bytes not yet consumed. */
+  private readonly rb = new ReadBuffer();
   private exchange: Exchange | null = null;
   private decoder: BodyDecoder = EMPTY_DECODER;
   private input: Input | null = null;
@@ -84,6 +81,8 @@ export class Connection implements ExchangeHost, InputSource {
   private endedAt = 0;
   /** The app called eventlet.set_idle during the current request. */
   private markedIdle = false;
+  /** The running request was reported abandoned (shutdown dropped its connection as marked idle). */
+  private abandoned = false;
   /** No request has begun on this connection yet: its wait for one is bounded by headersTimeout. */
   private fresh = true;
 
@@ -137,13 +136,7 @@ export class Connection implements ExchangeHost, InputSource {
   /** @internal */
   onData(chunk: Buffer): void {
     if (this.closing) return; // bytes after the last request are ignored
-    if (this.buf === null) {
-      this.buf = chunk;
-      this.offset = 0;
-    } else {
-      this.buf = Buffer.concat([this.buf.subarray(this.offset), chunk]);
-      this.offset = 0;
-    }
+    this.rb.append(chunk);
     this.pump();
   }
 
@@ -189,7 +182,7 @@ export class Connection implements ExchangeHost, InputSource {
     this.pumping = true;
     try {
       while (!this.closing && !this.takenOver) {
-        const buf = this.buf;
+        const buf = this.rb.bytes;
         if (!this.decoder.done) {
           if (buf === null) break;
           this.feedBody(buf);
@@ -197,7 +190,7 @@ export class Connection implements ExchangeHost, InputSource {
           continue;
         }
         if (this.exchange !== null) {
-          if (buf !== null && buf.length - this.offset > PIPELINE_HIGH_WATER_MARK) this.pauseReading();
+          if (this.rb.length > PIPELINE_HIGH_WATER_MARK) this.pauseReading();
           break;
         }
         if (buf === null || !this.readHead(buf)) break;
@@ -208,15 +201,7 @@ export class Connection implements ExchangeHost, InputSource {
     this.flush();
   }
 
-  private advance(n: number): void {
-    this.offset += n;
-    if (this.buf !== null && this.offset >= this.buf.length) {
-      this.buf = null;
-      this.offset = 0;
-    }
-  }
-
-  /** Reads a head from buf; true when a request was started and finished synchronously (keep going). */
+  /** Reads a head from buf (the read buffer's store); true when a request was started and finished synchronously (keep going). */
   private readHead(buf: Buffer): boolean {
     if (this.requestStartedAt === 0) {
       this.requestStartedAt = this.now;
@@ -224,7 +209,7 @@ export class Connection implements ExchangeHost, InputSource {
     }
     let end: number;
     try {
-      end = this.parser.execute(buf, this.offset, buf.length);
+      end = this.parser.execute(buf, this.rb.start, this.rb.end);
     } catch (err) {
       this.respondProtocolError(err);
       return false;
@@ -232,7 +217,7 @@ export class Connection implements ExchangeHost, InputSource {
     if (end < 0) return false;
     const head = this.parser.head;
     this.parser.reset();
-    this.advance(end - this.offset);
+    this.rb.advance(end - this.rb.start);
     return this.startExchange(head);
   }
 
@@ -249,14 +234,17 @@ export class Connection implements ExchangeHost, InputSource {
       : framing.contentLength > 0
         ? new LengthDecoder(framing.contentLength)
         : EMPTY_DECODER;
-    const input = new Input(this, framing.expectContinue, this.decoder.done);
+    // A server limited to HTTP/1.0 sends no 100 Continue: 1xx responses are HTTP/1.1's
+    // (RFC 9110 §15.2), and every other response it sends says HTTP/1.0.
+    const input = new Input(this, framing.expectContinue && this.config.http11, this.decoder.done);
     this.input = input;
     const environ = buildEnviron(head, framing, this.info, input, this.config.environ);
     const exchange = new Exchange(this, head, framing, environ, input);
     this.exchange = exchange;
     this.markedIdle = false;
     this.fresh = false;
-    if (this.buf !== null && !this.decoder.done) this.feedBody(this.buf);
+    const buf = this.rb.bytes;
+    if (buf !== null && !this.decoder.done) this.feedBody(buf);
     // Pipelined before a FIN that has been read already: the rest of this body can never come.
     if (this.peerEnded && !this.decoder.done) input.fail(new ClientDisconnectedError());
     this.owner.requestStarted();
@@ -289,14 +277,14 @@ export class Connection implements ExchangeHost, InputSource {
     });
   }
 
+  /** Feeds the body decoder from buf (the read buffer's store). */
   private feedBody(buf: Buffer): void {
     const input = this.input as Input;
     try {
-      this.advance(this.decoder.decode(buf, this.offset, buf.length, this.bodySink()));
+      this.rb.advance(this.decoder.decode(buf, this.rb.start, this.rb.end, this.bodySink()));
     } catch (err) {
       // A malformed body: the app's reads fail, and nothing after it is a request.
-      this.buf = null;
-      this.offset = 0;
+      this.rb.clear();
       this.decoder = EMPTY_DECODER;
       this.closing = true;
       input.fail(err instanceof Error ? err : new Error(String(err)));
@@ -313,7 +301,7 @@ export class Connection implements ExchangeHost, InputSource {
         // A discarded body is over: the connection waits for its next request.
         this.requestStartedAt = 0;
         this.input = null;
-        if (this.buf === null) this.idleSince = this.now;
+        if (this.rb.empty) this.idleSince = this.now;
         if (this.owner.closing) this.endConnection();
       }
     } else if (input.buffered > INPUT_HIGH_WATER_MARK) {
@@ -322,8 +310,12 @@ export class Connection implements ExchangeHost, InputSource {
   }
 
   private exchangeDone(exchange: Exchange, startedMs: number): void {
-    this.owner.requestFinished();
+    // The app may have run synchronously past the coarse clock's expiry: idleSince and
+    // the next requestStartedAt must not be stamped with a reading from before it (clock.ts).
+    refreshClock();
     this.exchange = null;
+    // set_idle marks the request it was called in: the next one, perhaps half received, is not idle.
+    this.markedIdle = false;
     // While an unread body is discarded, requestTimeout still bounds it.
     if (this.decoder.done) {
       this.requestStartedAt = 0;
@@ -341,6 +333,9 @@ export class Connection implements ExchangeHost, InputSource {
     }
     this.runPostHooks(exchange);
     this.logAccess(exchange, startedMs);
+    // After the post hooks are under way: a server closing may be waiting for this.
+    this.owner.requestFinished(this.abandoned);
+    this.abandoned = false;
     if (exchange.aborted) {
       this.closing = true;
       this.flush();
@@ -348,13 +343,20 @@ export class Connection implements ExchangeHost, InputSource {
       return;
     }
     if (!keepAlive) {
-      // The app is done with a socket it took over, which is paused: drop what comes so the
-      // client's FIN is seen and the socket closes now rather than after LINGER_MS.
-      if (this.takenOver) this.socket.resume();
+      // A paused socket (a body the app did not read, pipelined bytes past the high-water
+      // mark, a socket the app took over and is done with) is resumed: what comes is dropped
+      // (onData ignores bytes once closing; a taken socket has no data listener) so the
+      // client's FIN is seen and the socket closes now. Left paused, it would be destroyed
+      // after LINGER_MS with unread bytes, and the RST that sends can wipe the response
+      // from the client's receive buffer (RFC 9112 §9.6).
+      if (this.paused || this.takenOver) {
+        this.paused = false;
+        this.socket.resume();
+      }
       this.endConnection();
       return;
     }
-    if (this.decoder.done && this.buf === null) this.idleSince = this.now;
+    if (this.decoder.done && this.rb.empty) this.idleSince = this.now;
     if (this.paused) this.resumeReading();
     this.pump();
     // A client that half-closed is answered what it pipelined before its FIN, then no more can come.
@@ -399,13 +401,17 @@ export class Connection implements ExchangeHost, InputSource {
 
   /** Idle: waiting for a request with nothing of one received, or marked idle by the app. */
   get idle(): boolean {
-    return (this.idleSince > 0 && this.buf === null && this.exchange === null) || this.markedIdle;
+    return (this.idleSince > 0 && this.rb.empty && this.exchange === null) || this.markedIdle;
   }
 
   /** Server shutdown: idle connections end now, busy ones after their response (with Connection: close). */
   shutdown(): void {
     // eventlet shuts a connection marked idle down even while its app runs (a long poll).
     if (this.markedIdle && this.exchange !== null) {
+      if (!this.abandoned) {
+        this.abandoned = true;
+        this.owner.requestAbandoned();
+      }
       this.destroy();
     } else if (this.idle) {
       // Nothing is owed to an idle client: once our FIN is out the socket is
@@ -509,7 +515,7 @@ export class Connection implements ExchangeHost, InputSource {
    * has, but pipelined bytes it sent before its FIN are still to be read.
    */
   get mayKeepAlive(): boolean {
-    return this.config.keepalive && !this.owner.closing && !this.closing && (!this.peerEnded || this.buf !== null);
+    return this.config.keepalive && !this.owner.closing && !this.closing && (!this.peerEnded || !this.rb.empty);
   }
 
   writeText(text: string): void {
@@ -587,12 +593,17 @@ export class Connection implements ExchangeHost, InputSource {
   }
 
   renderContinueHeaders(headers: [string, string][]): string {
-    return checkResponseHeaders(headers, this.config.capitalizeResponseHeaders).block;
+    // A 1xx carries no Content-Length (RFC 9110 §8.6): an app's is checked, then left out.
+    return checkResponseHeaders(headers, this.config.capitalizeResponseHeaders, true).block;
   }
 
   consumed(): void {
     const input = this.input;
-    if (this.paused && input !== null && (input.buffered <= INPUT_HIGH_WATER_MARK / 2 || input.waiting)) this.resumeReading();
+    // Only a pause for the body is the app's to lift: once the body is complete, a pause is
+    // for pipelined bytes (PIPELINE_HIGH_WATER_MARK), lifted when the exchange ends.
+    if (this.paused && !this.decoder.done && input !== null && (input.buffered <= INPUT_HIGH_WATER_MARK / 2 || input.waiting)) {
+      this.resumeReading();
+    }
   }
 
   takeSocket(): Socket {
@@ -600,11 +611,8 @@ export class Connection implements ExchangeHost, InputSource {
       this.takenOver = true;
       this.flush();
       this.socket.removeListener("data", onSocketData);
-      if (this.buf !== null) {
-        this.socket.unshift(this.buf.subarray(this.offset));
-        this.buf = null;
-        this.offset = 0;
-      }
+      const rest = this.rb.take();
+      if (rest !== null) this.socket.unshift(rest);
       this.socket.pause();
     }
     return this.socket;

@@ -95,6 +95,10 @@ class Server implements WsgiServer, ConnectionOwner {
   private resolveClosed!: () => void;
   private exited = false;
   private closePromise: Promise<void> | null = null;
+  /** close()'s deadline passed: what was left is cut, and apps still running are not waited for. */
+  private cut = false;
+  /** Running apps whose connections shutdown dropped as marked idle (long polls): not waited for. */
+  private abandonedRequests = 0;
 
   constructor(sock: ListenSocket, app: App, opts?: ServerOptions) {
     if (typeof (sock as Partial<Acceptor>).attach !== "function") throw new TypeError("server() needs a socket from listen()");
@@ -237,15 +241,34 @@ class Server implements WsgiServer, ConnectionOwner {
       next.removeListener("error", ignoreError);
       if (!next.destroyed) this.serve(next);
     }
-    if (this.closing && this.slotsInUse === 0) this.finishClose();
+    this.maybeFinishClose();
   }
 
   requestStarted(): void {
     this.outstandingRequests++;
   }
 
-  requestFinished(): void {
+  requestFinished(abandoned: boolean): void {
     this.outstandingRequests--;
+    if (abandoned) this.abandonedRequests--;
+    // An app whose client left freed its slot before it finished: close() waited for it.
+    this.maybeFinishClose();
+  }
+
+  requestAbandoned(): void {
+    this.abandonedRequests++;
+    this.maybeFinishClose();
+  }
+
+  /**
+   * Closing is over once no connection holds a slot and no app is running: a connection
+   * whose client went away is gone while its app may still be at work. Not waited for: apps
+   * after the deadline (they cannot be cut; their connections were), and apps that marked
+   * their connections idle (eventlet.set_idle: a long poll, dropped at shutdown as eventlet does).
+   */
+  private maybeFinishClose(): void {
+    const running = this.outstandingRequests - this.abandonedRequests;
+    if (this.closing && this.slotsInUse === 0 && (running === 0 || this.cut)) this.finishClose();
   }
 
   private checkTimeouts(): void {
@@ -283,11 +306,13 @@ class Server implements WsgiServer, ConnectionOwner {
     let timer: NodeJS.Timeout | undefined;
     if (deadline !== undefined) {
       timer = setTimeout(() => {
+        this.cut = true;
         for (const conn of this.connections) conn.destroy();
+        this.maybeFinishClose();
       }, deadline);
     }
     for (const conn of this.connections) conn.shutdown();
-    if (this.slotsInUse === 0) this.finishClose();
+    this.maybeFinishClose();
     this.closePromise = Promise.all([listenerClosed, this.closed]).then(() => {
       if (timer !== undefined) clearTimeout(timer);
     });

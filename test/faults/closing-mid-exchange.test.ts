@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import net from "node:net";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import type { App, ServerOptions } from "../../src/index.js";
@@ -140,4 +141,35 @@ test("server close() while a response streams: the connection is closed after it
     await until(1000, "no connection left", () => s.server.connectionCount === 0);
     await assertCleanShutdown(s, baseline);
   });
+});
+
+test("an app that answers a large upload without reading it, on a closing connection: the rest is read and dropped, the close is clean", async () => {
+  const app: App = async (env, sr) => {
+    // Until the unread body passes the input high-water mark (64 KiB): the socket is paused.
+    const input = env["wsgi.input"];
+    await until(3000, "the upload to fill the input buffer", () => input.buffered > 64 * 1024);
+    sr("200 OK", [["Content-Length", "2"]]);
+    return ["ok"];
+  };
+  const s = await startServer(app);
+  try {
+    // More than the loopback socket buffers hold: the upload completes only if the server reads it.
+    const total = 32 * 1024 * 1024;
+    const socket = net.connect({ host: "127.0.0.1", port: s.port });
+    const chunks: Buffer[] = [];
+    let error: Error | null = null;
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", (err) => {
+      error = err;
+    });
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.write(`POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${total}\r\n\r\n`);
+    socket.end(Buffer.alloc(total, 0x61));
+    // Left paused, the server would destroy the socket only after its 5 s linger, with an RST.
+    await within(4000, "the connection to close cleanly", closed);
+    assert.equal(error, null, "no reset");
+    assert.match(Buffer.concat(chunks).toString("latin1"), /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok$/);
+  } finally {
+    await s.close(500);
+  }
 });

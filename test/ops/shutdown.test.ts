@@ -13,7 +13,7 @@ import { listen, type App } from "../../src/index.js";
 import { hello, header } from "../support/wire.js";
 import { repoRoot, serveOn, spawnNode } from "./support.js";
 import { Peer } from "../support/peer.js";
-import { Signal, within } from "../support/wait.js";
+import { Signal, until, within } from "../support/wait.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
@@ -134,6 +134,67 @@ describe("WsgiServer.close()", () => {
       await within(2000, "the app to mark itself idle", marked.promise);
       await within(1000, "close() to settle", s.server.close());
       assert.equal(peer.closed || (await peer.waitClosed(1000).then(() => true)), true);
+    } finally {
+      release.fire();
+      peer.destroy();
+      await s.close(100);
+    }
+  });
+
+  test("a connection whose previous request was marked with eventlet.set_idle is not idle while its next head is half received", async () => {
+    const app: App = (env, startResponse) => {
+      if (env.PATH_INFO === "/mark") env["eventlet.set_idle"]();
+      startResponse("200 OK", [["Content-Length", "2"]]);
+      return ["ok"];
+    };
+    const s = await local(app);
+    const peer = await Peer.connect({ port: s.port });
+    try {
+      // One write: the marked request, then the start of the next one, read right after it.
+      await peer.write("GET /mark HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHo");
+      assert.equal((await peer.responses(1))[0]!.status, 200);
+      const closed = s.server.close({ deadline: 3000 });
+      await peer.write("st: x\r\n\r\n");
+      const [, second] = await peer.responses(2);
+      assert.equal(second!.status, 200, "the half-received request is served");
+      assert.equal(header(second!, "connection"), "close");
+      await within(3000, "close() to settle", closed);
+    } finally {
+      peer.destroy();
+      await s.close(100);
+    }
+  });
+
+  test("closed waits for an app whose client left during close(), and its post hooks are under way first", async () => {
+    const release = new Signal();
+    const started = new Signal();
+    const events: string[] = [];
+    const app: App = async (env, startResponse) => {
+      env["eventlet.posthooks"].push([() => void events.push("posthook")]);
+      started.fire();
+      await within(3000, "the test to release the app", release.promise);
+      events.push("app done");
+      startResponse("200 OK", [["Content-Length", "4"]]);
+      return ["late"];
+    };
+    const s = await local(app);
+    const peer = await Peer.connect({ port: s.port });
+    try {
+      await peer.write(GET);
+      await within(2000, "the app to start", started.promise);
+      let settled = false;
+      const closed = s.server.close().then(() => {
+        settled = true;
+        events.push("closed");
+      });
+      peer.socket.resetAndDestroy();
+      // The connection is gone (its slot freed) while the app still runs.
+      await until(2000, "the server to drop the connection", () => s.server.connectionCount === 0);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(settled, false, "closed settled while the app was still running");
+      release.fire();
+      await within(2000, "close() to settle once the app is done", closed);
+      assert.deepEqual(events, ["app done", "posthook", "closed"]);
     } finally {
       release.fire();
       peer.destroy();

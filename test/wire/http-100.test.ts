@@ -275,3 +275,33 @@ test("an Input kept past its response sends no 100 Continue and gives no socket 
     assert.equal(second!.body.toString(), "second");
   });
 });
+
+test("a server limited to HTTP/1.0 sends no 100 Continue, even to an HTTP/1.1 client that expects one", async () => {
+  await withClient(echoOrRefuse, { maxHttpVersion: "HTTP/1.0" }, async (c) => {
+    await c.write("PUT / HTTP/1.1\r\nHost: localhost\r\nContent-length: 2\r\nExpect: 100-continue\r\n\r\nok");
+    const [r] = await c.next();
+    assert.equal(r!.statusLine, "HTTP/1.0 200 OK");
+    assert.equal(r!.body.toString(), "ok");
+    assert.equal(c.text.includes("100 Continue"), false);
+  });
+});
+
+test("a Content-Length among the 100 Continue's headers is left out of it", async () => {
+  const app: App = async (env, sr) => {
+    env["wsgi.input"].setHundredContinueResponseHeaders([
+      ["Content-Length", "99"],
+      ["X-Hundred", "1"],
+    ]);
+    const text = await env["wsgi.input"].read();
+    sr("200 OK", [["Content-Length", String(text.length)]]);
+    return [text];
+  };
+  await withClient(app, {}, async (c) => {
+    await c.write("PUT / HTTP/1.1\r\nHost: localhost\r\nContent-length: 2\r\nExpect: 100-continue\r\n\r\n");
+    const [cont] = await c.next();
+    assert.equal(cont!.rawHead, "HTTP/1.1 100 Continue\r\nX-Hundred: 1");
+    await c.write("ok");
+    const [ok] = await c.next();
+    assert.equal(ok!.body.toString(), "ok");
+  });
+});

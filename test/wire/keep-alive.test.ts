@@ -315,3 +315,29 @@ test("a request in progress when the server closes gets Connection: close", asyn
     await within(2000, "the server to close", closing);
   });
 });
+
+test("after a synchronous app that ran longer than the keepalive time, the connection is not taken for idle at once", async () => {
+  // A timer cannot fire during synchronous work: the coarse clock's reading is as old as
+  // the app's run, and an idle time stamped with it would be over already (clock.ts).
+  let first = true;
+  const app: App = (_env, sr) => {
+    if (first) {
+      first = false;
+      const until = Date.now() + 1200;
+      while (Date.now() < until) {
+        // busy: a synchronous app, bounded by the clock
+      }
+    }
+    sr("200 OK", [["Content-Length", "2"]]);
+    return ["ok"];
+  };
+  await withClient(app, { keepalive: 1 }, async (c) => {
+    await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.equal((await c.next())[0]!.status, 200);
+    // The sweep is overdue by now: with a stale idle stamp it closes the connection before this arrives.
+    await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const [r] = await c.next();
+    assert.equal(r!.status, 200);
+    assert.equal(c.closed, false);
+  });
+});

@@ -7,10 +7,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import type { App } from "../../src/index.js";
-import { header, parseAll, rawExchange, withServer, pathApp } from "../support/wire.js";
+import type net from "node:net";
+import { listen, server, type App } from "../../src/index.js";
+import { captureLog, header, parseAll, rawExchange, withServer, pathApp } from "../support/wire.js";
 import { RawClient, withClient } from "./client.js";
-import { Signal } from "../support/wait.js";
+import { Signal, until } from "../support/wait.js";
 
 const get = (path: string, extra = ""): string => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
 
@@ -222,4 +223,45 @@ test("a request pipelined before a half-close with its body cut short: its read 
     );
     await c.waitClosed();
   });
+});
+
+test("pipelined bytes past the high-water mark stay paused while the app reads its complete body", async () => {
+  const sock = await listen(["127.0.0.1", 0]);
+  // The server side of the connection, to see whether it is paused (the pause has no event of its own).
+  let serverSide: net.Socket | null = null;
+  let resumedDuringApp = 0;
+  let appRunning = false;
+  (sock as unknown as { netServer: net.Server }).netServer.on("connection", (s: net.Socket) => {
+    serverSide = s;
+    s.on("resume", () => {
+      if (appRunning) resumedDuringApp++;
+    });
+  });
+  const readsWhilePaused: boolean[] = [];
+  const app: App = async (env, sr) => {
+    if (env.PATH_INFO === "/slow") {
+      appRunning = true;
+      await until(3000, "the server to pause for the pipelined flood", () => serverSide?.isPaused() === true);
+      for (let i = 0; i < 5; i++) {
+        await env["wsgi.input"].read(1);
+        readsWhilePaused.push(serverSide!.isPaused());
+      }
+      appRunning = false;
+    }
+    sr("200 OK", [["Content-Length", "2"]]);
+    return ["ok"];
+  };
+  const { logger } = captureLog();
+  const srv = server(sock, app, { log: logger });
+  try {
+    const port = (srv.address as { port: number }).port;
+    const pad = "a".repeat(4000);
+    const flood = Array.from({ length: 40 }, () => `GET /p HTTP/1.1\r\nHost: x\r\nX-Pad: ${pad}\r\n\r\n`).join("");
+    const r = await rawExchange(port, "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello" + flood, { responses: 41, timeoutMs: 5000 });
+    assert.equal(parseAll(r.data).length, 41, "every request answered once the slow one is done");
+    assert.deepEqual(readsWhilePaused, [true, true, true, true, true]);
+    assert.equal(resumedDuringApp, 0, "not resumed by the app's reads of a complete body");
+  } finally {
+    await srv.close({ deadline: 500 });
+  }
 });
