@@ -260,10 +260,10 @@ export class Exchange {
     let known = -1;
     if (!this.headersSent && this.status !== null && this.appContentLength < 0) {
       known = 0;
-      for (const chunk of chunks) this.addPart(chunk);
+      for (const chunk of chunks) this.addPart(chunk, false);
       known = this.partBytes;
     } else {
-      for (const chunk of chunks) this.addPart(chunk);
+      for (const chunk of chunks) this.addPart(chunk, false);
     }
     this.finish(known);
   }
@@ -346,7 +346,7 @@ export class Exchange {
         throw err;
       }
       if (this.host.gone) throw new ClientDisconnectedError("the client went away before the response was sent");
-      this.addPart(data);
+      this.addPart(data, true);
       this.writeParts(-1);
       if (this.host.flush()) return RESOLVED;
       return this.host.drained();
@@ -359,7 +359,7 @@ export class Exchange {
 
   /** Adds a chunk and writes what was gathered once it reaches the minimum chunk size. */
   private gather(chunk: Chunk): void {
-    this.addPart(chunk);
+    this.addPart(chunk, true);
     const min = this.environ["eventlet.minimum_write_chunk_size"];
     // An empty chunk sends nothing, not even the head (PEP 3333: the head waits for the first non-empty chunk).
     if (this.partBytes > 0 && this.partBytes >= (typeof min === "number" ? min : this.host.config.minimumChunkBytes)) {
@@ -370,7 +370,17 @@ export class Exchange {
     }
   }
 
-  private addPart(chunk: Chunk): void {
+  /**
+   * `copy`: the application gets control back while the bytes may still be
+   * held by reference — in `parts` until the minimum chunk size, in the
+   * connection's output until its batch, in the socket's buffer until the
+   * kernel takes them — so a chunk from a generator or write() is copied: a
+   * generator refilling one buffer must not change what was already sent
+   * (PEP 3333's bytes are immutable; a WSGI application cannot expect this).
+   * An array body is not copied: it was handed over whole, and nothing
+   * returns control to the application while it goes out.
+   */
+  private addPart(chunk: Chunk, copy: boolean): void {
     if (typeof chunk === "string") {
       if (chunk.length === 0) return;
       const n = Buffer.byteLength(chunk);
@@ -380,7 +390,7 @@ export class Exchange {
       this.partBytes += n;
     } else if (chunk instanceof Uint8Array) {
       if (chunk.length === 0) return;
-      this.parts.push(chunk);
+      this.parts.push(copy ? Buffer.from(chunk) : chunk);
       this.partBytes += chunk.length;
     } else {
       throw new TypeError(`body chunks must be strings or Uint8Arrays, got ${typeof chunk}`);
