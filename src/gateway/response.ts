@@ -490,7 +490,11 @@ export class Exchange {
     if (this.bodyFraming === Framing.Close) return false;
     // A 1xx as the final status: after a 101 the client speaks another protocol (RFC 9110 §15.2.2),
     // after any other it waits for a final response that will not come — HTTP cannot go on.
-    if ((this.status as CheckedStatus).code < 200) return false;
+    const code = (this.status as CheckedStatus).code;
+    if (code < 200) return false;
+    // A 2xx to CONNECT makes the connection a tunnel (RFC 9110 §9.3.6): what follows is not HTTP.
+    // The application may still take the socket (eventlet.already_handled); otherwise it is closed.
+    if (this.head.method === "CONNECT" && code < 300) return false;
     if (this.http11 ? this.framing.connectionClose : !this.framing.connectionKeepAlive) return false;
     const input = this.input;
     // A client still waiting for 100 Continue would send its body as the next request (eventlet's rule).

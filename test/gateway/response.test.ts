@@ -29,3 +29,25 @@ test("a generator refilling one buffer: each chunk is sent as it was yielded (PE
   const c = await call(app);
   assert.equal(only(c.host.text).body.toString("latin1"), "aaaaaaaaaabbbbbbbbbbccccccccccddddddddddeeeeeeeeee");
 });
+
+test("a 2xx to CONNECT does not keep the connection: what follows is tunnel bytes, not HTTP (RFC 9110 §9.3.6)", async () => {
+  const app: App = (_env, sr) => {
+    sr("200 Connection Established", []);
+    return [];
+  };
+  const c = await call(app, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+  assert.equal(c.exchange.keepAlive, false);
+  const r = only(c.host.text);
+  assert.equal(r.status, 200);
+  assert.equal(r.rawHead.includes("Content-Length"), false);
+  assert.match(r.rawHead, /\r\nConnection: close(?:\r\n|$)/);
+});
+
+test("a 4xx to CONNECT is an ordinary response: the connection is kept", async () => {
+  const app: App = (_env, sr) => {
+    sr("403 Forbidden", [["Content-Length", "0"]]);
+    return [];
+  };
+  const c = await call(app, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+  assert.equal(c.exchange.keepAlive, true);
+});
