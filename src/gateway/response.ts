@@ -53,6 +53,12 @@ export interface Transport {
   drained(): Promise<void>;
   /** The client went away: nothing written will arrive. */
   readonly gone: boolean;
+  /**
+   * Calls `listener` once when the connection goes (the client left); returns
+   * the function that unregisters it. An async body waiting for its next
+   * chunk learns of it this way, as nothing else would wake it.
+   */
+  onGone(listener: () => void): () => void;
   /** Bytes appended and not yet flushed (approximate for text: its length). */
   readonly outputBytes: number;
 }
@@ -69,6 +75,10 @@ export interface ExchangeHost extends Transport {
 }
 
 const RESOLVED = Promise.resolve();
+/** What an async body's wait for its next chunk resolves with when the client left. */
+const GONE = Symbol("gone");
+/** ms an async body's return() is waited for once the client left during its next() (see returnWaiting). */
+const RETURN_GRACE_MS = 500;
 
 /** A part of the body: a string here is ASCII-only (its bytes are its chars). */
 type Part = string | Uint8Array;
@@ -297,22 +307,82 @@ export class Exchange {
     return undefined;
   }
 
+  /**
+   * An async iterable. Its next() may wait for ever (SSE, long-poll): it is
+   * raced against the client leaving, so close() and the post hooks run when
+   * the client goes, not when the body next yields (maybe never).
+   */
   private async iterateAsync(it: AsyncIterator<Chunk>): Promise<void> {
-    for (;;) {
-      if (this.host.gone) {
-        await it.return?.();
-        return;
+    let wake: ((gone: typeof GONE) => void) | null = null;
+    const unregister = this.host.onGone(() => wake?.(GONE));
+    try {
+      for (;;) {
+        if (this.host.gone) {
+          await it.return?.();
+          return;
+        }
+        if (this.headersSent) this.host.flush();
+        const next = it.next();
+        const r = await new Promise<IteratorResult<Chunk> | typeof GONE>((resolve, reject) => {
+          wake = resolve;
+          next.then(resolve, reject);
+        });
+        wake = null;
+        if (r === GONE) {
+          await this.returnWaiting(it, next);
+          return;
+        }
+        if (r.done === true) break;
+        try {
+          this.gather(r.value);
+        } catch (err) {
+          // A bad chunk: let the iterator clean up (as the synchronous path does), then fail the response.
+          try {
+            await it.return?.();
+          } catch {
+            // the iterator's own cleanup failing adds nothing to the first error
+          }
+          throw err;
+        }
+        if (this.mustWait) {
+          this.mustWait = false;
+          await this.host.drained();
+        }
       }
-      if (this.headersSent) this.host.flush();
-      const r = await it.next();
-      if (r.done === true) break;
-      this.gather(r.value);
-      if (this.mustWait) {
-        this.mustWait = false;
-        await this.host.drained();
-      }
+    } finally {
+      unregister();
     }
     this.finish(-1);
+  }
+
+  /**
+   * The client left while `next` was pending. An async generator runs
+   * return() only once that next() settles: soon when it was between two
+   * chunks (then its finally blocks run before close(), as when it stops at a
+   * yield), never when it waits for an event that will not come. So return()
+   * is waited for at most RETURN_GRACE_MS; what it or next() does later is logged.
+   */
+  private async returnWaiting(it: AsyncIterator<Chunk>, next: Promise<IteratorResult<Chunk>>): Promise<void> {
+    const log = this.host.config.log;
+    // As in fail(): the client leaving is not the app's fault, any other error still is.
+    next.then(undefined, (err: unknown) => {
+      if (err instanceof ClientDisconnectedError) log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
+      else log.error(describeError(err));
+    });
+    let returned: unknown;
+    try {
+      returned = it.return?.();
+    } catch (err) {
+      log.error(describeError(err));
+      return;
+    }
+    if (!isThenable(returned)) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, RETURN_GRACE_MS);
+    });
+    await Promise.race([Promise.resolve(returned).then(undefined, (err: unknown) => log.error(describeError(err))), grace]);
+    clearTimeout(timer);
   }
 
   // ---- startResponse and write ----

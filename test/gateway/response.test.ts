@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { App } from "../../src/index.js";
 import { parseAll } from "../support/wire.js";
-import { call } from "./harness.js";
+import { call, prepare } from "./harness.js";
+import { Signal, within } from "../support/wait.js";
 
 function only(text: string) {
   const responses = parseAll(Buffer.from(text, "latin1"));
@@ -50,4 +51,24 @@ test("a 4xx to CONNECT is an ordinary response: the connection is kept", async (
   };
   const c = await call(app, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
   assert.equal(c.exchange.keepAlive, true);
+});
+
+test("an async body waiting in next() when the connection goes: run() ends, close() runs once, the wait is not awaited", async () => {
+  let closes = 0;
+  const c = prepare("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  const firstSent = new Signal();
+  const app: App = (_env, sr) => {
+    sr("200 OK", []);
+    const gen = (async function* () {
+      yield "first";
+      firstSent.fire();
+      await new Promise<never>(() => {});
+    })();
+    return Object.assign(gen, { close: () => void closes++ });
+  };
+  const running = c.run(app);
+  await within(2000, "the first chunk", firstSent.promise);
+  c.host.disconnect();
+  await within(2000, "run() to end", running);
+  assert.equal(closes, 1);
 });

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { App } from "../../src/index.js";
 import { parseAll, rawExchange, withServer } from "../support/wire.js";
+import { Signal, until, within } from "../support/wait.js";
+import { Peer } from "../faults/support.js";
 
 const GET_CLOSE = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 const SIZE = 8 * 1024;
@@ -77,5 +79,59 @@ test("write() of a buffer the application refills at once: what was written arri
       const letter = LETTERS.charCodeAt(i % LETTERS.length);
       assert.ok(piece[0] === letter && piece[BIG - 1] === letter, `write ${i} arrives as it was when written`);
     }
+  });
+});
+
+test("an async body waiting for ever for its next chunk: when the client resets, close() and the post hooks run", async () => {
+  const closed = new Signal();
+  const hookRan = new Signal();
+  let returned = false;
+  const app: App = (env, sr) => {
+    env["eventlet.posthooks"].push([() => hookRan.fire()]);
+    sr("200 OK", [["Content-Type", "text/event-stream"]]);
+    const gen = (async function* () {
+      try {
+        yield "data: first\n\n";
+        await new Promise<never>(() => {}); // an event that never comes
+      } finally {
+        returned = true;
+      }
+    })();
+    return Object.assign(gen, { close: () => closed.fire() });
+  };
+  await withServer(app, { minimumChunkSize: 0 }, async (s) => {
+    const peer = await Peer.open(s.port);
+    try {
+      await peer.write("GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      await peer.waitForText("data: first");
+    } finally {
+      // A reset: a FIN alone may be a half-close, after which the client still reads the response.
+      peer.vanish("rst");
+    }
+    await within(2000, "close() on the body", closed.promise);
+    await within(2000, "the post hooks", hookRan.promise);
+    assert.equal(returned, false, "the generator is stuck in its await: its finally cannot have run");
+    await until(2000, "the request to be over", () => s.server.outstandingRequests === 0);
+    assert.deepEqual(s.log.error, []);
+  });
+});
+
+test("an async body yielding a bad chunk: the iterator is returned (its finally runs) and the response fails", async () => {
+  const finallyRan = new Signal();
+  const app: App = (_env, sr) => {
+    sr("200 OK", []);
+    return (async function* () {
+      try {
+        yield 42 as unknown as string;
+        yield "never";
+      } finally {
+        finallyRan.fire();
+      }
+    })();
+  };
+  await withServer(app, {}, async (s) => {
+    const r = await rawExchange(s.port, GET_CLOSE);
+    assert.match(r.text, /^HTTP\/1\.1 500 /);
+    await within(2000, "the generator's finally", finallyRan.promise);
   });
 });
