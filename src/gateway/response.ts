@@ -578,6 +578,13 @@ export class Exchange {
     this.over = true;
     this.keepAlive = false;
     const log = this.host.config.log;
+    if (err instanceof ClientDisconnectedError || this.input.error instanceof ClientDisconnectedError) {
+      // The client left mid-body (a FIN half-closes, so the connection is not yet gone): its
+      // request can never be read whole, and that is not the app's fault — no 500 for it.
+      this.aborted = true;
+      log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
+      return;
+    }
     if (this.host.gone) {
       this.aborted = true;
       // The client leaving (a read or write that failed for it) is not the app's fault; any other error still is.
