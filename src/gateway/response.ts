@@ -620,8 +620,12 @@ export class Exchange {
     this.headersSent = true;
     this.serverStatusCode = String(code);
     this.host.writeText(head);
-    if (this.head.method !== "HEAD" && body.length > 0) this.host.writeBytes(body);
-    this.bytesSent += head.length + body.length;
+    this.bytesSent += head.length;
+    // A HEAD response has its Content-Length but not its body (RFC 9110 §9.3.2): only what was sent counts.
+    if (this.head.method !== "HEAD" && body.length > 0) {
+      this.host.writeBytes(body);
+      this.bytesSent += body.length;
+    }
   }
 
   /** close() on the body, exactly once, whatever happened. Errors it throws are logged. */

@@ -72,3 +72,14 @@ test("an async body waiting in next() when the connection goes: run() ends, clos
   await within(2000, "run() to end", running);
   assert.equal(closes, 1);
 });
+
+test("bytesSent of a 500 to HEAD counts the head alone: its body is not sent", async () => {
+  const app: App = () => {
+    throw new Error("boom");
+  };
+  for (const method of ["HEAD", "GET"]) {
+    const c = await call(app, `${method} / HTTP/1.1\r\nHost: x\r\n\r\n`, { debug: true });
+    assert.match(c.host.text, /^HTTP\/1\.1 500 /);
+    assert.equal(c.exchange.bytesSent, c.host.output.length, method);
+  }
+});
