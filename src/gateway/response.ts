@@ -30,6 +30,7 @@ import {
   chooseFraming,
   chunkHeader,
   contentLengthLine,
+  mayCarryContentLength,
   responseHasNoBody,
   type CheckedStatus,
 } from "../http1/response-head.js";
@@ -397,7 +398,7 @@ export class Exchange {
     const checkedStatus = checkResponseStatus(status);
     const code = checkedStatus.code;
     // RFC 9110 §8.6: no Content-Length on 1xx, 204, nor 2xx to CONNECT, even the app's.
-    const omitLength = code < 200 || code === 204 || (this.head.method === "CONNECT" && code < 300);
+    const omitLength = !mayCarryContentLength(this.head.method, code);
     const checked = checkResponseHeaders(headers, this.host.config.capitalizeResponseHeaders, omitLength);
     this.status = checkedStatus;
     this.headerBlock = checked.block;
@@ -523,9 +524,9 @@ export class Exchange {
     const code = status.code;
     let contentLength = this.appContentLength;
     let addContentLength = false;
-    // RFC 9110 §8.6: no Content-Length on 1xx, 204, nor 2xx to CONNECT (HEAD keeps the GET's).
-    const tunnel = this.head.method === "CONNECT" && code < 300;
-    if (contentLength < 0 && knownLength >= 0 && code >= 200 && code !== 204 && code !== 304 && !tunnel) {
+    // A length computed from an array body, where one may be sent (HEAD keeps the GET's). Not on a
+    // 304: its Content-Length would be the selected representation's (RFC 9110 §8.6), not this empty body's.
+    if (contentLength < 0 && knownLength >= 0 && code !== 304 && mayCarryContentLength(this.head.method, code)) {
       contentLength = knownLength;
       addContentLength = true;
     }
