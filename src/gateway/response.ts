@@ -519,7 +519,8 @@ export class Exchange {
 
   private sendHead(knownLength: number): void {
     const status = this.status;
-    if (status === null) throw new Error("write() before start_response()");
+    // write() checks for itself: here the body came (or ended) with no status to send.
+    if (status === null) throw new Error("the application returned a body without calling start_response()");
     const cfg = this.host.config;
     const code = status.code;
     let contentLength = this.appContentLength;

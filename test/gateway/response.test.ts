@@ -83,3 +83,12 @@ test("bytesSent of a 500 to HEAD counts the head alone: its body is not sent", a
     assert.equal(c.exchange.bytesSent, c.host.output.length, method);
   }
 });
+
+test("a body returned without calling startResponse: a 500 that says so", async () => {
+  for (const body of [["x"], [], (function* () { yield "y"; })()]) {
+    const c = await call(() => body);
+    assert.match(c.host.text, /^HTTP\/1\.1 500 /);
+    assert.equal(c.host.log.error.length, 1);
+    assert.match(c.host.log.error[0]!, /the application returned a body without calling start_response\(\)/);
+  }
+});

@@ -188,14 +188,14 @@ test("capitalizeResponseHeaders: false sends names as given (eventlet's test_dis
   assert.match(r.rawHead, /\r\neTAg: TAg-VAluE\r\n/);
 });
 
-test("write() before startResponse is an application error", async () => {
+test("a body without startResponse is an application error", async () => {
   const c = await call((_env, _sr) => {
     return (async function* () {
       yield "x";
     })();
   });
   assert.equal(only(c.host.text).status, 500);
-  assert.match(c.host.log.error.join("\n"), /before start_response/);
+  assert.match(c.host.log.error.join("\n"), /returned a body without calling start_response/);
 });
 
 test("startResponse returns the same write() each time", async () => {
