@@ -71,7 +71,7 @@ export interface ExchangeHost extends Transport {
   readonly config: ServerConfig;
   /** The connection may serve another request after this one (keepalive on, server not closing, peer still sending). */
   readonly mayKeepAlive: boolean;
-  /** ms, now: the connection's reading of the clock for the current batch (Date.now() when absent). */
+  /** ms, now, from the shared coarse clock (server/clock.ts) the Date header is made from (Date.now() when absent). */
   readonly now?: number;
 }
 
@@ -270,7 +270,6 @@ export class Exchange {
   private sendArray(chunks: Chunk[]): void {
     let known = -1;
     if (!this.headersSent && this.status !== null && this.appContentLength < 0) {
-      known = 0;
       for (const chunk of chunks) this.addPart(chunk, false);
       known = this.partBytes;
     } else {
