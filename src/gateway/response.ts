@@ -322,7 +322,8 @@ export class Exchange {
           return;
         }
         if (this.headersSent) this.host.flush();
-        const next = it.next();
+        // Promise.resolve: a hand-written iterator's next() may return a plain result, as `await` allows.
+        const next = Promise.resolve(it.next());
         const r = await new Promise<IteratorResult<Chunk> | typeof GONE>((resolve, reject) => {
           wake = resolve;
           next.then(resolve, reject);

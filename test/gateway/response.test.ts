@@ -92,3 +92,17 @@ test("a body returned without calling startResponse: a 500 that says so", async 
     assert.match(c.host.log.error[0]!, /the application returned a body without calling start_response\(\)/);
   }
 });
+
+test("an async iterator whose next() returns plain results (not promises) is served", async () => {
+  const items = ["a", "b"];
+  const body = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => (items.length > 0 ? { done: false, value: items.shift() } : { done: true, value: undefined }),
+    }),
+  };
+  const c = await call((_env, sr) => {
+    sr("200 OK", []);
+    return body as unknown as AsyncIterable<string>;
+  });
+  assert.equal(only(c.host.text).body.toString(), "ab");
+});
