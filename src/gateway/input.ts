@@ -46,8 +46,6 @@ export class Input implements AsyncIterable<Buffer> {
   private discarding = false;
   /** Bytes before this offset of the queue are known to hold no LF (readline). */
   private scannedNoLf = 0;
-  /** Bytes handed to the application so far. */
-  position = 0;
   /** The request said Expect: 100-continue. */
   readonly continueExpected: boolean;
   /** A 100 Continue has been written. */
@@ -318,7 +316,6 @@ export class Input implements AsyncIterable<Buffer> {
       }
     }
     this.queued -= n;
-    this.position += n;
     this.scannedNoLf = Math.max(0, this.scannedNoLf - n);
     this.source.consumed();
     return out;

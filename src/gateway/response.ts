@@ -30,6 +30,7 @@ import {
   chooseFraming,
   chunkHeader,
   contentLengthLine,
+  mayCarryContentLength,
   responseHasNoBody,
   type CheckedStatus,
 } from "../http1/response-head.js";
@@ -53,6 +54,12 @@ export interface Transport {
   drained(): Promise<void>;
   /** The client went away: nothing written will arrive. */
   readonly gone: boolean;
+  /**
+   * Calls `listener` once when the connection goes (the client left); returns
+   * the function that unregisters it. An async body waiting for its next
+   * chunk learns of it this way, as nothing else would wake it.
+   */
+  onGone(listener: () => void): () => void;
   /** Bytes appended and not yet flushed (approximate for text: its length). */
   readonly outputBytes: number;
 }
@@ -64,11 +71,15 @@ export interface ExchangeHost extends Transport {
   readonly config: ServerConfig;
   /** The connection may serve another request after this one (keepalive on, server not closing, peer still sending). */
   readonly mayKeepAlive: boolean;
-  /** ms, now: the connection's reading of the clock for the current batch (Date.now() when absent). */
+  /** ms, now, from the shared coarse clock (server/clock.ts) the Date header is made from (Date.now() when absent). */
   readonly now?: number;
 }
 
 const RESOLVED = Promise.resolve();
+/** What an async body's wait for its next chunk resolves with when the client left. */
+const GONE = Symbol("gone");
+/** ms an async body's return() is waited for once the client left during its next() (see returnWaiting). */
+const RETURN_GRACE_MS = 500;
 
 /** A part of the body: a string here is ASCII-only (its bytes are its chars). */
 type Part = string | Uint8Array;
@@ -259,11 +270,10 @@ export class Exchange {
   private sendArray(chunks: Chunk[]): void {
     let known = -1;
     if (!this.headersSent && this.status !== null && this.appContentLength < 0) {
-      known = 0;
-      for (const chunk of chunks) this.addPart(chunk);
+      for (const chunk of chunks) this.addPart(chunk, false);
       known = this.partBytes;
     } else {
-      for (const chunk of chunks) this.addPart(chunk);
+      for (const chunk of chunks) this.addPart(chunk, false);
     }
     this.finish(known);
   }
@@ -297,22 +307,83 @@ export class Exchange {
     return undefined;
   }
 
+  /**
+   * An async iterable. Its next() may wait for ever (SSE, long-poll): it is
+   * raced against the client leaving, so close() and the post hooks run when
+   * the client goes, not when the body next yields (maybe never).
+   */
   private async iterateAsync(it: AsyncIterator<Chunk>): Promise<void> {
-    for (;;) {
-      if (this.host.gone) {
-        await it.return?.();
-        return;
+    let wake: ((gone: typeof GONE) => void) | null = null;
+    const unregister = this.host.onGone(() => wake?.(GONE));
+    try {
+      for (;;) {
+        if (this.host.gone) {
+          await it.return?.();
+          return;
+        }
+        if (this.headersSent) this.host.flush();
+        // Promise.resolve: a hand-written iterator's next() may return a plain result, as `await` allows.
+        const next = Promise.resolve(it.next());
+        const r = await new Promise<IteratorResult<Chunk> | typeof GONE>((resolve, reject) => {
+          wake = resolve;
+          next.then(resolve, reject);
+        });
+        wake = null;
+        if (r === GONE) {
+          await this.returnWaiting(it, next);
+          return;
+        }
+        if (r.done === true) break;
+        try {
+          this.gather(r.value);
+        } catch (err) {
+          // A bad chunk: let the iterator clean up (as the synchronous path does), then fail the response.
+          try {
+            await it.return?.();
+          } catch {
+            // the iterator's own cleanup failing adds nothing to the first error
+          }
+          throw err;
+        }
+        if (this.mustWait) {
+          this.mustWait = false;
+          await this.host.drained();
+        }
       }
-      if (this.headersSent) this.host.flush();
-      const r = await it.next();
-      if (r.done === true) break;
-      this.gather(r.value);
-      if (this.mustWait) {
-        this.mustWait = false;
-        await this.host.drained();
-      }
+    } finally {
+      unregister();
     }
     this.finish(-1);
+  }
+
+  /**
+   * The client left while `next` was pending. An async generator runs
+   * return() only once that next() settles: soon when it was between two
+   * chunks (then its finally blocks run before close(), as when it stops at a
+   * yield), never when it waits for an event that will not come. So return()
+   * is waited for at most RETURN_GRACE_MS; what it or next() does later is logged.
+   */
+  private async returnWaiting(it: AsyncIterator<Chunk>, next: Promise<IteratorResult<Chunk>>): Promise<void> {
+    const log = this.host.config.log;
+    // As in fail(): the client leaving is not the app's fault, any other error still is.
+    next.then(undefined, (err: unknown) => {
+      if (err instanceof ClientDisconnectedError) log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
+      else log.error(describeError(err));
+    });
+    let returned: unknown;
+    try {
+      returned = it.return?.();
+    } catch (err) {
+      log.error(describeError(err));
+      return;
+    }
+    if (!isThenable(returned)) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, RETURN_GRACE_MS);
+    });
+    await Promise.race([Promise.resolve(returned).then(undefined, (err: unknown) => log.error(describeError(err))), grace]);
+    clearTimeout(timer);
   }
 
   // ---- startResponse and write ----
@@ -327,7 +398,7 @@ export class Exchange {
     const checkedStatus = checkResponseStatus(status);
     const code = checkedStatus.code;
     // RFC 9110 §8.6: no Content-Length on 1xx, 204, nor 2xx to CONNECT, even the app's.
-    const omitLength = code < 200 || code === 204 || (this.head.method === "CONNECT" && code < 300);
+    const omitLength = !mayCarryContentLength(this.head.method, code);
     const checked = checkResponseHeaders(headers, this.host.config.capitalizeResponseHeaders, omitLength);
     this.status = checkedStatus;
     this.headerBlock = checked.block;
@@ -346,7 +417,7 @@ export class Exchange {
         throw err;
       }
       if (this.host.gone) throw new ClientDisconnectedError("the client went away before the response was sent");
-      this.addPart(data);
+      this.addPart(data, true);
       this.writeParts(-1);
       if (this.host.flush()) return RESOLVED;
       return this.host.drained();
@@ -359,7 +430,7 @@ export class Exchange {
 
   /** Adds a chunk and writes what was gathered once it reaches the minimum chunk size. */
   private gather(chunk: Chunk): void {
-    this.addPart(chunk);
+    this.addPart(chunk, true);
     const min = this.environ["eventlet.minimum_write_chunk_size"];
     // An empty chunk sends nothing, not even the head (PEP 3333: the head waits for the first non-empty chunk).
     if (this.partBytes > 0 && this.partBytes >= (typeof min === "number" ? min : this.host.config.minimumChunkBytes)) {
@@ -370,7 +441,17 @@ export class Exchange {
     }
   }
 
-  private addPart(chunk: Chunk): void {
+  /**
+   * `copy`: the application gets control back while the bytes may still be
+   * held by reference — in `parts` until the minimum chunk size, in the
+   * connection's output until its batch, in the socket's buffer until the
+   * kernel takes them — so a chunk from a generator or write() is copied: a
+   * generator refilling one buffer must not change what was already sent
+   * (PEP 3333's bytes are immutable; a WSGI application cannot expect this).
+   * An array body is not copied: it was handed over whole, and nothing
+   * returns control to the application while it goes out.
+   */
+  private addPart(chunk: Chunk, copy: boolean): void {
     if (typeof chunk === "string") {
       if (chunk.length === 0) return;
       const n = Buffer.byteLength(chunk);
@@ -380,7 +461,7 @@ export class Exchange {
       this.partBytes += n;
     } else if (chunk instanceof Uint8Array) {
       if (chunk.length === 0) return;
-      this.parts.push(chunk);
+      this.parts.push(copy ? Buffer.from(chunk) : chunk);
       this.partBytes += chunk.length;
     } else {
       throw new TypeError(`body chunks must be strings or Uint8Arrays, got ${typeof chunk}`);
@@ -438,14 +519,15 @@ export class Exchange {
 
   private sendHead(knownLength: number): void {
     const status = this.status;
-    if (status === null) throw new Error("write() before start_response()");
+    // write() checks for itself: here the body came (or ended) with no status to send.
+    if (status === null) throw new Error("the application returned a body without calling start_response()");
     const cfg = this.host.config;
     const code = status.code;
     let contentLength = this.appContentLength;
     let addContentLength = false;
-    // RFC 9110 §8.6: no Content-Length on 1xx, 204, nor 2xx to CONNECT (HEAD keeps the GET's).
-    const tunnel = this.head.method === "CONNECT" && code < 300;
-    if (contentLength < 0 && knownLength >= 0 && code >= 200 && code !== 204 && code !== 304 && !tunnel) {
+    // A length computed from an array body, where one may be sent (HEAD keeps the GET's). Not on a
+    // 304: its Content-Length would be the selected representation's (RFC 9110 §8.6), not this empty body's.
+    if (contentLength < 0 && knownLength >= 0 && code !== 304 && mayCarryContentLength(this.head.method, code)) {
       contentLength = knownLength;
       addContentLength = true;
     }
@@ -480,7 +562,11 @@ export class Exchange {
     if (this.bodyFraming === Framing.Close) return false;
     // A 1xx as the final status: after a 101 the client speaks another protocol (RFC 9110 §15.2.2),
     // after any other it waits for a final response that will not come — HTTP cannot go on.
-    if ((this.status as CheckedStatus).code < 200) return false;
+    const code = (this.status as CheckedStatus).code;
+    if (code < 200) return false;
+    // A 2xx to CONNECT makes the connection a tunnel (RFC 9110 §9.3.6): what follows is not HTTP.
+    // The application may still take the socket (eventlet.already_handled); otherwise it is closed.
+    if (this.head.method === "CONNECT" && code < 300) return false;
     if (this.http11 ? this.framing.connectionClose : !this.framing.connectionKeepAlive) return false;
     const input = this.input;
     // A client still waiting for 100 Continue would send its body as the next request (eventlet's rule).
@@ -494,6 +580,13 @@ export class Exchange {
     this.over = true;
     this.keepAlive = false;
     const log = this.host.config.log;
+    if (err instanceof ClientDisconnectedError || this.input.error instanceof ClientDisconnectedError) {
+      // The client left mid-body (a FIN half-closes, so the connection is not yet gone): its
+      // request can never be read whole, and that is not the app's fault — no 500 for it.
+      this.aborted = true;
+      log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
+      return;
+    }
     if (this.host.gone) {
       this.aborted = true;
       // The client leaving (a read or write that failed for it) is not the app's fault; any other error still is.
@@ -529,8 +622,12 @@ export class Exchange {
     this.headersSent = true;
     this.serverStatusCode = String(code);
     this.host.writeText(head);
-    if (this.head.method !== "HEAD" && body.length > 0) this.host.writeBytes(body);
-    this.bytesSent += head.length + body.length;
+    this.bytesSent += head.length;
+    // A HEAD response has its Content-Length but not its body (RFC 9110 §9.3.2): only what was sent counts.
+    if (this.head.method !== "HEAD" && body.length > 0) {
+      this.host.writeBytes(body);
+      this.bytesSent += body.length;
+    }
   }
 
   /** close() on the body, exactly once, whatever happened. Errors it throws are logged. */

@@ -5,6 +5,7 @@
  * Keep-Alive are dropped, its Connection only says whether to close.
  */
 
+import { trimOws } from "../http1/grammar.js";
 import {
   HeaderRole,
   checkHeaderName,
@@ -38,7 +39,6 @@ export function checkResponseStatus(status: unknown): CheckedStatus {
   return checked;
 }
 
-/**
 /**
  * The last header list checked, flat (name, value, ...), with its outcome.
  * The outcome depends on nothing but the names, the values, `capitalize`
@@ -82,6 +82,8 @@ export function checkResponseHeaders(headers: unknown, capitalize: boolean, omit
 function checkHeaderList(headers: unknown[], capitalize: boolean, omitContentLength: boolean): CheckedHeaders {
   let block = "";
   let contentLength = -1;
+  /** The first Content-Length, even one left out: a different one after it is still a conflict. */
+  let firstLength = -1;
   let hasDate = false;
   let wantsClose = false;
   for (const pair of headers as unknown[]) {
@@ -101,13 +103,15 @@ function checkHeaderList(headers: unknown[], capitalize: boolean, omitContentLen
         if (/(?:^|[\s,])close(?:$|[\s,])/i.test(value)) wantsClose = true;
         continue;
       case HeaderRole.ContentLength: {
-        const digits = value.trim();
+        // OWS only (RFC 9110 §5.5): String.prototype.trim would also strip NBSP, VT, FF (grammar.ts).
+        const digits = trimOws(value);
         if (!/^[0-9]{1,15}$/.test(digits)) throw new InvalidResponseError(`invalid Content-Length: ${JSON.stringify(value)}`);
         const n = Number(digits);
-        if (contentLength !== -1) {
-          if (contentLength !== n) throw new InvalidResponseError("conflicting Content-Length headers");
+        if (firstLength !== -1) {
+          if (firstLength !== n) throw new InvalidResponseError("conflicting Content-Length headers");
           continue;
         }
+        firstLength = n;
         if (omitContentLength) continue;
         contentLength = n;
         block += `${checked.out}: ${digits}\r\n`;

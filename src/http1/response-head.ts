@@ -118,11 +118,23 @@ export function isValidHeaderValue(value: string): boolean {
   return true;
 }
 
-/** RFC 9110 §6.4.1 and §9.3.6: the responses that never carry a body. */
+/**
+ * RFC 9110 §8.6: a server MUST NOT send Content-Length in a 1xx or 204
+ * response, nor in a 2xx to CONNECT (§9.3.6: the connection becomes a
+ * tunnel). Every other response may — a 304 and a HEAD response the length
+ * of the representation they stand for (§8.6, §9.3.2).
+ */
+export function mayCarryContentLength(method: string, code: number): boolean {
+  return code >= 200 && code !== 204 && !(method === "CONNECT" && code < 300);
+}
+
+/**
+ * RFC 9110 §6.4.1 and §9.3.6: the responses that never carry a body — those
+ * that may not carry a Content-Length, and HEAD and 304, whose length (if
+ * any) is that of a body not sent.
+ */
 export function responseHasNoBody(method: string, code: number): boolean {
-  return (
-    method === "HEAD" || code < 200 || code === 204 || code === 304 || (method === "CONNECT" && code < 300)
-  );
+  return method === "HEAD" || code === 304 || !mayCarryContentLength(method, code);
 }
 
 /**

@@ -509,6 +509,12 @@ export class Connection implements ExchangeHost, InputSource {
     return this.closed || this.socket.destroyed;
   }
 
+  onGone(listener: () => void): () => void {
+    const socket = this.socket;
+    socket.once("close", listener);
+    return () => socket.removeListener("close", listener);
+  }
+
   /**
    * Another request may follow this one: keepalive is on, the server is not shutting down,
    * no framing error or timeout ended reading, and the client has not half-closed — or it

@@ -69,6 +69,23 @@ export class MemoryHost implements ExchangeHost, InputSource {
     return Promise.resolve();
   }
 
+  private goneListeners = new Set<() => void>();
+
+  onGone(listener: () => void): () => void {
+    const once = (): void => {
+      this.goneListeners.delete(once);
+      listener();
+    };
+    this.goneListeners.add(once);
+    return () => this.goneListeners.delete(once);
+  }
+
+  /** The client leaves: `gone`, and every onGone listener is called. */
+  disconnect(): void {
+    this.gone = true;
+    for (const l of [...this.goneListeners]) l();
+  }
+
   get finalResponseStarted(): boolean {
     return this.exchange === null || this.exchange.headersSent;
   }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { App, StartResponse, Write } from "../../src/index.js";
 import { parseAll } from "../support/wire.js";
+import { checkResponseHeaders, InvalidResponseError } from "../../src/gateway/start-response.js";
 import { call } from "./harness.js";
 
 function only(text: string) {
@@ -188,14 +189,14 @@ test("capitalizeResponseHeaders: false sends names as given (eventlet's test_dis
   assert.match(r.rawHead, /\r\neTAg: TAg-VAluE\r\n/);
 });
 
-test("write() before startResponse is an application error", async () => {
+test("a body without startResponse is an application error", async () => {
   const c = await call((_env, _sr) => {
     return (async function* () {
       yield "x";
     })();
   });
   assert.equal(only(c.host.text).status, 500);
-  assert.match(c.host.log.error.join("\n"), /before start_response/);
+  assert.match(c.host.log.error.join("\n"), /returned a body without calling start_response/);
 });
 
 test("startResponse returns the same write() each time", async () => {
@@ -252,4 +253,27 @@ test("a write() from a body's close() is refused too: the response is over", asy
   await assert.rejects(closeWrite as unknown as Promise<void>, /after the response was complete/);
   assert.equal(c.host.text.includes("from close"), false);
   assert.ok(c.host.text.endsWith("0\r\n\r\n"), "the chunked body ended normally");
+});
+
+test("checkResponseHeaders: a Content-Length with NBSP, VT or FF around its digits is invalid (OWS is SP and HTAB only)", () => {
+  for (const bad of ["5\u00a0", "\u000b5", "5\u000c"]) {
+    assert.throws(() => checkResponseHeaders([["Content-Length", bad]], false), InvalidResponseError, JSON.stringify(bad));
+  }
+  assert.equal(checkResponseHeaders([["Content-Length", " \t5\t "]], false).contentLength, 5);
+});
+
+test("checkResponseHeaders: conflicting Content-Lengths are an error even where the length is left out (204, 1xx)", () => {
+  assert.throws(() => checkResponseHeaders([["Content-Length", "5"], ["Content-Length", "6"]], false, true), InvalidResponseError);
+  const same = checkResponseHeaders([["Content-Length", "5"], ["Content-Length", "5"]], false, true);
+  assert.equal(same.contentLength, -1);
+  assert.equal(same.block, "");
+});
+
+test("a 204 with conflicting Content-Lengths is a 500", async () => {
+  const c = await call((_env, sr) => {
+    sr("204 No Content", [["Content-Length", "0"], ["Content-Length", "7"]]);
+    return [];
+  });
+  assert.equal(only(c.host.text).status, 500);
+  assert.match(c.host.log.error.join("\n"), /conflicting Content-Length/);
 });

@@ -131,7 +131,7 @@ export const SECTIONS: CorpusSection[] = [
       accept("asterisk-options", `OPTIONS * HTTP/1.1\r\n${H}\r\n`, ["OPTIONS * 0:"], "RFC 9112 §3.2.4"),
       reject("asterisk-get", `GET * HTTP/1.1\r\n${H}\r\n`, 400, "RFC 9112 §3.2.4"),
       reject("authority-form-get", `GET x:80 HTTP/1.1\r\n${H}\r\n`, 400, "RFC 9112 §3.2.3"),
-      accept("connect-authority-form", "CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n", [200], "RFC 9112 §3.2.3", { noBodies: true }),
+      { ...accept("connect-authority-form", "CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n", [200], "RFC 9112 §3.2.3; RFC 9110 §9.3.6 (a 2xx makes a tunnel)", { noBodies: true }), closed: true },
       reject("connect-origin-form", `CONNECT /x HTTP/1.1\r\n${H}\r\n`, 400, "RFC 9112 §3.2.3"),
       reject("connect-no-port", `CONNECT x HTTP/1.1\r\n${H}\r\n`, 400, "RFC 9112 §3.2.3"),
       accept("percent-encoded-path", `GET /a%20b%2F HTTP/1.1\r\n${H}\r\n`, ["GET /a b/ 0:"], "PEP 3333 (PATH_INFO decoded)"),

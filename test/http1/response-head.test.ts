@@ -16,6 +16,7 @@ import {
   chooseFraming,
   chunkHeader,
   isValidHeaderValue,
+  mayCarryContentLength,
   responseHasNoBody,
 } from "../../src/http1/response-head.js";
 
@@ -100,6 +101,23 @@ describe("framing", () => {
     assert.equal(responseHasNoBody("POST", 205), false);
     assert.equal(responseHasNoBody("get", 304), true);
     assert.equal(responseHasNoBody("head", 200), false); // methods are case-sensitive
+  });
+
+  test("no Content-Length on 1xx, 204 and 2xx to CONNECT; HEAD and 304 may carry one (RFC 9110 §8.6)", () => {
+    for (const [method, code] of [["GET", 100], ["GET", 101], ["GET", 199], ["GET", 204], ["CONNECT", 200], ["CONNECT", 299]] as const) {
+      assert.equal(mayCarryContentLength(method, code), false, `${method} ${code}`);
+    }
+    for (const [method, code] of [["GET", 200], ["HEAD", 200], ["GET", 304], ["HEAD", 304], ["CONNECT", 407], ["POST", 205], ["GET", 500]] as const) {
+      assert.equal(mayCarryContentLength(method, code), true, `${method} ${code}`);
+    }
+  });
+
+  test("every response that may not carry a Content-Length has no body either", () => {
+    for (const method of ["GET", "HEAD", "CONNECT", "POST"]) {
+      for (let code = 100; code < 600; code++) {
+        if (!mayCarryContentLength(method, code)) assert.equal(responseHasNoBody(method, code), true, `${method} ${code}`);
+      }
+    }
   });
 
   test("chooseFraming: none, then Content-Length, then chunked on 1.1, else close-delimited", () => {

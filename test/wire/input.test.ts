@@ -491,3 +491,35 @@ test("rejectBadRequests: false lets Content-Length with chunked through: chunked
     assert.equal(parseAll(r.data)[0]!.status, 400, "rejected by default");
   });
 });
+
+test("a client that half-closes mid-body: the app's unhandled read error is a client disconnect (debug), not a 500 nor an app error", async () => {
+  const failed = new Signal<unknown>();
+  const reading = new Signal();
+  const app: App = async (env, sr) => {
+    const input = env["wsgi.input"];
+    reading.fire();
+    try {
+      await input.read(); // rejects with ClientDisconnectedError: the body can never come whole
+    } catch (err) {
+      failed.fire(err);
+      throw err;
+    }
+    sr("200 OK", []);
+    return ["never"];
+  };
+  await withServer(app, {}, async (s) => {
+    const c = await RawClient.connect(s.port);
+    try {
+      await c.write("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc");
+      await within(2000, "the app to start reading", reading.promise);
+      c.end(); // a FIN: the socket stays open for the response (allowHalfOpen)
+      assert.ok((await within(2000, "the read to reject", failed.promise)) instanceof ClientDisconnectedError);
+      await s.log.waitFor("debug", /client went away during "PUT \/ HTTP\/1\.1"/);
+      await c.waitClosed(2000);
+      assert.equal(c.text.includes("500"), false, `no 500 for a client that left: ${JSON.stringify(c.text)}`);
+      assert.deepEqual(s.log.error, []);
+    } finally {
+      c.destroy();
+    }
+  });
+});

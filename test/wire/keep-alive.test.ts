@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { App } from "../../src/index.js";
-import { header, hello, withServer, heldApp } from "../support/wire.js";
+import { header, hello, parseAll, rawExchange, withServer, heldApp } from "../support/wire.js";
 import { RawClient, withClient } from "./client.js";
 import { Signal, within } from "../support/wait.js";
 
@@ -339,5 +339,20 @@ test("after a synchronous app that ran longer than the keepalive time, the conne
     const [r] = await c.next();
     assert.equal(r!.status, 200);
     assert.equal(c.closed, false);
+  });
+});
+
+test("after a 2xx to CONNECT the connection closes: the tunnel's bytes are never parsed as a request", async () => {
+  let calls = 0;
+  const app: App = (_env, sr) => {
+    calls++;
+    sr("200 Connection Established", []);
+    return [];
+  };
+  await withServer(app, {}, async (s) => {
+    const r = await rawExchange(s.port, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\nGET /inside HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.equal(r.closed, true, "the server closes after the tunnel's 200");
+    assert.equal(parseAll(r.data).length, 1);
+    assert.equal(calls, 1);
   });
 });
