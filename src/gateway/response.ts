@@ -64,6 +64,9 @@ export interface Transport {
   readonly outputBytes: number;
 }
 
+/** Bytes: the smallest buffer copied chunks are gathered in (see Exchange.copyIn). */
+const COPY_BUFFER_BYTES = 16 * 1024;
+
 /** Bytes of framed body the output may hold before it is handed to the socket. */
 const SOCKET_BATCH_BYTES = 64 * 1024;
 
@@ -154,6 +157,15 @@ export class Exchange {
   private remaining = 0;
   private parts: Part[] = [];
   private partBytes = 0;
+  /**
+   * Copied chunk bytes not yet in `parts` are copyBuf[copyStart, copyEnd); the
+   * room past copyEnd takes the next copies. Bytes below copyEnd are never
+   * written again (views of them go to the socket), so a full buffer is
+   * replaced, not reused.
+   */
+  private copyBuf: Buffer | null = null;
+  private copyStart = 0;
+  private copyEnd = 0;
   /** The socket asked to wait for drain after the last flush. */
   private mustWait = false;
   /**
@@ -455,17 +467,46 @@ export class Exchange {
     if (typeof chunk === "string") {
       if (chunk.length === 0) return;
       const n = Buffer.byteLength(chunk);
+      this.sealCopies();
       // UTF-8 length equals the string's length only when every char is ASCII.
       if (n === chunk.length) this.parts.push(chunk);
       else this.parts.push(Buffer.from(chunk, "utf8"));
       this.partBytes += n;
     } else if (chunk instanceof Uint8Array) {
       if (chunk.length === 0) return;
-      this.parts.push(copy ? Buffer.from(chunk) : chunk);
+      if (copy) {
+        this.copyIn(chunk);
+      } else {
+        this.sealCopies();
+        this.parts.push(chunk);
+      }
       this.partBytes += chunk.length;
     } else {
       throw new TypeError(`body chunks must be strings or Uint8Arrays, got ${typeof chunk}`);
     }
+  }
+
+  /**
+   * Copies a chunk into the shared copy buffer: one memcpy, and an allocation
+   * only when the buffer is full, rather than a new Buffer for every chunk
+   * (a generator of small chunks made that a third of its cost).
+   */
+  private copyIn(chunk: Uint8Array): void {
+    let buf = this.copyBuf;
+    if (buf === null || buf.length - this.copyEnd < chunk.length) {
+      this.sealCopies();
+      buf = this.copyBuf = Buffer.allocUnsafe(Math.max(COPY_BUFFER_BYTES, chunk.length));
+      this.copyStart = this.copyEnd = 0;
+    }
+    buf.set(chunk, this.copyEnd);
+    this.copyEnd += chunk.length;
+  }
+
+  /** Moves the copied bytes not yet in `parts` there, as one view, keeping the order of parts. */
+  private sealCopies(): void {
+    if (this.copyEnd === this.copyStart) return;
+    this.parts.push((this.copyBuf as Buffer).subarray(this.copyStart, this.copyEnd));
+    this.copyStart = this.copyEnd;
   }
 
   /** Writes the gathered parts, framed, sending the head first if it has not gone yet. */
@@ -473,6 +514,7 @@ export class Exchange {
     if (!this.headersSent) this.sendHead(knownLength);
     const n = this.partBytes;
     if (n === 0) return;
+    this.sealCopies();
     const parts = this.parts;
     this.parts = [];
     this.partBytes = 0;
@@ -601,6 +643,7 @@ export class Exchange {
     }
     this.parts = [];
     this.partBytes = 0;
+    this.copyStart = this.copyEnd;
     const inputError = this.input.error;
     if (inputError instanceof HttpProtocolError) {
       // The request was at fault (a malformed chunk, a body too slow): answered as every protocol error is.
