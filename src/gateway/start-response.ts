@@ -127,3 +127,8 @@ function checkHeaderList(headers: unknown[], capitalize: boolean, omitContentLen
   }
   return Object.freeze({ block, contentLength, hasDate, wantsClose });
 }
+
+/** Headers for a 100 Continue, checked as response headers; a 1xx carries no Content-Length (RFC 9110 §8.6). */
+export function checkContinueHeaders(headers: [string, string][], capitalize: boolean): string {
+  return checkResponseHeaders(headers, capitalize, true).block;
+}

@@ -164,3 +164,8 @@ export function contentLengthLine(n: number): string {
 
 /** last-chunk and an empty trailer section. */
 export const LAST_CHUNK = "0\r\n\r\n";
+
+/** RFC 9110 §15.2.1: the interim 100 Continue, with a checked header block ("Name: value\r\n" lines). */
+export function continueResponse(headerBlock: string): string {
+  return `HTTP/1.1 100 Continue\r\n${headerBlock}\r\n`;
+}

@@ -34,7 +34,8 @@ import { RequestHeadParser, type RequestHead } from "../http1/request-head.js";
 import { buildEnviron, type ConnectionInfo } from "../gateway/environ.js";
 import { Input, type InputSource } from "../gateway/input.js";
 import { Exchange, type ExchangeHost } from "../gateway/response.js";
-import { checkResponseHeaders } from "../gateway/start-response.js";
+import { checkContinueHeaders } from "../gateway/start-response.js";
+import { continueResponse } from "../http1/response-head.js";
 import type { App, PostHook } from "../gateway/types.js";
 import { INPUT_HIGH_WATER_MARK, PIPELINE_HIGH_WATER_MARK } from "../limits.js";
 import type { ServerConfig } from "../options.js";
@@ -594,13 +595,12 @@ export class Connection implements ExchangeHost, InputSource {
   }
 
   sendContinue(headerBlock: string): void {
-    this.writeText(`HTTP/1.1 100 Continue\r\n${headerBlock}\r\n`);
+    this.writeText(continueResponse(headerBlock));
     this.flush();
   }
 
   renderContinueHeaders(headers: [string, string][]): string {
-    // A 1xx carries no Content-Length (RFC 9110 §8.6): an app's is checked, then left out.
-    return checkResponseHeaders(headers, this.config.capitalizeResponseHeaders, true).block;
+    return checkContinueHeaders(headers, this.config.capitalizeResponseHeaders);
   }
 
   consumed(): void {

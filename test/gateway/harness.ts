@@ -8,7 +8,8 @@
 import { buildEnviron, type ConnectionInfo } from "../../src/gateway/environ.js";
 import { Input, type InputSource } from "../../src/gateway/input.js";
 import { Exchange, type ExchangeHost } from "../../src/gateway/response.js";
-import { checkResponseHeaders } from "../../src/gateway/start-response.js";
+import { checkContinueHeaders } from "../../src/gateway/start-response.js";
+import { continueResponse } from "../../src/http1/response-head.js";
 import type { App, Environ } from "../../src/gateway/types.js";
 import { requestFraming } from "../../src/http1/request-framing.js";
 import { RequestHeadParser } from "../../src/http1/request-head.js";
@@ -91,12 +92,12 @@ export class MemoryHost implements ExchangeHost, InputSource {
   }
 
   sendContinue(headerBlock: string): void {
-    this.writeText(`HTTP/1.1 100 Continue\r\n${headerBlock}\r\n`);
+    this.writeText(continueResponse(headerBlock));
     this.flush();
   }
 
   renderContinueHeaders(headers: [string, string][]): string {
-    return checkResponseHeaders(headers, this.config.capitalizeResponseHeaders).block;
+    return checkContinueHeaders(headers, this.config.capitalizeResponseHeaders);
   }
 
   consumed(): void {}
