@@ -45,7 +45,9 @@ function openOne(): Promise<boolean> {
       else socket.destroy();
       resolve(ok);
     };
-    const timer = setTimeout(() => settle(false), 10000);
+    const timer = setTimeout(() => {
+      settle(false);
+    }, 10000);
     socket.setNoDelay(true);
     socket.on("connect", () => socket.write(REQUEST));
     socket.on("data", (chunk: Buffer) => {
@@ -53,7 +55,9 @@ function openOne(): Promise<boolean> {
       received += chunk.toString("latin1");
       if (received.endsWith(HELLO_BODY)) settle(true);
     });
-    socket.on("error", () => settle(false));
+    socket.on("error", () => {
+      settle(false);
+    });
     socket.on("close", () => {
       if (held) closedByServer++;
       settle(false);
@@ -71,7 +75,10 @@ const started = Date.now();
 let issued = 0;
 const next = (): boolean => issued++ < count;
 await Promise.all(Array.from({ length: Math.min(concurrency, count) }, () => worker(next)));
-serveIpc(() => ({ open: sockets.length - closedByServer, failed, closedByServer }), () => {
-  for (const socket of sockets) socket.destroy();
-});
+serveIpc(
+  () => ({ open: sockets.length - closedByServer, failed, closedByServer }),
+  () => {
+    for (const socket of sockets) socket.destroy();
+  },
+);
 announceReady(port, { open: sockets.length, failed, openingMs: Date.now() - started });

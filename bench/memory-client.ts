@@ -93,7 +93,9 @@ export class MemoryServer {
 }
 
 export function connect(port: number, secure: boolean): net.Socket {
-  return secure ? tls.connect({ host: "127.0.0.1", port, ca: CA, servername: "localhost" }) : net.connect({ host: "127.0.0.1", port });
+  return secure
+    ? tls.connect({ host: "127.0.0.1", port, ca: CA, servername: "localhost" })
+    : net.connect({ host: "127.0.0.1", port });
 }
 
 /**
@@ -115,7 +117,9 @@ export function download(port: number, secure: boolean, total: number, pacing: P
     let t0 = 0;
     let nextPause = "burst" in pacing ? pacing.burst : Infinity;
     socket.on("error", reject);
-    socket.on("close", () => reject(new Error(`closed after ${body} body bytes`)));
+    socket.on("close", () => {
+      reject(new Error(`closed after ${body} body bytes`));
+    });
     socket.once(secure ? "secureConnect" : "connect", () => {
       t0 = Date.now();
       socket.write(`GET /big?${total} HTTP/1.1\r\nHost: x\r\n\r\n`);

@@ -37,7 +37,11 @@ const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 let peak = { rss: 0, heapUsed: 0, arrayBuffers: 0 };
 function sample(): NodeJS.MemoryUsage {
   const m = process.memoryUsage();
-  peak = { rss: Math.max(peak.rss, m.rss), heapUsed: Math.max(peak.heapUsed, m.heapUsed), arrayBuffers: Math.max(peak.arrayBuffers, m.arrayBuffers) };
+  peak = {
+    rss: Math.max(peak.rss, m.rss),
+    heapUsed: Math.max(peak.heapUsed, m.heapUsed),
+    arrayBuffers: Math.max(peak.arrayBuffers, m.arrayBuffers),
+  };
   return m;
 }
 const sampler = setInterval(sample, 10);
@@ -76,7 +80,11 @@ const app: App = async (env, startResponse) => {
 const quiet = { info: () => {}, debug: () => {}, error: (m: string) => process.stderr.write(`${m}\n`) };
 let sock = await listen(["127.0.0.1", 0]);
 if (process.argv.includes("--tls")) {
-  sock = wrapSsl(sock, { certfile: join(repoRoot, "test", "fixtures", "cert.pem"), keyfile: join(repoRoot, "test", "fixtures", "key.pem"), serverSide: true });
+  sock = wrapSsl(sock, {
+    certfile: join(repoRoot, "test", "fixtures", "cert.pem"),
+    keyfile: join(repoRoot, "test", "fixtures", "key.pem"),
+    serverSide: true,
+  });
 }
 const wsgi = server(sock, app, { log: quiet });
 

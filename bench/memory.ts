@@ -35,14 +35,19 @@ const totalMiB = Number(option("mib", "256"));
 const rateMiBps = Number(option("rate", "32"));
 if (!(totalMiB > 0 && totalMiB <= 1024)) throw new Error("--mib must be in (0, 1024]");
 if (!(rateMiBps > 0 && rateMiBps <= 1024)) throw new Error("--rate must be in (0, 1024] MiB/s");
-const only = option("only", "").split(",").filter((s) => s.length > 0);
+const only = option("only", "")
+  .split(",")
+  .filter((s) => s.length > 0);
 const TOTAL = Math.floor(totalMiB * MiB);
 /** No scenario may take longer than this. */
 const SCENARIO_MS = Math.max(60_000, (4 * TOTAL * 1000) / (rateMiBps * MiB));
 
 /** The server in a child process of its own, killed however this process ends. */
 function startServer(secure: boolean): Promise<MemoryServer> {
-  const proc = fork(MEMORY_SERVER, secure ? ["--tls"] : [], { execArgv: ["--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const proc = fork(MEMORY_SERVER, secure ? ["--tls"] : [], {
+    execArgv: ["--expose-gc"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   register(proc);
   return MemoryServer.attach(proc, 10_000);
 }
@@ -63,12 +68,22 @@ async function downloadScenario(name: string, secure: boolean, clients: number, 
     await within(10_000, "the warm-up", download(srv.port, secure, 8 * MiB, { bytesPerSecond: Infinity }));
     const baseline = await srv.baseline();
     const t0 = Date.now();
-    const got = await within(SCENARIO_MS, name, Promise.all(Array.from({ length: clients }, () => download(srv.port, secure, TOTAL, { bytesPerSecond: rate }))));
+    const got = await within(
+      SCENARIO_MS,
+      name,
+      Promise.all(Array.from({ length: clients }, () => download(srv.port, secure, TOTAL, { bytesPerSecond: rate }))),
+    );
     const seconds = (Date.now() - t0) / 1000;
     const peak = await srv.call("memory");
     const bytes = got.reduce((a, b) => a + b, 0);
     const rateNote = Number.isFinite(rate) ? `read at ≤ ${mb(rate)} MiB/s each` : "read as fast as it can";
-    return { scenario: name, baseline, peak, seconds, note: `${clients} × ${mb(TOTAL)} MiB ${secure ? "over TLS " : ""}(${mb(bytes)} MiB in all), ${rateNote}` };
+    return {
+      scenario: name,
+      baseline,
+      peak,
+      seconds,
+      note: `${clients} × ${mb(TOTAL)} MiB ${secure ? "over TLS " : ""}(${mb(bytes)} MiB in all), ${rateNote}`,
+    };
   } finally {
     await srv.stop();
   }
@@ -86,7 +101,8 @@ async function uploadScenario(secure: boolean): Promise<Row[]> {
     socket.write(`POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: ${TOTAL}\r\n\r\n`);
     await srv.waitEvent("upload-started", 5000);
     const upload = new Upload(socket, TOTAL);
-    if ((await within(SCENARIO_MS, "the writes to stall", upload.pump(500))) !== "stalled") throw new Error("the upload never stalled");
+    if ((await within(SCENARIO_MS, "the writes to stall", upload.pump(500))) !== "stalled")
+      throw new Error("the upload never stalled");
     // Held stalled for 2 s: memory must stay flat while the app does not read.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const stalled = await srv.call("memory");
@@ -102,7 +118,8 @@ async function uploadScenario(secure: boolean): Promise<Row[]> {
     });
     await srv.call("release");
     const t1 = Date.now();
-    if ((await within(SCENARIO_MS, "the rest of the upload", upload.pump(30_000))) !== "done") throw new Error("the upload stalled after release");
+    if ((await within(SCENARIO_MS, "the rest of the upload", upload.pump(30_000))) !== "done")
+      throw new Error("the upload stalled after release");
     await within(30_000, "the response", answered);
     const seconds = (Date.now() - t1) / 1000;
     const done = await srv.call("memory");
@@ -114,7 +131,13 @@ async function uploadScenario(secure: boolean): Promise<Row[]> {
         seconds: stalledSeconds,
         note: `app not reading: the client stalled after ${mb(accepted)} of ${mb(TOTAL)} MiB left it${secure ? " (over TLS)" : ""}; held 2 s`,
       },
-      { scenario: `upload-released${suffix}`, baseline, peak: done, seconds, note: `then the app read: the other ${mb(TOTAL - accepted)} MiB arrived, body counted ${TOTAL}` },
+      {
+        scenario: `upload-released${suffix}`,
+        baseline,
+        peak: done,
+        seconds,
+        note: `then the app read: the other ${mb(TOTAL - accepted)} MiB arrived, body counted ${TOTAL}`,
+      },
     ];
   } finally {
     socket.destroy();

@@ -31,7 +31,8 @@ class NullSocket extends EventEmitter {
   writes = 0;
   write(data: string | Uint8Array, _enc?: unknown): boolean {
     // A real socket copies a string's bytes out (flattening a rope of pieces first): so does this.
-    if (typeof data === "string" && data.length <= SCRATCH.length) (SCRATCH as unknown as { latin1Write(s: string, o: number): number }).latin1Write(data, 0);
+    if (typeof data === "string" && data.length <= SCRATCH.length)
+      (SCRATCH as unknown as { latin1Write(s: string, o: number): number }).latin1Write(data, 0);
     this.written += data.length;
     this.writes++;
     return true;

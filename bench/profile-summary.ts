@@ -146,10 +146,13 @@ function sortedEntries<T extends { us: number }>(m: Map<string, T>): T[] {
 
 export function formatSummary(s: Summary, top = 25, title = "profile"): string {
   const lines: string[] = [];
-  lines.push(`${title}: ${msText(s.totalUs)} sampled, ${msText(s.busyUs)} busy (not idle); percentages are of busy time`);
+  lines.push(
+    `${title}: ${msText(s.totalUs)} sampled, ${msText(s.busyUs)} busy (not idle); percentages are of busy time`,
+  );
   lines.push("", "by category:");
   for (const [cat, us] of [...s.byCategory].sort((a, b) => b[1] - a[1])) {
-    if (cat === "idle") lines.push(`  ${cat.padEnd(20)} ${msText(us).padStart(9)}  (${pct(us, s.totalUs)} of all samples)`);
+    if (cat === "idle")
+      lines.push(`  ${cat.padEnd(20)} ${msText(us).padStart(9)}  (${pct(us, s.totalUs)} of all samples)`);
     else lines.push(`  ${cat.padEnd(20)} ${msText(us).padStart(9)}  ${pct(us, s.busyUs).padStart(6)}`);
   }
   lines.push("", "eventwsgi self time by file:");
@@ -157,7 +160,9 @@ export function formatSummary(s: Summary, top = 25, title = "profile"): string {
     lines.push(`  ${file.padEnd(36)} ${msText(us).padStart(9)}  ${pct(us, s.busyUs).padStart(6)}`);
   }
   lines.push("", `top ${top} functions by self time:`);
-  for (const f of sortedEntries(s.selfByFunction).filter((f) => f.category !== "idle").slice(0, top)) {
+  for (const f of sortedEntries(s.selfByFunction)
+    .filter((f) => f.category !== "idle")
+    .slice(0, top)) {
     lines.push(`  ${pct(f.us, s.busyUs).padStart(6)}  ${msText(f.us).padStart(8)}  [${f.category}] ${f.label}`);
   }
   lines.push("", `top ${Math.min(top, 15)} eventwsgi functions by total time (self + callees):`);

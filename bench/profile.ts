@@ -39,16 +39,22 @@ async function main(): Promise<void> {
   const top = Number(option("top", "25"));
   const only = option("only", "hello,pipelined").split(",");
   const kind = option("server", "eventwsgi") as ServerKind;
-  if (!(kind in SERVER_SCRIPTS)) throw new Error(`unknown --server ${kind}: one of ${Object.keys(SERVER_SCRIPTS).join(", ")}`);
+  if (!(kind in SERVER_SCRIPTS))
+    throw new Error(`unknown --server ${kind}: one of ${Object.keys(SERVER_SCRIPTS).join(", ")}`);
   const label = kind.replace(":", "-");
   const outDir = resolve(option("out", join(REPO, "bench/results/profiles")));
   const tmp = mkdtempSync(join(os.tmpdir(), "eventwsgi-profile-"));
-  hookExit([() => rmSync(tmp, { recursive: true, force: true })]);
+  hookExit([
+    () => {
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  ]);
   ensureWrk();
   mkdirSync(outDir, { recursive: true });
   const pin = pinning();
   const chosen = scenarios(0).filter((s) => only.includes(s.name) && s.idleConnections === 0);
-  if (chosen.length === 0) throw new Error(`nothing to profile in --only ${only.join(",")} (the idle scenario is not profiled)`);
+  if (chosen.length === 0)
+    throw new Error(`nothing to profile in --only ${only.join(",")} (the idle scenario is not profiled)`);
   const tls = chosen.some((s) => s.tls) ? makeCertificate(tmp) : null;
   for (const sc of chosen) {
     if (sc.tls && tls === null) continue;
@@ -67,7 +73,9 @@ async function main(): Promise<void> {
         script: writeScript(tmp, sc.name, sc.lua),
         core: pin?.clientCore ?? null,
       });
-      process.stdout.write(`${sc.name}: ${Math.round(r.requestsPerSec).toLocaleString("en-US")} req/s under the profiler\n`);
+      process.stdout.write(
+        `${sc.name}: ${Math.round(r.requestsPerSec).toLocaleString("en-US")} req/s under the profiler\n`,
+      );
     } finally {
       await server.stop(30_000); // writing the profile takes a moment
     }

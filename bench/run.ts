@@ -92,7 +92,10 @@ function parseOptions(argv: string[]): Options {
         opts.idleConnections = Math.round(num());
         break;
       case "--only":
-        opts.only = value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+        opts.only = value
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0);
         break;
       case "--out":
         opts.out = resolve(value);
@@ -144,7 +147,8 @@ class Bench {
     });
     // CPU per request is what the server itself spends: far less noisy than requests/s on a shared machine.
     const cpuAfter = server.cpuUs();
-    if (cpuBefore !== null && cpuAfter !== null && r.requests > 0) r.serverCpuUsPerRequest = (cpuAfter - cpuBefore) / r.requests;
+    if (cpuBefore !== null && cpuAfter !== null && r.requests > 0)
+      r.serverCpuUsPerRequest = (cpuAfter - cpuBefore) / r.requests;
     return r;
   }
 
@@ -157,7 +161,13 @@ class Bench {
     );
   }
 
-  private measurement(sc: Scenario, kind: ServerKind, runs: WrkResult[], server: IpcChild, fallbackRss: number): Measurement {
+  private measurement(
+    sc: Scenario,
+    kind: ServerKind,
+    runs: WrkResult[],
+    server: IpcChild,
+    fallbackRss: number,
+  ): Measurement {
     const mem = server.memory();
     return {
       scenario: sc.name,
@@ -181,7 +191,8 @@ class Bench {
       for (const kind of sc.servers) servers.set(kind, await this.startServer(kind, sc));
       const runs = new Map<ServerKind, WrkResult[]>(sc.servers.map((k) => [k, []]));
       if (this.opts.warmupSec > 0) {
-        for (const [kind, server] of servers) this.progress(sc, kind, "warm-up", await this.wrk(sc, server, script, this.opts.warmupSec));
+        for (const [kind, server] of servers)
+          this.progress(sc, kind, "warm-up", await this.wrk(sc, server, script, this.opts.warmupSec));
       }
       for (let run = 0; run < this.opts.runs; run++) {
         const order = [...sc.servers.slice(run % sc.servers.length), ...sc.servers.slice(0, run % sc.servers.length)];
@@ -227,7 +238,8 @@ class Bench {
             ` server sees ${serverStats.extra.connections ?? "?"}; RSS ${(rssBefore / 1e6).toFixed(1)} → ${(rssWithIdle / 1e6).toFixed(1)} MB` +
             ` (${(rssAfterGc / 1e6).toFixed(1)} MB after a full GC; heap used ${(gcStats.heapUsed / 1e6).toFixed(1)} MB)\n`,
         );
-        if (this.opts.warmupSec > 0) this.progress(sc, kind, "warm-up", await this.wrk(sc, server, script, this.opts.warmupSec));
+        if (this.opts.warmupSec > 0)
+          this.progress(sc, kind, "warm-up", await this.wrk(sc, server, script, this.opts.warmupSec));
         const runs: WrkResult[] = [];
         for (let run = 0; run < this.opts.runs; run++) {
           const r = await this.wrk(sc, server, script, this.opts.durationSec);
@@ -257,14 +269,23 @@ class Bench {
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   const tmp = mkdtempSync(join(os.tmpdir(), "eventwsgi-bench-"));
-  hookExit([() => rmSync(tmp, { recursive: true, force: true })]);
+  hookExit([
+    () => {
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  ]);
   ensureWrk();
   const loadBefore = loadAverage();
   const all = scenarios(opts.idleConnections).filter((s) => opts.only === null || opts.only.includes(s.name));
   const tlsFiles = all.some((s) => s.tls) ? makeCertificate(tmp) : null;
-  const selected = all.filter((s) => !s.tls || tlsFiles !== null).filter((s) => s.name !== "idle" || s.idleConnections > 0);
+  const selected = all
+    .filter((s) => !s.tls || tlsFiles !== null)
+    .filter((s) => s.name !== "idle" || s.idleConnections > 0);
   const pin = pinning();
-  const pinText = pin === null ? "none (fewer than 2 cores, or no taskset)" : `servers on core ${pin.serverCore}, wrk and clients on core ${pin.clientCore}`;
+  const pinText =
+    pin === null
+      ? "none (fewer than 2 cores, or no taskset)"
+      : `servers on core ${pin.serverCore}, wrk and clients on core ${pin.clientCore}`;
   process.stdout.write(
     `eventwsgi benchmark: ${selected.map((s) => s.name).join(", ")}; ${opts.runs} run(s) of ${opts.durationSec} s each; pinning: ${pinText}\n`,
   );
@@ -278,11 +299,15 @@ async function main(): Promise<void> {
   const machine = machineInfo(opts.durationSec, opts.runs, pinText, wrkVersion(), loadBefore);
   const checked = targets(bench.results);
   const notes = [
-    ...selected.map((s) => `${s.name}: ${s.description}; ${s.connections} connections; servers: ${s.servers.join(", ")}`),
+    ...selected.map(
+      (s) => `${s.name}: ${s.description}; ${s.connections} connections; servers: ${s.servers.join(", ")}`,
+    ),
     ...idleNotes(bench.results),
     "all servers listen with backlog 511 (Node's default); eventwsgi runs with logOutput: false, maxSize raised above the idle count in the idle scenario; node:http's keepAliveTimeout is off in the idle scenario only",
   ];
-  process.stdout.write(`\n${textTable(bench.results)}\n\ntargets:\n${textTargets(checked)}\n\n${machineLines(machine).join("\n")}\n`);
+  process.stdout.write(
+    `\n${textTable(bench.results)}\n\ntargets:\n${textTargets(checked)}\n\n${machineLines(machine).join("\n")}\n`,
+  );
 
   const markdown = [
     "# eventwsgi benchmark",

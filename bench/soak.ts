@@ -180,7 +180,11 @@ function chunkedUpload(size: number, rand: () => number): { parts: Buffer[]; exc
   let left = size;
   while (left > 0) {
     const n = Math.min(left, 1 + Math.floor(rand() * 4096));
-    pieces.push(Buffer.from(`${n.toString(16)}${rand() < 0.1 ? ";ext=1" : ""}\r\n`), Buffer.alloc(n, 0x63), Buffer.from("\r\n"));
+    pieces.push(
+      Buffer.from(`${n.toString(16)}${rand() < 0.1 ? ";ext=1" : ""}\r\n`),
+      Buffer.alloc(n, 0x63),
+      Buffer.from("\r\n"),
+    );
     left -= n;
   }
   pieces.push(Buffer.from("0\r\n\r\n"));
@@ -191,7 +195,7 @@ function chunkedUpload(size: number, rand: () => number): { parts: Buffer[]; exc
   for (let i = 1; i < writes; i++) cuts.add(1 + Math.floor(rand() * (all.length - 1)));
   const points = [0, ...[...cuts].sort((a, b) => a - b), all.length];
   const parts: Buffer[] = [];
-  for (let i = 0; i + 1 < points.length; i++) parts.push(all.subarray(points[i] as number, points[i + 1] as number));
+  for (let i = 0; i + 1 < points.length; i++) parts.push(all.subarray(points[i], points[i + 1]));
   return {
     parts,
     exchange: {
@@ -210,13 +214,22 @@ const MALFORMED: { bytes: string; statuses: number[] }[] = [
   { bytes: `GET /hello HTTP/1.1\r\n${HOST}Bad Header\r\n\r\n`, statuses: [400] },
   { bytes: "GET /hello HTTP/1.1\nHost: 127.0.0.1\n\n", statuses: [400] },
   { bytes: `GET /${"a".repeat(9000)} HTTP/1.1\r\n${HOST}\r\n`, statuses: [414] },
-  { bytes: `GET /hello HTTP/1.1\r\n${HOST}${"X-Filler: ".concat("f".repeat(8000), "\r\n").repeat(9)}\r\n`, statuses: [400, 431] },
+  {
+    bytes: `GET /hello HTTP/1.1\r\n${HOST}${"X-Filler: ".concat("f".repeat(8000), "\r\n").repeat(9)}\r\n`,
+    statuses: [400, 431],
+  },
   { bytes: `GET /hello HTTP/9.9\r\n${HOST}\r\n`, statuses: [505] },
   { bytes: "GET /hello HTTP/1.1\r\n\r\n", statuses: [400] },
-  { bytes: `POST /echo HTTP/1.1\r\n${HOST}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, statuses: [400] },
+  {
+    bytes: `POST /echo HTTP/1.1\r\n${HOST}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+    statuses: [400],
+  },
   { bytes: `POST /echo HTTP/1.1\r\n${HOST}Content-Length: abc\r\n\r\n`, statuses: [400] },
   { bytes: `POST /echo HTTP/1.1\r\n${HOST}Transfer-Encoding: gzip\r\n\r\n`, statuses: [400, 501] },
-  { bytes: `POST /echo HTTP/1.1\r\n${HOST}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n`, statuses: [400, 500] },
+  {
+    bytes: `POST /echo HTTP/1.1\r\n${HOST}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n`,
+    statuses: [400, 500],
+  },
   { bytes: `GET /hello HTTP/1.1\r\n${HOST} folded: value\r\n\r\n`, statuses: [400] },
   { bytes: "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage-that-is-a-tls-hello\r\n\r\n", statuses: [400] },
 ];
@@ -328,7 +341,10 @@ class SoakLoop {
       c.write(Buffer.from(bad.bytes, "latin1"));
     }
     const r = await c.read("GET", OP_TIMEOUT_MS);
-    expect(bad.statuses.includes(r.status), `malformed ${JSON.stringify(bad.bytes.slice(0, 40))}: status ${r.status}, expected ${bad.statuses.join("/")}`);
+    expect(
+      bad.statuses.includes(r.status),
+      `malformed ${JSON.stringify(bad.bytes.slice(0, 40))}: status ${r.status}, expected ${bad.statuses.join("/")}`,
+    );
     expect(await c.waitEnd(OP_TIMEOUT_MS), "the server kept the connection open after refusing a request");
   }
 
@@ -489,7 +505,8 @@ async function main(): Promise<void> {
     `\n${tally.sent.toLocaleString("en-US")} requests in ${elapsed.toFixed(1)} s (${Math.round(tally.sent / elapsed).toLocaleString("en-US")}/s)` +
       `${timedOut ? `; stopped at --max-seconds ${opts.maxSeconds}` : ""}\n`,
   );
-  for (const [kind, t] of [...tally.ops].sort()) process.stdout.write(
+  for (const [kind, t] of [...tally.ops].sort())
+    process.stdout.write(
       `  ${kind.padEnd(12)} ${String(t.ok).padStart(7)} operations ok, ${t.failed} failed; ${t.requests.toLocaleString("en-US").padStart(9)} requests; ${(t.ms / Math.max(1, t.ok + t.failed)).toFixed(1)} ms per operation\n`,
     );
   for (const f of tally.failures) process.stdout.write(`  failure: ${f}\n`);
@@ -497,7 +514,8 @@ async function main(): Promise<void> {
   const start = snapshots[0] as Snapshot;
   const problems: string[] = [];
   if (tally.failedCount > 0) problems.push(`${tally.failedCount} operations failed`);
-  if ((end.stats.extra.connections ?? 0) !== 0) problems.push(`${end.stats.extra.connections} connections still open at the end`);
+  if ((end.stats.extra.connections ?? 0) !== 0)
+    problems.push(`${end.stats.extra.connections} connections still open at the end`);
   if (end.stats.activeResources > start.stats.activeResources) {
     problems.push(`active resources grew from ${start.stats.activeResources} to ${end.stats.activeResources}`);
   }

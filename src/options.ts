@@ -93,7 +93,8 @@ export function normalizeOptions(opts: ServerOptions = {}): ServerConfig {
     throw new TypeError(`maxHttpVersion must be "HTTP/1.0" or "HTTP/1.1"`);
   }
   const maxConnections = opts.maxSize ?? DEFAULT_MAX_SIMULTANEOUS_REQUESTS;
-  if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new TypeError("maxSize must be a positive integer");
+  if (!Number.isInteger(maxConnections) || maxConnections < 1)
+    throw new TypeError("maxSize must be a positive integer");
   const log = toLogger(opts.log ?? process.stderr);
   return {
     log,

@@ -120,7 +120,11 @@ export class IpcChild {
     const [cmd, argv] = command(opts.core, opts.nodeFlags ?? [], opts.script, opts.args ?? []);
     const proc = spawn(cmd, argv, { stdio: ["ignore", "inherit", "inherit", "ipc"], cwd: opts.cwd ?? process.cwd() });
     register(proc);
-    const exitPromise = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+    const exitPromise = new Promise<void>((resolve) =>
+      proc.once("exit", () => {
+        resolve();
+      }),
+    );
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         proc.kill("SIGKILL");

@@ -80,10 +80,13 @@ export class RawClient {
   private more(deadline: number): Promise<void> {
     if (this.ended || this.failure !== null) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        reject(new ClientTimeoutError("timed out waiting for the server"));
-      }, Math.max(1, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          this.wake = null;
+          reject(new ClientTimeoutError("timed out waiting for the server"));
+        },
+        Math.max(1, deadline - Date.now()),
+      );
       this.wake = () => {
         clearTimeout(timer);
         resolve();
@@ -109,7 +112,9 @@ export class RawClient {
       if (this.ended) {
         const close = this.tryParseUntilClose(method);
         if (close !== null) return close;
-        throw new Error(`connection closed ${this.buf.length === 0 ? "before a response" : "in the middle of a response"}`);
+        throw new Error(
+          `connection closed ${this.buf.length === 0 ? "before a response" : "in the middle of a response"}`,
+        );
       }
       await this.more(deadline);
     }

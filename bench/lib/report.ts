@@ -61,7 +61,13 @@ export function median(values: number[]): number {
   return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-export function machineInfo(durationSec: number, runs: number, pinning: string, wrk: string, loadBefore: string): MachineInfo {
+export function machineInfo(
+  durationSec: number,
+  runs: number,
+  pinning: string,
+  wrk: string,
+  loadBefore: string,
+): MachineInfo {
   let cpu = os.cpus()[0]?.model ?? "unknown";
   try {
     const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"));
@@ -127,7 +133,17 @@ function rows(results: Measurement[]): string[][] {
   return out;
 }
 
-const HEADER = ["scenario", "server", "requests/s", "p99", "CPU/req", "peak RSS", "eventwsgi/node", "% of raw", "errors"];
+const HEADER = [
+  "scenario",
+  "server",
+  "requests/s",
+  "p99",
+  "CPU/req",
+  "peak RSS",
+  "eventwsgi/node",
+  "% of raw",
+  "errors",
+];
 
 export function textTable(results: Measurement[]): string {
   const all = [HEADER, ...rows(results)];
@@ -152,7 +168,10 @@ interface Target {
 }
 
 function ratioTarget(results: Measurement[], scenario: string, goal: number): Target {
-  const r = ratio(find(results, scenario, "eventwsgi")?.requestsPerSec, find(results, scenario, "node:http")?.requestsPerSec);
+  const r = ratio(
+    find(results, scenario, "eventwsgi")?.requestsPerSec,
+    find(results, scenario, "node:http")?.requestsPerSec,
+  );
   return {
     what: `${scenario}: eventwsgi / node:http requests/s`,
     goal: `≥ ${goal.toFixed(1)}x`,
@@ -171,7 +190,10 @@ export function targets(results: Measurement[]): Target[] {
     ratioTarget(results, "stream", 1.5),
     ratioTarget(results, "tls-hello", 1.2),
   ];
-  const ceiling = ratio(find(results, "hello", "eventwsgi")?.requestsPerSec, find(results, "hello", "raw-net")?.requestsPerSec);
+  const ceiling = ratio(
+    find(results, "hello", "eventwsgi")?.requestsPerSec,
+    find(results, "hello", "raw-net")?.requestsPerSec,
+  );
   list.push({
     what: "hello: eventwsgi / raw-net ceiling",
     goal: "≥ 80%",
@@ -200,7 +222,9 @@ const verdict = (t: Target): string => (t.met === null ? "—" : t.met ? "met" :
 
 export function textTargets(list: Target[]): string {
   const w = Math.max(...list.map((t) => t.what.length));
-  return list.map((t) => `${t.what.padEnd(w)}  ${t.goal.padEnd(12)}  ${t.measured.padEnd(24)}  ${verdict(t)}`).join("\n");
+  return list
+    .map((t) => `${t.what.padEnd(w)}  ${t.goal.padEnd(12)}  ${t.measured.padEnd(24)}  ${verdict(t)}`)
+    .join("\n");
 }
 
 export function markdownTargets(list: Target[]): string {

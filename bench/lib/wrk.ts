@@ -105,12 +105,23 @@ export interface WrkOptions {
 }
 
 export async function runWrk(opts: WrkOptions): Promise<WrkResult> {
-  const args = ["-t1", `-c${opts.connections}`, `-d${opts.durationSec}s`, "--timeout", "10s", "-s", opts.script, opts.url];
+  const args = [
+    "-t1",
+    `-c${opts.connections}`,
+    `-d${opts.durationSec}s`,
+    "--timeout",
+    "10s",
+    "-s",
+    opts.script,
+    opts.url,
+  ];
   const [cmd, argv] = opts.core === null ? ["wrk", args] : ["taskset", ["-c", String(opts.core), "wrk", ...args]];
   const r = await runCaptured(cmd, argv, (opts.durationSec + 30) * 1000);
   const line = r.stdout.split("\n").find((l) => l.startsWith("WRKJSON "));
   if (r.timedOut || line === undefined) {
-    throw new Error(`wrk failed (code ${r.code}${r.timedOut ? ", timed out" : ""}): ${r.stderr.trim() || r.stdout.trim()}`);
+    throw new Error(
+      `wrk failed (code ${r.code}${r.timedOut ? ", timed out" : ""}): ${r.stderr.trim() || r.stdout.trim()}`,
+    );
   }
   const j = JSON.parse(line.slice(8)) as Record<string, number>;
   const n = (k: string): number => j[k] ?? 0;

@@ -41,9 +41,17 @@ function buildCanned(): Canned {
     `HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\nDate: ${date}\r\n${framing}${extra}\r\n`;
   return {
     hello: Buffer.from(head("text/plain", `Content-Length: ${HELLO_BODY.length}\r\n`) + HELLO_BODY, "latin1"),
-    helloClose: Buffer.from(head("text/plain", `Content-Length: ${HELLO_BODY.length}\r\n`, "Connection: close\r\n") + HELLO_BODY),
-    big: Buffer.concat([Buffer.from(head("application/octet-stream", `Content-Length: ${BIG_BODY.length}\r\n`)), BIG_BODY]),
-    stream: Buffer.concat([Buffer.from(head("application/octet-stream", "Transfer-Encoding: chunked\r\n")), STREAM_BODY]),
+    helloClose: Buffer.from(
+      head("text/plain", `Content-Length: ${HELLO_BODY.length}\r\n`, "Connection: close\r\n") + HELLO_BODY,
+    ),
+    big: Buffer.concat([
+      Buffer.from(head("application/octet-stream", `Content-Length: ${BIG_BODY.length}\r\n`)),
+      BIG_BODY,
+    ]),
+    stream: Buffer.concat([
+      Buffer.from(head("application/octet-stream", "Transfer-Encoding: chunked\r\n")),
+      STREAM_BODY,
+    ]),
     notFound: Buffer.from(
       `HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nDate: ${date}\r\nContent-Length: 11\r\n\r\nnot found\r\n`,
     ),
@@ -79,7 +87,9 @@ class RawConnection {
 
   constructor(private readonly socket: net.Socket) {
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("data", (chunk: Buffer) => {
+      this.onData(chunk);
+    });
     socket.on("error", () => {});
   }
 

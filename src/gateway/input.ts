@@ -227,7 +227,8 @@ export class Input implements AsyncIterable<Buffer> {
 
   /** The connection's socket: the application takes the connection over. */
   getSocket(): unknown {
-    if (this.retired) throw new Error("getSocket(): this request's response is over; the connection is no longer its to take");
+    if (this.retired)
+      throw new Error("getSocket(): this request's response is over; the connection is no longer its to take");
     return this.source.takeSocket();
   }
 

@@ -108,9 +108,17 @@ let lastHead = "";
  * same string back: one piece per head in the output rather than six, which
  * is less to join when a batch of responses goes to the socket.
  */
-function assembleHead(status: string, block: string, date: string, length: string, coding: string, connection: string): string {
+function assembleHead(
+  status: string,
+  block: string,
+  date: string,
+  length: string,
+  coding: string,
+  connection: string,
+): string {
   const p = lastParts;
-  if (p[0] === status && p[1] === block && p[2] === date && p[3] === length && p[4] === coding && p[5] === connection) return lastHead;
+  if (p[0] === status && p[1] === block && p[2] === date && p[3] === length && p[4] === coding && p[5] === connection)
+    return lastHead;
   p[0] = status;
   p[1] = block;
   p[2] = date;
@@ -229,7 +237,9 @@ export class Exchange {
     if (isThenable<Body>(body)) {
       return Promise.resolve(body).then(
         (b) => this.consume(b),
-        (err: unknown) => this.fail(err),
+        (err: unknown) => {
+          this.fail(err);
+        },
       );
     }
     return this.consume(body);
@@ -379,7 +389,8 @@ export class Exchange {
     const log = this.host.config.log;
     // As in fail(): the client leaving is not the app's fault, any other error still is.
     next.then(undefined, (err: unknown) => {
-      if (err instanceof ClientDisconnectedError) log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
+      if (err instanceof ClientDisconnectedError)
+        log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
       else log.error(describeError(err));
     });
     let returned: unknown;
@@ -394,7 +405,12 @@ export class Exchange {
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, RETURN_GRACE_MS);
     });
-    await Promise.race([Promise.resolve(returned).then(undefined, (err: unknown) => log.error(describeError(err))), grace]);
+    await Promise.race([
+      Promise.resolve(returned).then(undefined, (err: unknown) => {
+        log.error(describeError(err));
+      }),
+      grace,
+    ]);
     clearTimeout(timer);
   }
 
@@ -583,7 +599,8 @@ export class Exchange {
       connection = "Connection: close\r\n";
     } else if (this.framing.connectionKeepAlive) {
       // Only echoed to clients that asked: it is the default in HTTP/1.1.
-      connection = cfg.keepaliveHeaderSeconds > 0 ? keepAliveLines(cfg.keepaliveHeaderSeconds) : "Connection: keep-alive\r\n";
+      connection =
+        cfg.keepaliveHeaderSeconds > 0 ? keepAliveLines(cfg.keepaliveHeaderSeconds) : "Connection: keep-alive\r\n";
     }
     const head = assembleHead(
       cfg.http11 ? status.line11 : status.line10,
@@ -632,7 +649,8 @@ export class Exchange {
     if (this.host.gone) {
       this.aborted = true;
       // The client leaving (a read or write that failed for it) is not the app's fault; any other error still is.
-      if (err instanceof ClientDisconnectedError) log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
+      if (err instanceof ClientDisconnectedError)
+        log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
       else log.error(describeError(err));
       return;
     }
@@ -684,7 +702,9 @@ export class Exchange {
       if (isThenable(r)) {
         return Promise.resolve(r).then(
           () => undefined,
-          (err: unknown) => this.host.config.log.error(describeError(err)),
+          (err: unknown) => {
+            this.host.config.log.error(describeError(err));
+          },
         );
       }
     } catch (err) {
@@ -693,4 +713,3 @@ export class Exchange {
     return undefined;
   }
 }
-

@@ -53,11 +53,13 @@ let lastOmitContentLength = false;
 let lastChecked: CheckedHeaders | null = null;
 
 function sameAsLast(headers: unknown[], capitalize: boolean, omitContentLength: boolean): boolean {
-  if (lastChecked === null || capitalize !== lastCapitalize || omitContentLength !== lastOmitContentLength) return false;
+  if (lastChecked === null || capitalize !== lastCapitalize || omitContentLength !== lastOmitContentLength)
+    return false;
   if (headers.length * 2 !== lastPairs.length) return false;
   for (let i = 0; i < headers.length; i++) {
     const pair = headers[i];
-    if (!Array.isArray(pair) || pair.length !== 2 || pair[0] !== lastPairs[2 * i] || pair[1] !== lastPairs[2 * i + 1]) return false;
+    if (!Array.isArray(pair) || pair.length !== 2 || pair[0] !== lastPairs[2 * i] || pair[1] !== lastPairs[2 * i + 1])
+      return false;
   }
   return true;
 }
@@ -86,8 +88,9 @@ function checkHeaderList(headers: unknown[], capitalize: boolean, omitContentLen
   let firstLength = -1;
   let hasDate = false;
   let wantsClose = false;
-  for (const pair of headers as unknown[]) {
-    if (!Array.isArray(pair) || pair.length !== 2) throw new InvalidResponseError("each header must be a [name, value] pair");
+  for (const pair of headers) {
+    if (!Array.isArray(pair) || pair.length !== 2)
+      throw new InvalidResponseError("each header must be a [name, value] pair");
     const [name, raw] = pair as [unknown, unknown];
     const checked = typeof name === "string" ? checkHeaderName(name, capitalize) : null;
     if (checked === null) throw new InvalidResponseError(`invalid header name: ${JSON.stringify(name)}`);
@@ -105,7 +108,8 @@ function checkHeaderList(headers: unknown[], capitalize: boolean, omitContentLen
       case HeaderRole.ContentLength: {
         // OWS only (RFC 9110 §5.5): String.prototype.trim would also strip NBSP, VT, FF (grammar.ts).
         const digits = trimOws(value);
-        if (!/^[0-9]{1,15}$/.test(digits)) throw new InvalidResponseError(`invalid Content-Length: ${JSON.stringify(value)}`);
+        if (!/^[0-9]{1,15}$/.test(digits))
+          throw new InvalidResponseError(`invalid Content-Length: ${JSON.stringify(value)}`);
         const n = Number(digits);
         if (firstLength !== -1) {
           if (firstLength !== n) throw new InvalidResponseError("conflicting Content-Length headers");

@@ -16,8 +16,12 @@ export type StartResponse = (status: string, headers: [string, string][], excInf
 export type App = (environ: Environ, startResponse: StartResponse) => Body | Promise<Body>;
 
 /** A post hook: called as fn(environ, ...args[, kwargs]) after the response. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type PostHook = [fn: (env: Environ, ...args: any[]) => void | Promise<void>, args?: unknown[], kwargs?: Record<string, unknown>];
+
+export type PostHook = [
+  fn: (env: Environ, ...args: any[]) => void | Promise<void>,
+  args?: unknown[],
+  kwargs?: Record<string, unknown>,
+];
 
 /** A writable stream, as wsgi.errors. */
 export interface ErrorStream {

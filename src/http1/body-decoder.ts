@@ -202,7 +202,8 @@ export class ChunkedDecoder implements BodyDecoder {
     if (this.trailerBytes > this.limits.maxHeadersSize) throw new ChunkReadError("trailer section too large");
     const line = this.line;
     this.line = "";
-    if (line.length === 0 || line.charCodeAt(line.length - 1) !== CR) throw new ChunkReadError("trailer line not ended by CRLF");
+    if (line.length === 0 || line.charCodeAt(line.length - 1) !== CR)
+      throw new ChunkReadError("trailer line not ended by CRLF");
     if (line.length === 1) {
       this.state = State.Done;
       return j + 1;

@@ -79,4 +79,7 @@ const COMMON_HEADER_NAMES = [
   "X-Requested-With",
 ];
 
-export const HEADER_NAMES = new TokenTable([...COMMON_HEADER_NAMES, ...COMMON_HEADER_NAMES.map((n) => n.toLowerCase())]);
+export const HEADER_NAMES = new TokenTable([
+  ...COMMON_HEADER_NAMES,
+  ...COMMON_HEADER_NAMES.map((n) => n.toLowerCase()),
+]);

@@ -68,11 +68,12 @@ export function requestFraming(head: RequestHead, rejectBadRequests: boolean): R
           // The usual single-token values first; anything else is split into its list.
           if (value === "close") connectionClose = true;
           else if (value === "keep-alive") connectionKeepAlive = true;
-          else for (const token of value.split(",")) {
-            const t = trimOws(token).toLowerCase();
-            if (t === "close") connectionClose = true;
-            else if (t === "keep-alive") connectionKeepAlive = true;
-          }
+          else
+            for (const token of value.split(",")) {
+              const t = trimOws(token).toLowerCase();
+              if (t === "close") connectionClose = true;
+              else if (t === "keep-alive") connectionKeepAlive = true;
+            }
         }
         break;
       case 6:
@@ -175,5 +176,5 @@ function isTransferCoding(coding: string): boolean {
   while (i < coding.length && coding.charCodeAt(i) <= 0xff && TCHAR[coding.charCodeAt(i)] === 1) i++;
   if (i === 0) return false;
   while (i < coding.length && (coding.charCodeAt(i) === 0x20 || coding.charCodeAt(i) === 0x09)) i++;
-  return i === coding.length || coding.charCodeAt(i) === 0x3b /* ; */;
+  return i === coding.length || coding.charCodeAt(i) === 0x3b; /* ; */
 }

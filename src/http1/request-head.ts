@@ -224,8 +224,14 @@ const DOT = 0x2e;
 function parseVersion(b: Buffer, s: number, e: number): "HTTP/1.0" | "HTTP/1.1" {
   if (
     e - s !== 8 ||
-    b[s] !== H || b[s + 1] !== T || b[s + 2] !== T || b[s + 3] !== P || b[s + 4] !== SLASH ||
-    b[s + 6] !== DOT || !isDigit(b[s + 5] as number) || !isDigit(b[s + 7] as number)
+    b[s] !== H ||
+    b[s + 1] !== T ||
+    b[s + 2] !== T ||
+    b[s + 3] !== P ||
+    b[s + 4] !== SLASH ||
+    b[s + 6] !== DOT ||
+    !isDigit(b[s + 5] as number) ||
+    !isDigit(b[s + 7] as number)
   ) {
     throw new BadRequestError("malformed HTTP version");
   }

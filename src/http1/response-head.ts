@@ -84,7 +84,10 @@ export function checkHeaderName(name: string, capitalize: boolean): CheckedName 
     const c = name.charCodeAt(i);
     if (c > 0x7f || TCHAR[c] === 0) return null;
   }
-  const checked: CheckedName = { out: capitalize ? capitalizeHeaderName(name) : name, role: roleOf(name.toLowerCase()) };
+  const checked: CheckedName = {
+    out: capitalize ? capitalizeHeaderName(name) : name,
+    role: roleOf(name.toLowerCase()),
+  };
   if (cache.size < NAME_CACHE_LIMIT) cache.set(name, checked);
   return checked;
 }

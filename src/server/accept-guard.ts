@@ -61,7 +61,9 @@ export class AcceptGuard {
   private refused = 0;
   private lastOtherErrorLogAt = -Infinity;
   private otherErrorsNotLogged = 0;
-  private readonly onError = (err: Error): void => this.acceptFailed(err);
+  private readonly onError = (err: Error): void => {
+    this.acceptFailed(err);
+  };
   private closed = false;
 
   constructor(netServer: net.Server, log: Logger) {
@@ -91,7 +93,9 @@ export class AcceptGuard {
     if (this.outOfDescriptorsSince !== null) {
       const seconds = ((now - this.outOfDescriptorsSince) / 1000).toFixed(1);
       const refused = this.refused > 0 ? `, ${this.refused} connection(s) closed unserved` : "";
-      this.log.info(`(${process.pid}) file descriptors are available again after ${seconds} s${refused}: accepting connections`);
+      this.log.info(
+        `(${process.pid}) file descriptors are available again after ${seconds} s${refused}: accepting connections`,
+      );
       this.outOfDescriptorsSince = null;
       this.refused = 0;
     }

@@ -20,7 +20,9 @@ type Piece = string | ((f: AccessLogFields) => string);
  * s, r, d, i, f, F, x, X — what log formats use. An unknown field name is an
  * error at server start, as it would be at the first request in eventlet.
  */
-export function compileLogFormat(format: string | ((fields: AccessLogFields) => string)): (f: AccessLogFields) => string {
+export function compileLogFormat(
+  format: string | ((fields: AccessLogFields) => string),
+): (f: AccessLogFields) => string {
   if (typeof format === "function") return format;
   const pieces: Piece[] = [];
   const re = /%(?:%|\((\w+)\)([-+ 0#]*)(\d*)(?:\.(\d+))?([srdifFxX]))/g;
@@ -42,9 +44,23 @@ export function compileLogFormat(format: string | ((fields: AccessLogFields) => 
   };
 }
 
-const KNOWN = new Set(["client_ip", "client_port", "date_time", "request_line", "status_code", "body_length", "wall_seconds"]);
+const KNOWN = new Set([
+  "client_ip",
+  "client_port",
+  "date_time",
+  "request_line",
+  "status_code",
+  "body_length",
+  "wall_seconds",
+]);
 
-function field(name: keyof AccessLogFields, flags: string, width: string, precision: string | undefined, conv: string): (f: AccessLogFields) => string {
+function field(
+  name: keyof AccessLogFields,
+  flags: string,
+  width: string,
+  precision: string | undefined,
+  conv: string,
+): (f: AccessLogFields) => string {
   if (!KNOWN.has(name)) throw new TypeError(`logFormat names an unknown field: ${name}`);
   const w = width === "" ? 0 : Number(width);
   const left = flags.includes("-");

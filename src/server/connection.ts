@@ -113,7 +113,9 @@ export class Connection implements ExchangeHost, InputSource {
       remotePort: info.remotePort,
       https: info.https,
       errors: info.errors,
-      setIdle: () => this.setIdle(),
+      setIdle: () => {
+        this.setIdle();
+      },
     };
     this.parser = new RequestHeadParser(this.config.headLimits);
     this.idleSince = coarseNow();
@@ -258,7 +260,9 @@ export class Connection implements ExchangeHost, InputSource {
       return !this.closing;
     }
     pending.then(
-      () => this.exchangeDone(exchange, started),
+      () => {
+        this.exchangeDone(exchange, started);
+      },
       (err: unknown) => {
         // run() never rejects; this is a bug in the server, not the app.
         this.config.log.error(describeError(err));
@@ -291,7 +295,9 @@ export class Connection implements ExchangeHost, InputSource {
       input.fail(err instanceof Error ? err : new Error(String(err)));
       if (this.exchange === null) {
         // No app is reading to see the error (eventlet logs it while discarding, too).
-        this.config.log.debug(`bad request body from ${this.info.remoteAddr} while discarding it: ${(err as Error).message}`);
+        this.config.log.debug(
+          `bad request body from ${this.info.remoteAddr} while discarding it: ${(err as Error).message}`,
+        );
         this.endConnection();
       }
       return;
@@ -327,7 +333,8 @@ export class Connection implements ExchangeHost, InputSource {
     // exchange.keepAlive was decided when the head went out; since then the connection may
     // have learnt it cannot serve another request (a body timed out or was malformed, the
     // client half-closed, the server began shutting down): mayKeepAlive is asked again.
-    let keepAlive = exchange.keepAlive && !exchange.aborted && !exchange.handedOver && !this.takenOver && this.mayKeepAlive;
+    let keepAlive =
+      exchange.keepAlive && !exchange.aborted && !exchange.handedOver && !this.takenOver && this.mayKeepAlive;
     if (!this.decoder.done) {
       if (keepAlive && input.error === null) input.drop();
       else keepAlive = false;
@@ -477,7 +484,8 @@ export class Connection implements ExchangeHost, InputSource {
     let clientIp = this.info.remoteAddr;
     if (this.config.logXForwardedFor) {
       const forwarded = exchange.environ.HTTP_X_FORWARDED_FOR;
-      if (typeof forwarded === "string" && forwarded.length > 0) clientIp = `${forwarded.replace(/ /g, "")},${clientIp}`;
+      if (typeof forwarded === "string" && forwarded.length > 0)
+        clientIp = `${forwarded.replace(/ /g, "")},${clientIp}`;
     }
     const now = Date.now();
     try {
@@ -607,7 +615,12 @@ export class Connection implements ExchangeHost, InputSource {
     const input = this.input;
     // Only a pause for the body is the app's to lift: once the body is complete, a pause is
     // for pipelined bytes (PIPELINE_HIGH_WATER_MARK), lifted when the exchange ends.
-    if (this.paused && !this.decoder.done && input !== null && (input.buffered <= INPUT_HIGH_WATER_MARK / 2 || input.waiting)) {
+    if (
+      this.paused &&
+      !this.decoder.done &&
+      input !== null &&
+      (input.buffered <= INPUT_HIGH_WATER_MARK / 2 || input.waiting)
+    ) {
       this.resumeReading();
     }
   }
@@ -653,7 +666,7 @@ async function runHooks(hooks: PostHook[], exchange: Exchange, config: ServerCon
     try {
       const [fn, args = [], kwargs] = hook;
       const r = kwargs === undefined ? fn(exchange.environ, ...args) : fn(exchange.environ, ...args, kwargs);
-      if (r !== undefined && typeof (r as Promise<void>).then === "function") await r;
+      if (r !== undefined && typeof r.then === "function") await r;
     } catch (err) {
       config.log.error(describeError(err));
     }

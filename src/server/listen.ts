@@ -117,7 +117,9 @@ function isStaleUnixSocket(path: string): Promise<boolean> {
       probe.destroy();
       resolve(false);
     });
-    probe.once("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ECONNREFUSED"));
+    probe.once("error", (err: NodeJS.ErrnoException) => {
+      resolve(err.code === "ECONNREFUSED");
+    });
   });
 }
 
@@ -149,10 +151,14 @@ function listenOnce(options: net.ListenOptions): Promise<net.Server> {
  * where the OS allows); port 0 — a free port; a string — a Unix socket path.
  * Rejects with the system error (EADDRINUSE, EACCES, …) and its `code`.
  */
-export async function listen(addr: [host: string, port: number] | string, opts: ListenOptions = {}): Promise<ListenSocket> {
+export async function listen(
+  addr: [host: string, port: number] | string,
+  opts: ListenOptions = {},
+): Promise<ListenSocket> {
   const backlog = opts.backlog ?? 50;
   // The kernel caps it (net.core.somaxconn); a negative or fractional one is a mistake, not a request for the cap.
-  if (!Number.isInteger(backlog) || backlog < 0) throw new TypeError(`listen(): backlog must be a non-negative integer, got ${String(backlog)}`);
+  if (!Number.isInteger(backlog) || backlog < 0)
+    throw new TypeError(`listen(): backlog must be a non-negative integer, got ${String(backlog)}`);
   if (typeof addr === "string") {
     try {
       return new NetListenSocket(await listenOnce({ path: addr, backlog }));
@@ -163,13 +169,15 @@ export async function listen(addr: [host: string, port: number] | string, opts: 
         unlinkSync(addr);
       } catch (unlinkErr) {
         const e = unlinkErr as NodeJS.ErrnoException;
-        throw Object.assign(new Error(`cannot listen on ${addr}: cannot remove its stale socket file: ${e.message}`), { code: e.code });
+        throw Object.assign(new Error(`cannot listen on ${addr}: cannot remove its stale socket file: ${e.message}`), {
+          code: e.code,
+        });
       }
       return new NetListenSocket(await listenOnce({ path: addr, backlog }));
     }
   }
   if (!Array.isArray(addr) || typeof addr[0] !== "string" || !Number.isInteger(addr[1])) {
-    throw new TypeError('listen() takes [host, port] or a Unix socket path');
+    throw new TypeError("listen() takes [host, port] or a Unix socket path");
   }
   const host = addr[0] === "" ? "0.0.0.0" : addr[0];
   return new NetListenSocket(await listenOnce({ host, port: addr[1], backlog, ipv6Only: false }));

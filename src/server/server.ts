@@ -39,7 +39,9 @@ const MAX_SWEEP_MS = 1000;
 const MIN_SWEEP_MS = 20;
 
 function sweepInterval(cfg: ServerConfig): number {
-  const limits = [cfg.keepaliveTimeoutMs, cfg.headersTimeoutMs, cfg.requestTimeoutMs, cfg.socketTimeoutMs].filter((ms) => ms > 0);
+  const limits = [cfg.keepaliveTimeoutMs, cfg.headersTimeoutMs, cfg.requestTimeoutMs, cfg.socketTimeoutMs].filter(
+    (ms) => ms > 0,
+  );
   const smallest = limits.length === 0 ? MAX_SWEEP_MS : Math.min(...limits);
   return Math.max(MIN_SWEEP_MS, Math.min(MAX_SWEEP_MS, Math.floor(smallest / 4)));
 }
@@ -101,7 +103,8 @@ class Server implements WsgiServer, ConnectionOwner {
   private abandonedRequests = 0;
 
   constructor(sock: ListenSocket, app: App, opts?: ServerOptions) {
-    if (typeof (sock as Partial<Acceptor>).attach !== "function") throw new TypeError("server() needs a socket from listen()");
+    if (typeof (sock as Partial<Acceptor>).attach !== "function")
+      throw new TypeError("server() needs a socket from listen()");
     if (typeof app !== "function") throw new TypeError("server() needs an application function");
     this.sock = sock as ListenSocket & Acceptor;
     this.app = app;
@@ -121,12 +124,16 @@ class Server implements WsgiServer, ConnectionOwner {
     // already served by another server throws there, leaving nothing behind.
     this.acceptGuard = new AcceptGuard(this.sock.netServer, this.config.log);
     try {
-      this.sock.attach((socket) => this.accept(socket));
+      this.sock.attach((socket) => {
+        this.accept(socket);
+      });
     } catch (err) {
       this.acceptGuard.close();
       throw err;
     }
-    this.sweep = setInterval(() => this.checkTimeouts(), sweepInterval(this.config));
+    this.sweep = setInterval(() => {
+      this.checkTimeouts();
+    }, sweepInterval(this.config));
     this.sweep.unref();
     this.config.log.info(`(${process.pid}) wsgi starting up on ${describeAddress(this.address, sock.tls)}`);
   }
@@ -205,7 +212,8 @@ class Server implements WsgiServer, ConnectionOwner {
       // Destroying with the error (OpenSSL's reason, on one line) emits "error", which the
       // Connection logs, then "close".
       secure.on("_tlsError", (err: NodeJS.ErrnoException) => {
-        if (!secure.destroyed) secure.destroy(Object.assign(new Error(`TLS error: ${describeTlsError(err)}`), { code: err.code }));
+        if (!secure.destroyed)
+          secure.destroy(Object.assign(new Error(`TLS error: ${describeTlsError(err)}`), { code: err.code }));
       });
       this.handshakes.delete(secure);
       this.open(secure, raw);
@@ -296,7 +304,9 @@ class Server implements WsgiServer, ConnectionOwner {
     if (this.closePromise !== null) return this.closePromise;
     const deadline = opts.deadline;
     if (deadline !== undefined && !(typeof deadline === "number" && deadline >= 0)) {
-      return Promise.reject(new TypeError(`close(): deadline must be a non-negative number of ms, got ${String(deadline)}`));
+      return Promise.reject(
+        new TypeError(`close(): deadline must be a non-negative number of ms, got ${String(deadline)}`),
+      );
     }
     this.closing = true;
     const listenerClosed = this.sock.close();

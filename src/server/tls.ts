@@ -50,7 +50,12 @@ function opensslReason(err: NodeJS.ErrnoException & { reason?: string }): string
  * fails as "bad decrypt" or, when the garbage happens to look padded, as
  * "unsupported", at random.
  */
-function describeKeyProblem(err: NodeJS.ErrnoException, key: string | Buffer, hasPassphrase: boolean, keyInCertFile: boolean): string | null {
+function describeKeyProblem(
+  err: NodeJS.ErrnoException,
+  key: string | Buffer,
+  hasPassphrase: boolean,
+  keyInCertFile: boolean,
+): string | null {
   const text = typeof key === "string" ? key : key.toString("latin1");
   const undecodable = err.code === "ERR_OSSL_BAD_DECRYPT" || err.code === "ERR_OSSL_UNSUPPORTED";
   if (!undecodable) return null;
@@ -58,7 +63,9 @@ function describeKeyProblem(err: NodeJS.ErrnoException, key: string | Buffer, ha
     return hasPassphrase ? "cannot be decrypted: the passphrase is wrong" : "is encrypted: a passphrase is needed";
   }
   if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
-    return keyInCertFile ? "is missing: give keyfile (or key), or put the key in the certificate's file" : "is not a PEM private key";
+    return keyInCertFile
+      ? "is missing: give keyfile (or key), or put the key in the certificate's file"
+      : "is not a PEM private key";
   }
   return null;
 }
@@ -75,13 +82,17 @@ function contextError(message: string, cause: NodeJS.ErrnoException): Error {
  */
 export function createServerContext(opts: SslOptions, who = "wrapSsl"): tls.SecureContext {
   if (opts === null || typeof opts !== "object") throw new TypeError(`${who}: options are needed`);
-  if (opts.serverSide !== true) throw new TypeError(`${who}: serverSide must be true`);
+  if (!opts.serverSide) throw new TypeError(`${who}: serverSide must be true`);
   const certName = opts.cert !== undefined ? "the certificate (cert)" : `the certificate ${opts.certfile ?? ""}`;
   const cert = opts.cert ?? (opts.certfile !== undefined ? readPem(who, opts.certfile, "certfile") : undefined);
   if (cert === undefined) throw new TypeError(`${who}: a certificate is needed (certfile or cert)`);
   // Without a key, the key is looked for in the certificate's file, as Python's ssl does.
   const keyName =
-    opts.key !== undefined ? "the private key (key)" : opts.keyfile !== undefined ? `the private key ${opts.keyfile}` : `the private key in ${certName}`;
+    opts.key !== undefined
+      ? "the private key (key)"
+      : opts.keyfile !== undefined
+        ? `the private key ${opts.keyfile}`
+        : `the private key in ${certName}`;
   const key = opts.key ?? (opts.keyfile !== undefined ? readPem(who, opts.keyfile, "keyfile") : cert);
   try {
     tls.createSecureContext({ cert });
@@ -100,8 +111,14 @@ export function createServerContext(opts: SslOptions, who = "wrapSsl"): tls.Secu
     if (e.code === "ERR_OSSL_X509_KEY_VALUES_MISMATCH") {
       throw contextError(`${who}: ${keyName} does not match ${certName}`, e);
     }
-    if (e.code === "ERR_SSL_NO_CIPHER_MATCH") throw contextError(`${who}: the cipher list ${JSON.stringify(opts.ciphers)} matches no cipher`, e);
-    const keyProblem = describeKeyProblem(e, key, opts.passphrase !== undefined, opts.key === undefined && opts.keyfile === undefined);
+    if (e.code === "ERR_SSL_NO_CIPHER_MATCH")
+      throw contextError(`${who}: the cipher list ${JSON.stringify(opts.ciphers)} matches no cipher`, e);
+    const keyProblem = describeKeyProblem(
+      e,
+      key,
+      opts.passphrase !== undefined,
+      opts.key === undefined && opts.keyfile === undefined,
+    );
     if (keyProblem !== null) throw contextError(`${who}: ${keyName} ${keyProblem}`, e);
     throw contextError(`${who}: ${keyName} (or the ca, ciphers or passphrase) cannot be used: ${opensslReason(e)}`, e);
   }

@@ -11,7 +11,14 @@ import net from "node:net";
 import { test } from "node:test";
 import type { App, Environ } from "../../src/index.js";
 import { startServer, type TestServer } from "../support/wire.js";
-import { BodyProbe, activeResources, assertCleanShutdown, assertServes, streamingBody, syncStreamingBody } from "./support.js";
+import {
+  BodyProbe,
+  activeResources,
+  assertCleanShutdown,
+  assertServes,
+  streamingBody,
+  syncStreamingBody,
+} from "./support.js";
 import { Signal, until, within } from "../support/wait.js";
 
 const CHUNK_BYTES = 64 * 1024;
@@ -96,19 +103,26 @@ async function scenario(
   }
 }
 
-const asyncBigApp = (probe: BodyProbe, hook: HookRecord): App => (env, startResponse) => {
-  withHook(env, hook);
-  startResponse("200 OK", [["Content-Type", "application/octet-stream"]]);
-  return streamingBody(probe, { count: TOTAL_CHUNKS, chunkBytes: CHUNK_BYTES });
-};
+const asyncBigApp =
+  (probe: BodyProbe, hook: HookRecord): App =>
+  (env, startResponse) => {
+    withHook(env, hook);
+    startResponse("200 OK", [["Content-Type", "application/octet-stream"]]);
+    return streamingBody(probe, { count: TOTAL_CHUNKS, chunkBytes: CHUNK_BYTES });
+  };
 
-const syncBigApp = (probe: BodyProbe, hook: HookRecord): App => (env, startResponse) => {
-  withHook(env, hook);
-  startResponse("200 OK", [["Content-Type", "application/octet-stream"]]);
-  return syncStreamingBody(probe, { count: TOTAL_CHUNKS, chunkBytes: CHUNK_BYTES });
-};
+const syncBigApp =
+  (probe: BodyProbe, hook: HookRecord): App =>
+  (env, startResponse) => {
+    withHook(env, hook);
+    startResponse("200 OK", [["Content-Type", "application/octet-stream"]]);
+    return syncStreamingBody(probe, { count: TOTAL_CHUNKS, chunkBytes: CHUNK_BYTES });
+  };
 
-for (const [kind, app] of [["async", asyncBigApp], ["sync", syncBigApp]] as const) {
+for (const [kind, app] of [
+  ["async", asyncBigApp],
+  ["sync", syncBigApp],
+] as const) {
   test(`${kind === "async" ? "an" : "a"} ${kind} body to a client that never reads is paused by backpressure, and freed when the client is destroyed`, async () => {
     await scenario(app, {}, async (s, probe, hook, client) => {
       const pulled = await waitForStall(() => probe.produced);
@@ -146,21 +160,23 @@ test("an app awaiting write() is paused by backpressure; its next write rejects 
   let written = 0;
   let writeError: Error | null = null;
   const appDone = new Signal();
-  const app = (_probe: BodyProbe, hook: HookRecord): App => async (env, startResponse) => {
-    withHook(env, hook);
-    const write = startResponse("200 OK", [["Content-Type", "application/octet-stream"]]);
-    const chunk = Buffer.alloc(CHUNK_BYTES, 0x63);
-    try {
-      for (let i = 0; i < TOTAL_CHUNKS; i++) {
-        await write(chunk);
-        written++;
+  const app =
+    (_probe: BodyProbe, hook: HookRecord): App =>
+    async (env, startResponse) => {
+      withHook(env, hook);
+      const write = startResponse("200 OK", [["Content-Type", "application/octet-stream"]]);
+      const chunk = Buffer.alloc(CHUNK_BYTES, 0x63);
+      try {
+        for (let i = 0; i < TOTAL_CHUNKS; i++) {
+          await write(chunk);
+          written++;
+        }
+      } catch (err) {
+        writeError = err as Error;
       }
-    } catch (err) {
-      writeError = err as Error;
-    }
-    appDone.fire();
-    return [];
-  };
+      appDone.fire();
+      return [];
+    };
   await scenario(app, {}, async (_s, _probe, hook, client) => {
     const pulled = await waitForStall(() => written);
     assert.ok(pulled <= MAX_PULLED, `${pulled} writes of 64 KiB resolved for a client that reads nothing`);
@@ -176,11 +192,13 @@ for (const end of ["destroyed", "socketTimeout"] as const) {
   test(`post hooks run when a never-reading client of a big array body is ${end === "destroyed" ? "destroyed" : "cut by socketTimeout"}`, async () => {
     // An array body is handed to the socket whole; the hooks wait for it to be
     // flushed, which never happens: they must run when the connection dies.
-    const app = (_probe: BodyProbe, hook: HookRecord): App => (env, startResponse) => {
-      withHook(env, hook);
-      startResponse("200 OK", [["Content-Type", "application/octet-stream"]]);
-      return Array.from({ length: 16 }, () => Buffer.alloc(1024 * 1024, 0x64));
-    };
+    const app =
+      (_probe: BodyProbe, hook: HookRecord): App =>
+      (env, startResponse) => {
+        withHook(env, hook);
+        startResponse("200 OK", [["Content-Type", "application/octet-stream"]]);
+        return Array.from({ length: 16 }, () => Buffer.alloc(1024 * 1024, 0x64));
+      };
     await scenario(app, end === "socketTimeout" ? { socketTimeout: 0.4 } : {}, async (s, _probe, hook, client) => {
       await until(2000, "the exchange to be over", () => s.server.outstandingRequests === 0);
       assert.equal(hook.runs, 0, "hooks wait for the response to be sent");

@@ -104,7 +104,9 @@ test("a malformed chunk after the head went out: the connection is closed once t
  * withPeer on gatedStreamApp, once the client has asked for /stream and has
  * its first 5000 bytes: `fn` fires `gate` to let the rest go.
  */
-async function whileStreaming(fn: (s: TestServer, peer: Peer, baseline: ResourceCounts, gate: Signal) => Promise<void>): Promise<void> {
+async function whileStreaming(
+  fn: (s: TestServer, peer: Peer, baseline: ResourceCounts, gate: Signal) => Promise<void>,
+): Promise<void> {
   const gate = new Signal();
   await withPeer(
     gatedStreamApp(gate),
@@ -162,7 +164,11 @@ test("an app that answers a large upload without reading it, on a closing connec
     socket.on("error", (err) => {
       error = err;
     });
-    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    const closed = new Promise<void>((resolve) =>
+      socket.once("close", () => {
+        resolve();
+      }),
+    );
     socket.write(`POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${total}\r\n\r\n`);
     socket.end(Buffer.alloc(total, 0x61));
     // Left paused, the server would destroy the socket only after its 5 s linger, with an RST.

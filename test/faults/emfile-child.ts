@@ -18,9 +18,13 @@ const app: App = (env, startResponse) => {
 const sock = await listen(["127.0.0.1", 0], { backlog: 256 });
 const srv = server(sock, app, {
   log: {
-    info: (message: string) => say({ log: "info", message }),
+    info: (message: string) => {
+      say({ log: "info", message });
+    },
     debug: () => undefined,
-    error: (message: string) => say({ log: "error", message }),
+    error: (message: string) => {
+      say({ log: "error", message });
+    },
   },
   // No timeout may close the test's idle connections: only the test frees descriptors.
   headersTimeout: 0,

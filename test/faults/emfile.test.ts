@@ -45,9 +45,13 @@ class ChildServer {
     this.process = spawn("bash", ["-c", `ulimit -n ${DESCRIPTOR_LIMIT} && exec "${process.execPath}" "${CHILD}"`], {
       stdio: ["ignore", "pipe", "inherit"],
     });
-    this.process.once("exit", (code) => this.exited.fire(code));
+    this.process.once("exit", (code) => {
+      this.exited.fire(code);
+    });
     this.process.stdout?.setEncoding("utf8");
-    this.process.stdout?.on("data", (text: string) => this.read(text));
+    this.process.stdout?.on("data", (text: string) => {
+      this.read(text);
+    });
   }
 
   private read(text: string): void {
@@ -67,7 +71,14 @@ class ChildServer {
   }
 
   port(ms: number): Promise<number> {
-    return within(ms, "the child server's port", Promise.race([this.portSignal.promise, this.exited.promise.then(() => Promise.reject(new Error("the child exited")))]));
+    return within(
+      ms,
+      "the child server's port",
+      Promise.race([
+        this.portSignal.promise,
+        this.exited.promise.then(() => Promise.reject(new Error("the child exited"))),
+      ]),
+    );
   }
 
   /** Resolves with the first log line (past or future) matching `match`. */
@@ -98,9 +109,13 @@ async function requestOn(peer: Peer, path: string, ms: number): Promise<void> {
   await peer.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
   const deadline = Date.now() + ms;
   while (!peer.text.slice(before).endsWith(`ok ${path}`)) {
-    if (peer.closed.fired) throw new Error(`the kept-alive connection was closed; got ${JSON.stringify(peer.text.slice(before, before + 200))}`);
+    if (peer.closed.fired)
+      throw new Error(
+        `the kept-alive connection was closed; got ${JSON.stringify(peer.text.slice(before, before + 200))}`,
+      );
     const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`no response to ${path}; got ${JSON.stringify(peer.text.slice(before, before + 200))}`);
+    if (left <= 0)
+      throw new Error(`no response to ${path}; got ${JSON.stringify(peer.text.slice(before, before + 200))}`);
     await peer.waitForBytes(peer.bytesReceived + 1, left).catch(() => undefined);
   }
   assert.match(peer.text.slice(before), /^HTTP\/1\.1 200 /);
@@ -130,7 +145,11 @@ test("out of file descriptors: the server logs once, keeps serving what it has, 
     // The flood: connections that say nothing. The server holds each one
     // until it has no descriptor left; libuv closes the rest at once.
     for (let i = 0; i < FLOOD; i++) flood.push(new Peer(port));
-    await within(5000, "every flood connection to be set up", Promise.all(flood.map((p) => Promise.race([p.connected.promise, p.closed.promise]))));
+    await within(
+      5000,
+      "every flood connection to be set up",
+      Promise.all(flood.map((p) => Promise.race([p.connected.promise, p.closed.promise]))),
+    );
     await child.logged(OUT_OF_DESCRIPTORS, 5000);
     const refusedByServer = flood.filter((p) => p.closed.fired).length;
     assert.ok(refusedByServer > 0, "some flood connections were closed unserved");
@@ -148,7 +167,11 @@ test("out of file descriptors: the server logs once, keeps serving what it has, 
     assert.equal(await tryRequest(port, 2000), "served", "a new connection is served once descriptors are free");
     await requestOn(keptAlive, "/after", 2000);
 
-    assert.equal(child.count(OUT_OF_DESCRIPTORS), 1, `logged once, not once per refused connection:\n${child.lines.map((l) => l.message).join("\n")}`);
+    assert.equal(
+      child.count(OUT_OF_DESCRIPTORS),
+      1,
+      `logged once, not once per refused connection:\n${child.lines.map((l) => l.message).join("\n")}`,
+    );
     assert.equal(child.count(AVAILABLE_AGAIN), 1);
     assert.equal(child.lines.filter((l) => l.log === "error").length, 1, "no other error was logged");
   } finally {
@@ -172,7 +195,8 @@ test("an EMFILE 'error' from the listener is logged once per burst and neither c
   const port = (srv.address as { port: number }).port;
   try {
     const netServer = (sock as unknown as { netServer: net.Server }).netServer;
-    const emfile = (): Error => Object.assign(new Error("accept EMFILE"), { code: "EMFILE", errno: -24, syscall: "accept" });
+    const emfile = (): Error =>
+      Object.assign(new Error("accept EMFILE"), { code: "EMFILE", errno: -24, syscall: "accept" });
     // libuv retries accept() at once after such an error: a burst of them.
     for (let i = 0; i < 1000; i++) netServer.emit("error", emfile());
     assert.equal(errors.filter((m) => OUT_OF_DESCRIPTORS.test(m)).length, 1, errors.join("\n"));
@@ -183,7 +207,8 @@ test("an EMFILE 'error' from the listener is logged once per burst and neither c
 
     // A second burst is a second line; another accept error is logged, at most once a second.
     for (let i = 0; i < 10; i++) netServer.emit("error", emfile());
-    for (let i = 0; i < 10; i++) netServer.emit("error", Object.assign(new Error("accept ENOBUFS"), { code: "ENOBUFS", syscall: "accept" }));
+    for (let i = 0; i < 10; i++)
+      netServer.emit("error", Object.assign(new Error("accept ENOBUFS"), { code: "ENOBUFS", syscall: "accept" }));
     assert.equal(errors.filter((m) => OUT_OF_DESCRIPTORS.test(m)).length, 2, errors.join("\n"));
     assert.equal(errors.filter((m) => /accept ENOBUFS/.test(m)).length, 1, errors.join("\n"));
     await until(2000, "the end of the second burst", () => infos.filter((m) => AVAILABLE_AGAIN.test(m)).length === 2);

@@ -70,7 +70,11 @@ test("connections that never send a byte hold slots only until headersTimeout; a
     // Queued behind `idle - maxSize` idle connections: served once the first maxSize expire (0.4 s), then those.
     const ms = await assertServes(s.port, 3000);
     assert.ok(ms < 2000, `served after ${ms} ms`);
-    await within(3000, "every idle connection to be closed by headersTimeout", Promise.all(peers.map((p) => p.closed.promise)));
+    await within(
+      3000,
+      "every idle connection to be closed by headersTimeout",
+      Promise.all(peers.map((p) => p.closed.promise)),
+    );
     const elapsed = Date.now() - started;
     assert.ok(elapsed < 2500, `idle connections closed after ${elapsed} ms`);
     // Closed silently: no 408 or any other byte for a connection that never began a request.

@@ -130,11 +130,15 @@ test("a client trickling a head does not delay a pipelined burst on another conn
     const trickling = trickle(slow, `GET /ping HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(100)}\r\n\r\n`);
     const started = Date.now();
     await fast.write("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n".repeat(20));
-    await within(1000, "20 pipelined responses", (async () => {
-      while ((fast.text.match(/HTTP\/1\.1 200 /g) ?? []).length < 20 || !fast.text.endsWith("pong")) {
-        await fast.waitForBytes(fast.bytesReceived + 1);
-      }
-    })());
+    await within(
+      1000,
+      "20 pipelined responses",
+      (async () => {
+        while ((fast.text.match(/HTTP\/1\.1 200 /g) ?? []).length < 20 || !fast.text.endsWith("pong")) {
+          await fast.waitForBytes(fast.bytesReceived + 1);
+        }
+      })(),
+    );
     assert.ok(Date.now() - started < 250);
     await within(2000, "the slow client to be closed", slow.closed.promise);
     await trickling;

@@ -32,7 +32,9 @@ export class Peer {
 
   constructor(port: number) {
     this.socket = net.connect({ host: "127.0.0.1", port });
-    this.socket.on("connect", () => this.connected.fire());
+    this.socket.on("connect", () => {
+      this.connected.fire();
+    });
     this.socket.on("data", (d: Buffer) => {
       this.chunks.push(d);
       this.received += d.length;
@@ -42,7 +44,9 @@ export class Peer {
         return false;
       });
     });
-    this.socket.on("end", () => this.ended.fire());
+    this.socket.on("end", () => {
+      this.ended.fire();
+    });
     this.socket.on("error", (err: NodeJS.ErrnoException) => {
       this.errorCode = err.code;
     });
@@ -78,7 +82,9 @@ export class Peer {
   /** Writes and resolves once the bytes were handed to the kernel. */
   write(bytes: string | Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.socket.write(bytes, "latin1", (err) => (err ? reject(err) : resolve()));
+      this.socket.write(bytes, "latin1", (err) => {
+        err ? reject(err) : resolve();
+      });
     });
   }
 
@@ -95,7 +101,10 @@ export class Peer {
     const deadline = Date.now() + ms;
     while (!this.text.includes(text) && !this.closed.fired) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${JSON.stringify(text)}; got ${JSON.stringify(this.text.slice(0, 200))}`);
+      if (left <= 0)
+        throw new Error(
+          `timed out waiting for ${JSON.stringify(text)}; got ${JSON.stringify(this.text.slice(0, 200))}`,
+        );
       await this.waitForBytes(this.received + 1, left).catch(() => {});
     }
   }

@@ -13,7 +13,16 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { App, Environ, PostHook, StartResponse } from "../../src/index.js";
 import { startServer, type TestServer } from "../support/wire.js";
-import { BodyProbe, Peer, VANISH_KINDS, activeResources, assertCleanShutdown, assertServes, streamingBody, syncStreamingBody } from "./support.js";
+import {
+  BodyProbe,
+  Peer,
+  VANISH_KINDS,
+  activeResources,
+  assertCleanShutdown,
+  assertServes,
+  streamingBody,
+  syncStreamingBody,
+} from "./support.js";
 import { Signal, until, within } from "../support/wait.js";
 
 /** What the application and its hooks saw during one scenario. */
@@ -90,7 +99,10 @@ function echoApp(sc: Scenario): App {
 }
 
 /** Runs `scenario` on a fresh server, then checks the server serves others and leaves nothing behind. */
-async function withScenario(app: (sc: Scenario) => App, scenario: (s: TestServer, sc: Scenario) => Promise<void>): Promise<void> {
+async function withScenario(
+  app: (sc: Scenario) => App,
+  scenario: (s: TestServer, sc: Scenario) => Promise<void>,
+): Promise<void> {
   const baseline = activeResources();
   const sc = new Scenario();
   const s = await startServer(app(sc));
@@ -226,7 +238,11 @@ for (const how of VANISH_KINDS) {
       assert.equal(sc.hookDone.fired, false);
       sc.gate.fire();
       await within(2000, "the post hook to finish", sc.hookDone.promise);
-      await until(2000, "the failing hook to be logged and the last hook to run", () => laterHookRan === 1 && s.log.error.length > 0);
+      await until(
+        2000,
+        "the failing hook to be logged and the last hook to run",
+        () => laterHookRan === 1 && s.log.error.length > 0,
+      );
       assert.match(s.log.error.join("\n"), /hook failed after the client left/);
       assert.equal(sc.body.closes, 1);
       assert.equal(sc.hookRuns, 1);

@@ -46,35 +46,32 @@ test("a GET has exactly the CGI and wsgi keys, with eventlet's values", () => {
   assert.equal(e["wsgi.multithread"], true);
   assert.equal(e["wsgi.multiprocess"], false);
   assert.equal(e["wsgi.run_once"], false);
-  assert.deepEqual(
-    Object.keys(e).sort(),
-    [
-      "CONTENT_TYPE",
-      "GATEWAY_INTERFACE",
-      "HTTP_HOST",
-      "PATH_INFO",
-      "QUERY_STRING",
-      "RAW_PATH_INFO",
-      "REMOTE_ADDR",
-      "REMOTE_PORT",
-      "REQUEST_METHOD",
-      "SCRIPT_NAME",
-      "SERVER_NAME",
-      "SERVER_PORT",
-      "SERVER_PROTOCOL",
-      "eventlet.input",
-      "eventlet.posthooks",
-      "eventlet.set_idle",
-      "headers_raw",
-      "wsgi.errors",
-      "wsgi.input",
-      "wsgi.multiprocess",
-      "wsgi.multithread",
-      "wsgi.run_once",
-      "wsgi.url_scheme",
-      "wsgi.version",
-    ],
-  );
+  assert.deepEqual(Object.keys(e).sort(), [
+    "CONTENT_TYPE",
+    "GATEWAY_INTERFACE",
+    "HTTP_HOST",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "RAW_PATH_INFO",
+    "REMOTE_ADDR",
+    "REMOTE_PORT",
+    "REQUEST_METHOD",
+    "SCRIPT_NAME",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "SERVER_PROTOCOL",
+    "eventlet.input",
+    "eventlet.posthooks",
+    "eventlet.set_idle",
+    "headers_raw",
+    "wsgi.errors",
+    "wsgi.input",
+    "wsgi.multiprocess",
+    "wsgi.multithread",
+    "wsgi.run_once",
+    "wsgi.url_scheme",
+    "wsgi.version",
+  ]);
 });
 
 test("PATH_INFO is percent-decoded as Latin-1; RAW_PATH_INFO is as sent", () => {
@@ -112,10 +109,19 @@ test("an absolute-form target gives its path and query", () => {
 });
 
 test("rejectBadRequests: false with Content-Length and chunked: chunked frames the body, so CONTENT_LENGTH is left out", () => {
-  const e = env("POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", { rejectBadRequests: false });
+  const e = env("POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", {
+    rejectBadRequests: false,
+  });
   assert.equal("CONTENT_LENGTH" in e, false, "an app must not read 5 bytes of a chunked body as if it were the whole");
   assert.equal(e.HTTP_TRANSFER_ENCODING, "chunked");
-  assert.deepEqual(e.headers_raw.slice(1), [["Content-Length", "5"], ["Transfer-Encoding", "chunked"]], "headers_raw keeps what was sent");
+  assert.deepEqual(
+    e.headers_raw.slice(1),
+    [
+      ["Content-Length", "5"],
+      ["Transfer-Encoding", "chunked"],
+    ],
+    "headers_raw keeps what was sent",
+  );
 });
 
 test("an absolute-form target's authority is HTTP_HOST, whatever Host says (RFC 9112 §3.2.2)", () => {
@@ -139,7 +145,9 @@ test("CONTENT_TYPE and CONTENT_LENGTH come from their headers, without HTTP_", (
 });
 
 test("a repeated Content-Type is not joined: the first one is CONTENT_TYPE, as eventlet's headers.get() gives", () => {
-  const e = env("POST /f HTTP/1.1\r\nHost: x\r\nContent-Type: text/html\r\nContent-Length: 0\r\ncontent-type: application/json\r\n\r\n");
+  const e = env(
+    "POST /f HTTP/1.1\r\nHost: x\r\nContent-Type: text/html\r\nContent-Length: 0\r\ncontent-type: application/json\r\n\r\n",
+  );
   assert.equal(e.CONTENT_TYPE, "text/html");
   assert.deepEqual(
     e.headers_raw.filter(([n]) => n.toLowerCase() === "content-type"),
@@ -149,7 +157,11 @@ test("a repeated Content-Type is not joined: the first one is CONTENT_TYPE, as e
     ],
     "headers_raw keeps both",
   );
-  assert.equal(env("POST /f HTTP/1.1\r\nHost: x\r\nContent-Type:\r\n\r\n").CONTENT_TYPE, "", "an empty one is kept as sent");
+  assert.equal(
+    env("POST /f HTTP/1.1\r\nHost: x\r\nContent-Type:\r\n\r\n").CONTENT_TYPE,
+    "",
+    "an empty one is kept as sent",
+  );
 });
 
 test("SERVER_PROTOCOL is the request's version", () => {

@@ -153,7 +153,11 @@ export function prepare(head: string, opts: ServerOptions = {}, info: Partial<Co
 }
 
 /** Runs `app` for a GET (or the given head) and returns the host with what was written. */
-export async function call(app: App, head = "GET / HTTP/1.1\r\nHost: x\r\n\r\n", opts: ServerOptions = {}): Promise<Call> {
+export async function call(
+  app: App,
+  head = "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+  opts: ServerOptions = {},
+): Promise<Call> {
   const c = prepare(head, opts);
   await c.run(app);
   return c;

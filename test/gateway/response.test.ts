@@ -85,7 +85,13 @@ test("bytesSent of a 500 to HEAD counts the head alone: its body is not sent", a
 });
 
 test("a body returned without calling startResponse: a 500 that says so", async () => {
-  for (const body of [["x"], [], (function* () { yield "y"; })()]) {
+  for (const body of [
+    ["x"],
+    [],
+    (function* () {
+      yield "y";
+    })(),
+  ]) {
     const c = await call(() => body);
     assert.match(c.host.text, /^HTTP\/1\.1 500 /);
     assert.equal(c.host.log.error.length, 1);

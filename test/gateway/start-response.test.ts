@@ -218,7 +218,11 @@ test("a write() kept past the end of its response is refused and sends nothing, 
       })(),
   };
   for (const [kind, body] of Object.entries(bodies)) {
-    for (const head of ["GET / HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.0\r\n\r\n", "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"]) {
+    for (const head of [
+      "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET / HTTP/1.0\r\n\r\n",
+      "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n",
+    ]) {
       const label = `${kind}, ${JSON.stringify(head.split("\r\n")[0])}`;
       let kept: Write | null = null;
       const c = await call((_env, startResponse) => {
@@ -257,21 +261,46 @@ test("a write() from a body's close() is refused too: the response is over", asy
 
 test("checkResponseHeaders: a Content-Length with NBSP, VT or FF around its digits is invalid (OWS is SP and HTAB only)", () => {
   for (const bad of ["5\u00a0", "\u000b5", "5\u000c"]) {
-    assert.throws(() => checkResponseHeaders([["Content-Length", bad]], false), InvalidResponseError, JSON.stringify(bad));
+    assert.throws(
+      () => checkResponseHeaders([["Content-Length", bad]], false),
+      InvalidResponseError,
+      JSON.stringify(bad),
+    );
   }
   assert.equal(checkResponseHeaders([["Content-Length", " \t5\t "]], false).contentLength, 5);
 });
 
 test("checkResponseHeaders: conflicting Content-Lengths are an error even where the length is left out (204, 1xx)", () => {
-  assert.throws(() => checkResponseHeaders([["Content-Length", "5"], ["Content-Length", "6"]], false, true), InvalidResponseError);
-  const same = checkResponseHeaders([["Content-Length", "5"], ["Content-Length", "5"]], false, true);
+  assert.throws(
+    () =>
+      checkResponseHeaders(
+        [
+          ["Content-Length", "5"],
+          ["Content-Length", "6"],
+        ],
+        false,
+        true,
+      ),
+    InvalidResponseError,
+  );
+  const same = checkResponseHeaders(
+    [
+      ["Content-Length", "5"],
+      ["Content-Length", "5"],
+    ],
+    false,
+    true,
+  );
   assert.equal(same.contentLength, -1);
   assert.equal(same.block, "");
 });
 
 test("a 204 with conflicting Content-Lengths is a 500", async () => {
   const c = await call((_env, sr) => {
-    sr("204 No Content", [["Content-Length", "0"], ["Content-Length", "7"]]);
+    sr("204 No Content", [
+      ["Content-Length", "0"],
+      ["Content-Length", "7"],
+    ]);
     return [];
   });
   assert.equal(only(c.host.text).status, 500);

@@ -29,16 +29,28 @@ export async function checkCase(port: number, c: HostileCase): Promise<void> {
     halfCloseAfter: c.closed ? undefined : c.responses.length,
     noBodies: c.noBodies === true,
   });
-  const got = r.responses.map((res) => (res.status === 200 && c.noBodies !== true ? res.body.toString("latin1") : res.status));
-  const show = (v: (string | number)[]): string => JSON.stringify(v.map((x) => (typeof x === "string" && x.length > 60 ? `${x.slice(0, 60)}…` : x)));
+  const got = r.responses.map((res) =>
+    res.status === 200 && c.noBodies !== true ? res.body.toString("latin1") : res.status,
+  );
+  const show = (v: (string | number)[]): string =>
+    JSON.stringify(v.map((x) => (typeof x === "string" && x.length > 60 ? `${x.slice(0, 60)}…` : x)));
   assert.equal(r.timedOut, false, `${c.name}: neither answered nor closed in time; got ${show(got)}`);
   assert.equal(show(got), show(c.responses), `${c.name}: responses`);
   assert.deepEqual(got, c.responses, `${c.name}: responses`);
-  assert.equal(r.rest.length, 0, `${c.name}: unexpected bytes after the responses: ${JSON.stringify(r.rest.toString("latin1").slice(0, 80))}`);
-  assert.equal(r.closedByServer, c.closed, `${c.name}: the server ${c.closed ? "did not close" : "closed"} the connection`);
+  assert.equal(
+    r.rest.length,
+    0,
+    `${c.name}: unexpected bytes after the responses: ${JSON.stringify(r.rest.toString("latin1").slice(0, 80))}`,
+  );
+  assert.equal(
+    r.closedByServer,
+    c.closed,
+    `${c.name}: the server ${c.closed ? "did not close" : "closed"} the connection`,
+  );
   const last = r.responses[r.responses.length - 1];
   if (last !== undefined) {
-    if (last.status >= 400) assert.equal(header(last, "connection")?.toLowerCase(), "close", `${c.name}: an error response closes`);
+    if (last.status >= 400)
+      assert.equal(header(last, "connection")?.toLowerCase(), "close", `${c.name}: an error response closes`);
     if (!c.closed) assert.notEqual(header(last, "connection")?.toLowerCase(), "close", `${c.name}: kept alive`);
     if (c.reason !== undefined) assert.equal(last.statusLine.slice(13), c.reason, `${c.name}: reason phrase`);
   }

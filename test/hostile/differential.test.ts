@@ -82,7 +82,9 @@ class NodeRecorder {
       let done: () => void = () => undefined;
       const closed = new Promise<void>((resolve) => (done = resolve));
       this.connections.set(socket.remotePort as number, { entries: [], connect: null, errorCode: null, closed });
-      socket.on("close", () => done());
+      socket.on("close", () => {
+        done();
+      });
     });
     this.server.on("connect", (req: http.IncomingMessage, socket: net.Socket) => {
       this.of(socket).connect = seenOf(req, "");
@@ -106,7 +108,11 @@ class NodeRecorder {
 
   close(): Promise<void> {
     this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return new Promise((resolve) =>
+      this.server.close(() => {
+        resolve();
+      }),
+    );
   }
 
   /** Sends the bytes, half-closes, and waits for both ends to close. */
@@ -114,12 +120,18 @@ class NodeRecorder {
     const socket = net.connect({ host: "127.0.0.1", port });
     const received: Buffer[] = [];
     const localPort = await new Promise<number>((resolve, reject) => {
-      socket.once("connect", () => resolve(socket.localPort as number));
+      socket.once("connect", () => {
+        resolve(socket.localPort as number);
+      });
       socket.once("error", reject);
     });
     socket.on("data", (d: Buffer) => received.push(d));
     socket.on("error", () => undefined); // a reset is an ending like any other
-    const clientClosed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    const clientClosed = new Promise<void>((resolve) =>
+      socket.on("close", () => {
+        resolve();
+      }),
+    );
     socket.end(bytes);
     const timer = setTimeout(() => socket.destroy(), 3000);
     await clientClosed;
@@ -128,7 +140,9 @@ class NodeRecorder {
     if (conn === undefined) throw new Error("node:http never saw the connection");
     await conn.closed;
     this.connections.delete(localPort);
-    const requests = conn.entries.filter((e) => e.req.complete).map((e) => seenOf(e.req, Buffer.concat(e.chunks).toString("latin1")));
+    const requests = conn.entries
+      .filter((e) => e.req.complete)
+      .map((e) => seenOf(e.req, Buffer.concat(e.chunks).toString("latin1")));
     if (conn.connect !== null) requests.push(conn.connect);
     // node:http answers a missing Host itself, with a 400 and no event.
     const plain400 = /(^|\r\n)HTTP\/1\.1 400 /.test(Buffer.concat(received).toString("latin1"));
@@ -176,8 +190,12 @@ async function ourOutcome(port: number, bytes: Buffer): Promise<Outcome> {
 function generatedInputs(): Input[] {
   const env = process.env.FUZZ_RUNS;
   const perOddity = env === undefined || env === "" ? 3 : Math.max(3, Math.ceil(Number(env) / 1000));
-  const seed = process.env.FUZZ_SEED === undefined || process.env.FUZZ_SEED === "" ? 4242 : Number(process.env.FUZZ_SEED);
-  const samples = fc.sample(fc.tuple(genRequest, genRequest, fc.boolean()), { numRuns: perOddity * ODDITIES.length, seed });
+  const seed =
+    process.env.FUZZ_SEED === undefined || process.env.FUZZ_SEED === "" ? 4242 : Number(process.env.FUZZ_SEED);
+  const samples = fc.sample(fc.tuple(genRequest, genRequest, fc.boolean()), {
+    numRuns: perOddity * ODDITIES.length,
+    seed,
+  });
   return samples.map(([first, second, pipelined], i) => {
     const oddity = ODDITIES[i % ODDITIES.length]!;
     const text = oddity.apply(first) + (pipelined ? serialize(second) : "");
@@ -186,7 +204,11 @@ function generatedInputs(): Input[] {
 }
 
 function corpusInputs(): Input[] {
-  return CORPUS.filter((c) => c.options === undefined).map((c) => ({ key: c.name, kind: "corpus", bytes: Buffer.from(c.bytes, "latin1") }));
+  return CORPUS.filter((c) => c.options === undefined).map((c) => ({
+    key: c.name,
+    kind: "corpus",
+    bytes: Buffer.from(c.bytes, "latin1"),
+  }));
 }
 
 function explain(input: Input): Disagreement | undefined {
@@ -217,19 +239,24 @@ test("differential: eventwsgi and node:http read the same bytes the same way, bu
     await withServer(jsonEcho, { logOutput: false }, async (s) => {
       const inputs = [...corpusInputs(), ...generatedInputs()];
       const results = await pool(inputs, 8, async (input) => {
-        const [ours, theirs] = await Promise.all([ourOutcome(s.port, input.bytes), node.outcome(nodePort, input.bytes)]);
+        const [ours, theirs] = await Promise.all([
+          ourOutcome(s.port, input.bytes),
+          node.outcome(nodePort, input.bytes),
+        ]);
         return { input, ours, theirs };
       });
       const unexplained: string[] = [];
       const disagreeingCases = new Set<string>();
       for (const { input, ours, theirs } of results) {
-        const agree = ours.rejected === theirs.rejected && JSON.stringify(ours.requests) === JSON.stringify(theirs.requests);
+        const agree =
+          ours.rejected === theirs.rejected && JSON.stringify(ours.requests) === JSON.stringify(theirs.requests);
         if (agree) continue;
         if (input.kind === "corpus") disagreeingCases.add(input.key);
         const d = explain(input);
         const line = `${input.kind} ${input.key}: ${JSON.stringify(input.bytes.toString("latin1").slice(0, 120))}\n    eventwsgi ${show(ours)}\n    node:http ${show(theirs)}`;
         if (d === undefined) unexplained.push(line);
-        else if (d.weReject !== ours.rejected) unexplained.push(`${line}\n    (documented as ${d.id}, but the other way round)`);
+        else if (d.weReject !== ours.rejected)
+          unexplained.push(`${line}\n    (documented as ${d.id}, but the other way round)`);
         else if (process.env.DIFF_EXPLORE === "1") console.log(`[${d.id}] ${line}`);
       }
       if (process.env.DIFF_EXPLORE === "1") {

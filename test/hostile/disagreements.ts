@@ -60,7 +60,14 @@ export const DISAGREEMENTS: Disagreement[] = [
   {
     id: "D06-eventlet-limits",
     weReject: true,
-    cases: ["request-line-too-long", "pipeline-after-414", "header-line-too-long", "endless-empty-lines", "trailer-too-long", "chunk-ext-too-long"],
+    cases: [
+      "request-line-too-long",
+      "pipeline-after-414",
+      "header-line-too-long",
+      "endless-empty-lines",
+      "trailer-too-long",
+      "chunk-ext-too-long",
+    ],
     oddities: ["long-header-line", "long-request-line"],
     decision:
       "By design: eventlet's limits — a request line of urlLengthLimit (8192) bytes or more is a 414, a header or trailer line of 8192 bytes or more a 400, a chunk line (size and extensions) is limited to 4096 bytes, and empty lines before a request count towards the request line. node:http only limits the whole head to 16 KiB and chunk extensions to 16 KiB.",
@@ -133,7 +140,8 @@ export const DISAGREEMENTS: Disagreement[] = [
     weReject: true,
     cases: ["chunk-ext-empty-name"],
     oddities: ["chunk-ext-empty-name"],
-    decision: "Stricter on purpose: chunk extensions are checked against RFC 9112 §7.1.1 (a token name); llhttp skips ';=b'.",
+    decision:
+      "Stricter on purpose: chunk extensions are checked against RFC 9112 §7.1.1 (a token name); llhttp skips ';=b'.",
   },
   {
     id: "D16-chunk-extension-bws",

@@ -7,12 +7,12 @@
  */
 
 import net from "node:net";
-import { ClientDisconnectedError, type App, type Environ, type Input } from "../../src/index.js";
+import { ClientDisconnectedError, type App, type Environ } from "../../src/index.js";
 import { completeResponses, type ParsedResponse } from "../support/wire.js";
 
 async function readBody(env: Environ): Promise<Buffer | null> {
   try {
-    return await (env["wsgi.input"] as Input).read();
+    return await env["wsgi.input"].read();
   } catch (err) {
     if (err instanceof ClientDisconnectedError) return null;
     throw err; // a protocol error in the body: the server answers with its status
@@ -53,18 +53,22 @@ export const jsonEcho: App = async (env, startResponse) => {
   }
   const query = env.QUERY_STRING;
   const seen: SeenRequest = {
-    method: env.REQUEST_METHOD as string,
-    target: `${env.RAW_PATH_INFO as string}${query === undefined ? "" : `?${query as string}`}`,
-    version: env.SERVER_PROTOCOL as string,
-    headers: (env.headers_raw as [string, string][]).map(([n, v]) => [n, v]),
+    method: env.REQUEST_METHOD,
+    target: `${env.RAW_PATH_INFO}${query === undefined ? "" : `?${query}`}`,
+    version: env.SERVER_PROTOCOL,
+    headers: env.headers_raw.map(([n, v]) => [n, v]),
     body: body.toString("latin1"),
   };
-  startResponse("200 OK", [["X-Echo", encodeSeen(seen)], ["Content-Length", "0"]]);
+  startResponse("200 OK", [
+    ["X-Echo", encodeSeen(seen)],
+    ["Content-Length", "0"],
+  ]);
   return [];
 };
 
 export const encodeSeen = (seen: SeenRequest): string => Buffer.from(JSON.stringify(seen), "utf8").toString("base64");
-export const decodeSeen = (value: string): SeenRequest => JSON.parse(Buffer.from(value, "base64").toString("utf8")) as SeenRequest;
+export const decodeSeen = (value: string): SeenRequest =>
+  JSON.parse(Buffer.from(value, "base64").toString("utf8")) as SeenRequest;
 
 export interface ExchangeResult {
   /** Final (non-1xx) responses, in order. */
@@ -89,7 +93,11 @@ export interface ExchangeOptions {
 }
 
 /** The complete responses in `data`, final and interim, and what follows them. */
-function split(data: Buffer, noBodies: boolean, closed: boolean): { finals: ParsedResponse[]; interim: number; rest: Buffer } {
+function split(
+  data: Buffer,
+  noBodies: boolean,
+  closed: boolean,
+): { finals: ParsedResponse[]; interim: number; rest: Buffer } {
   const { responses, used } = completeResponses(data, { head: noBodies, closed });
   const finals = responses.filter((r) => r.status >= 200);
   return { finals, interim: responses.length - finals.length, rest: data.subarray(used) };
@@ -113,7 +121,9 @@ export function exchange(port: number, bytes: Buffer, opts: ExchangeOptions = {}
       const { finals, interim, rest } = split(Buffer.concat(chunks), noBodies, true);
       resolve({ responses: finals, interim, closedByServer, rest, timedOut });
     };
-    const timer = setTimeout(() => finish(true), timeoutMs);
+    const timer = setTimeout(() => {
+      finish(true);
+    }, timeoutMs);
     socket.on("data", (d: Buffer) => {
       chunks.push(d);
       if (!halfClosed && opts.halfCloseAfter !== undefined) {

@@ -43,7 +43,11 @@ export const ODDITIES: Oddity[] = [
   { name: "lowercase-method", apply: (r) => withRequestLine(r, r.method.toLowerCase(), r.target, r.version) },
   { name: "asterisk-non-options", apply: (r) => withRequestLine(r, "GET", "*", r.version) },
   { name: "asterisk-options", apply: (r) => withRequestLine(r, "OPTIONS", "*", r.version) },
-  { name: "absolute-form", apply: (r) => withRequestLine(r, r.method, `http://${host(r)}${r.target.startsWith("/") ? r.target : "/"}`, r.version) },
+  {
+    name: "absolute-form",
+    apply: (r) =>
+      withRequestLine(r, r.method, `http://${host(r)}${r.target.startsWith("/") ? r.target : "/"}`, r.version),
+  },
   { name: "version-1.2", apply: (r) => withRequestLine(r, r.method, r.target, "HTTP/1.2") },
   { name: "version-2.0", apply: (r) => withRequestLine(r, r.method, r.target, "HTTP/2.0") },
   { name: "version-0.9", apply: (r) => withRequestLine(r, r.method, r.target, "HTTP/0.9") },
@@ -65,11 +69,20 @@ export const ODDITIES: Oddity[] = [
   { name: "non-token-name", apply: (r) => withLines(r, "X(Odd): b\r\n") },
   { name: "obs-text-in-target", apply: (r) => withRequestLine(r, r.method, "/caf\xe9", r.version) },
   { name: "ctl-in-target", apply: (r) => withRequestLine(r, r.method, "/a\x01b", r.version) },
-  { name: "missing-host", apply: (r) => serialize({ ...r, version: "HTTP/1.1", fields: r.fields.filter(([n]) => n !== "Host") }) },
+  {
+    name: "missing-host",
+    apply: (r) => serialize({ ...r, version: "HTTP/1.1", fields: r.fields.filter(([n]) => n !== "Host") }),
+  },
   { name: "duplicate-host", apply: (r) => withLines({ ...r, version: "HTTP/1.1" }, `Host: ${host(r)}\r\n`) },
-  { name: "invalid-host", apply: (r) => serialize({ ...r, fields: [["Host", "a b", " ", ""], ...r.fields.filter(([n]) => n !== "Host")] }) },
+  {
+    name: "invalid-host",
+    apply: (r) => serialize({ ...r, fields: [["Host", "a b", " ", ""], ...r.fields.filter(([n]) => n !== "Host")] }),
+  },
   { name: "long-header-line", apply: (r) => withLines(r, `X-Long: ${"v".repeat(8192)}\r\n`) },
-  { name: "large-header-section", apply: (r) => withLines(r, `X-A: ${"v".repeat(7000)}\r\nX-B: ${"v".repeat(7000)}\r\nX-C: ${"v".repeat(7000)}\r\n`) },
+  {
+    name: "large-header-section",
+    apply: (r) => withLines(r, `X-A: ${"v".repeat(7000)}\r\nX-B: ${"v".repeat(7000)}\r\nX-C: ${"v".repeat(7000)}\r\n`),
+  },
   { name: "long-request-line", apply: (r) => withRequestLine(r, r.method, `/${"a".repeat(8200)}`, r.version) },
   { name: "cl-repeated-equal", apply: (r) => post(r, "Content-Length: 5\r\nContent-Length: 5\r\n", "hello") },
   { name: "cl-list-equal", apply: (r) => post(r, "Content-Length: 5, 5\r\n", "hello") },
@@ -80,7 +93,10 @@ export const ODDITIES: Oddity[] = [
   { name: "te-uppercase", apply: (r) => post(r, "Transfer-Encoding: CHUNKED\r\n", "5\r\nhello\r\n0\r\n\r\n") },
   { name: "te-gzip-chunked", apply: (r) => post(r, "Transfer-Encoding: gzip, chunked\r\n", "5\r\nhello\r\n0\r\n\r\n") },
   { name: "te-identity", apply: (r) => post(r, "Transfer-Encoding: identity\r\n", "") },
-  { name: "te-chunked-twice", apply: (r) => post(r, "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n") },
+  {
+    name: "te-chunked-twice",
+    apply: (r) => post(r, "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n"),
+  },
   { name: "te-http10", apply: (r) => post(r, CHUNKED, "5\r\nhello\r\n0\r\n\r\n", "HTTP/1.0") },
   { name: "cl-and-te", apply: (r) => post(r, `Content-Length: 5\r\n${CHUNKED}`, "5\r\nhello\r\n0\r\n\r\n") },
   { name: "chunk-size-leading-zeros", apply: (r) => post(r, CHUNKED, "0005\r\nhello\r\n0\r\n\r\n") },

@@ -12,7 +12,10 @@ import { README_PATH, regenerate, shortBytes } from "./readme.js";
 
 test("README.md's corpus tables and disagreements are those the code generates", () => {
   const readme = readFileSync(README_PATH, "utf8");
-  assert.ok(regenerate(readme) === readme, "test/hostile/README.md is out of step: run `npm run build && node dist/test/hostile/readme.js`");
+  assert.ok(
+    regenerate(readme) === readme,
+    "test/hostile/README.md is out of step: run `npm run build && node dist/test/hostile/readme.js`",
+  );
   for (const c of CORPUS) assert.ok(readme.includes(`| \`${c.name}\` |`), `README.md has no row for ${c.name}`);
 });
 

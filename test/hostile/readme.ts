@@ -42,7 +42,7 @@ export function shortBytes(bytes: string): string {
   for (const m of bytes.matchAll(RUN)) {
     const unit = m[1] as string;
     out += `${escapeText(bytes.slice(last, m.index))}[${escapeText(unit)}×${m[0].length / unit.length}]`;
-    last = (m.index as number) + m[0].length;
+    last = m.index + m[0].length;
   }
   out += escapeText(bytes.slice(last));
   return out.length > MAX_SHORT_BYTES ? `${out.slice(0, MAX_SHORT_BYTES)}…` : out;
@@ -60,8 +60,14 @@ export function outcome(c: HostileCase): string {
     const isLast = i === c.responses.length - 1;
     return isLast && c.reason !== undefined ? `${r} ${c.reason}` : String(r);
   });
-  const options = c.options === undefined ? "" : ` (with ${Object.entries(c.options).map(([k, v]) => `${k}: ${String(v)}`).join(", ")})`;
-  const shown = parts.length > 5 ? [parts[0], parts[1], "…", parts[parts.length - 1], `(${parts.length} responses)`] : parts;
+  const options =
+    c.options === undefined
+      ? ""
+      : ` (with ${Object.entries(c.options)
+          .map(([k, v]) => `${k}: ${String(v)}`)
+          .join(", ")})`;
+  const shown =
+    parts.length > 5 ? [parts[0], parts[1], "…", parts[parts.length - 1], `(${parts.length} responses)`] : parts;
   return `${shown.join(" → ").replace(" → (", " (")}; ${c.closed ? "closed" : "kept alive"}${options}`;
 }
 

@@ -21,9 +21,7 @@ export const bytes = (s: string): Buffer => Buffer.from(s, "latin1");
 
 /** What feeding a head gave: the head and where it ended, "more" (incomplete), or a protocol error. */
 export type HeadOutcome =
-  | { kind: "head"; head: RequestHead; end: number }
-  | { kind: "more" }
-  | { kind: "error"; error: HttpProtocolError };
+  { kind: "head"; head: RequestHead; end: number } | { kind: "more" } | { kind: "error"; error: HttpProtocolError };
 
 /** Anything but an HttpProtocolError escaping the parser is a bug: rethrown as is. */
 function asProtocolError(err: unknown): HttpProtocolError {
@@ -85,7 +83,11 @@ function describe(o: HeadOutcome): string {
 }
 
 /** The head parses the same in every mode, ends at input.length, and equals `expected` (fields given). */
-export function expectHead(input: string | Buffer, expected: Partial<RequestHead>, limits: HeadLimits = LIMITS): RequestHead {
+export function expectHead(
+  input: string | Buffer,
+  expected: Partial<RequestHead>,
+  limits: HeadLimits = LIMITS,
+): RequestHead {
   const buf = typeof input === "string" ? bytes(input) : input;
   let first: RequestHead | null = null;
   for (const [mode, outcome] of headModes(buf, limits)) {
@@ -185,8 +187,15 @@ const TRAILING = "GET /next HTTP/1.1\r\n\r\n";
 /** The body decodes to `data` in every mode, stops exactly at its end, and leaves trailing bytes alone. */
 export function expectBody(make: () => BodyDecoder, input: string, data: string): void {
   const buf = bytes(input);
-  for (const [mode, o] of [...bodyModes(make, buf), ["with trailing bytes", feedBody(make, bytes(input + TRAILING), [])] as const]) {
-    assert.equal(o.kind, "done", `${mode}: expected done, got ${o.kind}${o.kind === "error" ? ` (${o.error.message})` : ""}`);
+  for (const [mode, o] of [
+    ...bodyModes(make, buf),
+    ["with trailing bytes", feedBody(make, bytes(input + TRAILING), [])] as const,
+  ]) {
+    assert.equal(
+      o.kind,
+      "done",
+      `${mode}: expected done, got ${o.kind}${o.kind === "error" ? ` (${o.error.message})` : ""}`,
+    );
     if (o.kind !== "done") continue;
     assert.equal(o.data, data, `${mode}: data`);
     assert.equal(o.consumed, buf.length, `${mode}: must stop at the body's end`);

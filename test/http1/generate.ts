@@ -30,7 +30,8 @@ export interface GenRequest {
   fields: [string, string, string, string][];
   body: string;
   /** How the body goes out: by length, or chunked in these pieces with these extensions and trailers. */
-  framing: { kind: "none" } | { kind: "length" } | { kind: "chunked"; pieces: number[]; exts: string[]; trailers: string[] };
+  framing:
+    { kind: "none" } | { kind: "length" } | { kind: "chunked"; pieces: number[]; exts: string[]; trailers: string[] };
 }
 
 const ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -41,7 +42,19 @@ const stringOf = (alphabet: string, min: number, max: number): fc.Arbitrary<stri
   fc.array(fc.constantFrom(...alphabet), { minLength: min, maxLength: max }).map((a) => a.join(""));
 
 /** Field names that affect framing or the connection are added by the generator itself, never at random. */
-const RESERVED = new Set(["host", "content-length", "transfer-encoding", "connection", "expect", "upgrade", "keep-alive", "te", "trailer", "proxy-connection", "http2-settings"]);
+const RESERVED = new Set([
+  "host",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "expect",
+  "upgrade",
+  "keep-alive",
+  "te",
+  "trailer",
+  "proxy-connection",
+  "http2-settings",
+]);
 
 const fieldName = stringOf(`${ALNUM}-`, 1, 12).filter((n) => !RESERVED.has(n.toLowerCase()) && !n.includes("_"));
 /** A field value as the parser returns it: no leading or trailing whitespace. */
@@ -49,14 +62,27 @@ const fieldValue = stringOf(VALUE_CHARS, 0, 16).map((v) => v.trim());
 const ows = fc.constantFrom("", "", " ", "  ", "\t", " \t");
 
 const target: fc.Arbitrary<string> = fc.oneof(
-  { weight: 5, arbitrary: fc.tuple(stringOf(PATH_CHARS, 0, 12), fc.option(stringOf(`${PATH_CHARS}/?`, 0, 10))).map(([p, q]) => `/${p}${q === null ? "" : `?${q}`}`) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom("http", "https"), stringOf(`${ALNUM}.-`, 1, 10), stringOf(PATH_CHARS, 0, 8)).map(([s, h, p]) => `${s}://${h}/${p}`) },
+  {
+    weight: 5,
+    arbitrary: fc
+      .tuple(stringOf(PATH_CHARS, 0, 12), fc.option(stringOf(`${PATH_CHARS}/?`, 0, 10)))
+      .map(([p, q]) => `/${p}${q === null ? "" : `?${q}`}`),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom("http", "https"), stringOf(`${ALNUM}.-`, 1, 10), stringOf(PATH_CHARS, 0, 8))
+      .map(([s, h, p]) => `${s}://${h}/${p}`),
+  },
 );
 
 const chunkExt: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.constant("") },
   { weight: 1, arbitrary: fc.tuple(stringOf(ALNUM, 1, 6), stringOf(ALNUM, 1, 6)).map(([n, v]) => `;${n}=${v}`) },
-  { weight: 1, arbitrary: fc.tuple(stringOf(ALNUM, 1, 6), stringOf(`${ALNUM} ,;`, 0, 6)).map(([n, v]) => `;${n}="${v}"`) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(stringOf(ALNUM, 1, 6), stringOf(`${ALNUM} ,;`, 0, 6)).map(([n, v]) => `;${n}="${v}"`),
+  },
 );
 
 /** A well-formed request that every conforming parser reads the same way. */
@@ -68,11 +94,17 @@ export const genRequest: fc.Arbitrary<GenRequest> = fc
     extra: fc.array(fc.tuple(fieldName, fieldValue, ows, ows), { maxLength: 4 }),
     host: fc.constantFrom("example.com", "example.com:8080", "127.0.0.1", "[::1]:80"),
     hostOws: fc.tuple(ows, ows),
-    body: fc.oneof({ weight: 2, arbitrary: fc.constant("") }, { weight: 3, arbitrary: stringOf(`${ALNUM}\r\n \x00\xff`, 1, 40) }),
+    body: fc.oneof(
+      { weight: 2, arbitrary: fc.constant("") },
+      { weight: 3, arbitrary: stringOf(`${ALNUM}\r\n \x00\xff`, 1, 40) },
+    ),
     framingKind: fc.constantFrom("length", "chunked", "none"),
     cuts: fc.array(fc.nat(40), { maxLength: 3 }),
     exts: fc.array(chunkExt, { minLength: 5, maxLength: 5 }),
-    trailers: fc.array(fc.tuple(fieldName, fieldValue).map(([n, v]) => `${n}: ${v}`), { maxLength: 2 }),
+    trailers: fc.array(
+      fc.tuple(fieldName, fieldValue).map(([n, v]) => `${n}: ${v}`),
+      { maxLength: 2 },
+    ),
   })
   .map((r): GenRequest => {
     const fields: [string, string, string, string][] = [];
@@ -132,28 +164,111 @@ export function keepsAlive(r: GenRequest): boolean {
 // ---- byte soups and mutations ----
 
 const FRAGMENTS = [
-  "GET", "POST", "OPTIONS", "CONNECT", " ", "  ", "/", "*", "http://x/", "x:80", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "\r\n", "\r\n\r\n",
-  "\r", "\n", "\t", "Host", "Host: x", ":", ": ", "x", "Content-Length", "Content-Length: 3", "Transfer-Encoding", "Transfer-Encoding: chunked",
-  "chunked", "gzip", ",", "0", "3", "5", "a", "ff", "-1", "0x", "+", "\x00", "\x7f", "\x0b", "\xe9", "\xa0", ";", "=", '"', "\\", "abc",
-  "hello", "0\r\n\r\n", "3\r\nabc\r\n", "Connection: close", "Expect: 100-continue", "\r\n ",
+  "GET",
+  "POST",
+  "OPTIONS",
+  "CONNECT",
+  " ",
+  "  ",
+  "/",
+  "*",
+  "http://x/",
+  "x:80",
+  "HTTP/1.1",
+  "HTTP/1.0",
+  "HTTP/2.0",
+  "\r\n",
+  "\r\n\r\n",
+  "\r",
+  "\n",
+  "\t",
+  "Host",
+  "Host: x",
+  ":",
+  ": ",
+  "x",
+  "Content-Length",
+  "Content-Length: 3",
+  "Transfer-Encoding",
+  "Transfer-Encoding: chunked",
+  "chunked",
+  "gzip",
+  ",",
+  "0",
+  "3",
+  "5",
+  "a",
+  "ff",
+  "-1",
+  "0x",
+  "+",
+  "\x00",
+  "\x7f",
+  "\x0b",
+  "\xe9",
+  "\xa0",
+  ";",
+  "=",
+  '"',
+  "\\",
+  "abc",
+  "hello",
+  "0\r\n\r\n",
+  "3\r\nabc\r\n",
+  "Connection: close",
+  "Expect: 100-continue",
+  "\r\n ",
 ];
 
 /** Byte sequences made of HTTP fragments and random bytes: far likelier to reach deep parser states than noise. */
 export const byteSoup: fc.Arbitrary<Buffer> = fc
-  .array(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...FRAGMENTS) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }).map((b) => String.fromCharCode(b)) }), { maxLength: 40 })
+  .array(
+    fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(...FRAGMENTS) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }).map((b) => String.fromCharCode(b)) },
+    ),
+    { maxLength: 40 },
+  )
   .map((parts) => Buffer.from(parts.join(""), "latin1"));
 
 /** Plain random bytes. */
 export const randomBytes: fc.Arbitrary<Buffer> = fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a));
 
-const INTERESTING = ["\r", "\n", "\r\n", " ", "\t", ":", "\x00", "\x0b", "\x7f", "\xa0", "\xff", ",", ";", "0", "9", "f", "-", "+", "x", '"', "chunked", "\r\n\r\n", "\r\n "];
+const INTERESTING = [
+  "\r",
+  "\n",
+  "\r\n",
+  " ",
+  "\t",
+  ":",
+  "\x00",
+  "\x0b",
+  "\x7f",
+  "\xa0",
+  "\xff",
+  ",",
+  ";",
+  "0",
+  "9",
+  "f",
+  "-",
+  "+",
+  "x",
+  '"',
+  "chunked",
+  "\r\n\r\n",
+  "\r\n ",
+];
 
 type Mutation = { at: number; op: "insert" | "delete" | "replace" | "duplicate"; text: string; len: number };
 
 const mutation: fc.Arbitrary<Mutation> = fc.record({
   at: fc.nat(),
   op: fc.constantFrom<Mutation["op"]>("insert", "delete", "replace", "duplicate"),
-  text: fc.oneof(fc.constantFrom(...INTERESTING), fc.integer({ min: 0, max: 255 }).map((b) => String.fromCharCode(b))),
+  text: fc.oneof(
+    fc.constantFrom(...INTERESTING),
+    fc.integer({ min: 0, max: 255 }).map((b) => String.fromCharCode(b)),
+  ),
   len: fc.integer({ min: 1, max: 8 }),
 });
 
@@ -179,4 +294,6 @@ export const mutatedPipeline: fc.Arbitrary<{ original: string; mutated: Buffer }
 
 /** Sorted distinct cut points inside [1, n). */
 export const cutsFor = (n: number): fc.Arbitrary<number[]> =>
-  fc.array(fc.integer({ min: 1, max: Math.max(1, n - 1) }), { maxLength: 12 }).map((a) => [...new Set(a)].sort((x, y) => x - y));
+  fc
+    .array(fc.integer({ min: 1, max: Math.max(1, n - 1) }), { maxLength: 12 })
+    .map((a) => [...new Set(a)].sort((x, y) => x - y));

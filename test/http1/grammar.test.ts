@@ -13,7 +13,16 @@ import {
   VersionNotSupportedError,
   renderErrorResponse,
 } from "../../src/errors.js";
-import { FIELD_VALUE_CHAR, TARGET_CHAR, TCHAR, hexValue, isToken, isValidHost, latin1, trimOws } from "../../src/http1/grammar.js";
+import {
+  FIELD_VALUE_CHAR,
+  TARGET_CHAR,
+  TCHAR,
+  hexValue,
+  isToken,
+  isValidHost,
+  latin1,
+  trimOws,
+} from "../../src/http1/grammar.js";
 
 const chars = (t: Uint8Array): string => {
   let s = "";
@@ -40,7 +49,10 @@ describe("byte classes", () => {
 
 describe("small rules", () => {
   test("hexValue", () => {
-    assert.deepEqual([..."09afAF"].map((c) => hexValue(c.charCodeAt(0))), [0, 9, 10, 15, 10, 15]);
+    assert.deepEqual(
+      [..."09afAF"].map((c) => hexValue(c.charCodeAt(0))),
+      [0, 9, 10, 15, 10, 15],
+    );
     for (const c of "gG/:@`x -+") assert.equal(hexValue(c.charCodeAt(0)), -1, c);
   });
 
@@ -60,8 +72,10 @@ describe("small rules", () => {
   });
 
   test("isValidHost (RFC 9110 §7.2, RFC 3986 §3.2.2)", () => {
-    for (const ok of ["", "a", "a.b", "a:1", "a:", "[::1]", "[::1]:443", "1.2.3.4", ":80", "a%41"]) assert.equal(isValidHost(ok), true, ok);
-    for (const bad of ["a b", "[", "[]", "[::1", "[::1]:x", "a:b", "a/b", "a@b", "\xe9", "a\u0100"]) assert.equal(isValidHost(bad), false, bad);
+    for (const ok of ["", "a", "a.b", "a:1", "a:", "[::1]", "[::1]:443", "1.2.3.4", ":80", "a%41"])
+      assert.equal(isValidHost(ok), true, ok);
+    for (const bad of ["a b", "[", "[]", "[::1", "[::1]:x", "a:b", "a/b", "a@b", "\xe9", "a\u0100"])
+      assert.equal(isValidHost(bad), false, bad);
   });
 
   test("latin1 decodes every byte to the code point of the same value", () => {

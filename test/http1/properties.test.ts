@@ -15,7 +15,18 @@ import { HttpProtocolError } from "../../src/errors.js";
 import { ChunkedDecoder, LengthDecoder } from "../../src/http1/body-decoder.js";
 import { runStream, type StreamOutcome } from "./driver.js";
 import { LIMITS, feedBody, feedHead, type DecodeOutcome, type HeadOutcome } from "./feed.js";
-import { byteSoup, cutsFor, expected, fuzzRuns, fuzzSeed, genRequest, keepsAlive, mutatedPipeline, randomBytes, serialize } from "./generate.js";
+import {
+  byteSoup,
+  cutsFor,
+  expected,
+  fuzzRuns,
+  fuzzSeed,
+  genRequest,
+  keepsAlive,
+  mutatedPipeline,
+  randomBytes,
+  serialize,
+} from "./generate.js";
 
 const params = (runs: number): fc.Parameters<unknown> => {
   const seed = fuzzSeed();
@@ -57,7 +68,14 @@ test("head parser: byte soups give the same outcome whole, cut anywhere, or byte
       const limits = useSmall ? small : LIMITS;
       const whole = feedHead(input, [], limits); // rethrows anything but an HttpProtocolError
       sameHead(whole, feedHead(input, cuts, limits));
-      sameHead(whole, feedHead(input, Array.from({ length: input.length }, (_, i) => i + 1), limits));
+      sameHead(
+        whole,
+        feedHead(
+          input,
+          Array.from({ length: input.length }, (_, i) => i + 1),
+          limits,
+        ),
+      );
       if (whole.kind === "head") assert.ok(whole.end <= input.length);
     }),
     params(400),
@@ -116,20 +134,37 @@ test("stream: well-formed pipelines read back exactly as written, whole and byte
       }
       const whole = runStream(wire, []);
       assert.deepEqual(whole, { requests: want, end });
-      sameStream(whole, runStream(wire, Array.from({ length: wire.length }, (_, i) => i + 1)));
+      sameStream(
+        whole,
+        runStream(
+          wire,
+          Array.from({ length: wire.length }, (_, i) => i + 1),
+        ),
+      );
     }),
     params(300),
   );
 });
 
 test("chunked decoder: byte soups and random bytes decode the same however they are cut", () => {
-  const soup = fc.oneof(byteSoup, randomBytes, byteSoup.map((b) => Buffer.concat([Buffer.from("5\r\nhello\r\n"), b])));
+  const soup = fc.oneof(
+    byteSoup,
+    randomBytes,
+    byteSoup.map((b) => Buffer.concat([Buffer.from("5\r\nhello\r\n"), b])),
+  );
   fc.assert(
     fc.property(withCuts(soup), ([input, cuts]) => {
       const make = (): ChunkedDecoder => new ChunkedDecoder(LIMITS);
       const whole = feedBody(make, input, []);
       sameBody(whole, feedBody(make, input, cuts));
-      sameBody(whole, feedBody(make, input, Array.from({ length: input.length }, (_, i) => i + 1)));
+      sameBody(
+        whole,
+        feedBody(
+          make,
+          input,
+          Array.from({ length: input.length }, (_, i) => i + 1),
+        ),
+      );
       if (whole.kind === "error") assert.ok(whole.error instanceof HttpProtocolError && whole.error.status === 400);
     }),
     params(400),
@@ -142,7 +177,8 @@ test("length decoder: takes exactly its length whatever the cuts", () => {
       const make = (): LengthDecoder => new LengthDecoder(n);
       const whole = feedBody(make, input, []);
       sameBody(whole, feedBody(make, input, cuts));
-      if (n <= input.length) assert.deepEqual(whole, { kind: "done", data: input.subarray(0, n).toString("latin1"), consumed: n });
+      if (n <= input.length)
+        assert.deepEqual(whole, { kind: "done", data: input.subarray(0, n).toString("latin1"), consumed: n });
       else assert.equal(whole.kind, "more");
     }),
     params(200),

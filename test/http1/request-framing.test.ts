@@ -20,7 +20,12 @@ function frame(fields: string, opts: { version?: string; reject?: boolean } = {}
   return requestFraming(parseHead(`POST / ${version}\r\n${fields}\r\n`), opts.reject ?? true);
 }
 
-function frameError(fields: string, errorClass: new (...a: never[]) => HttpProtocolError, status: number, opts: { version?: string; reject?: boolean } = {}): void {
+function frameError(
+  fields: string,
+  errorClass: new (...a: never[]) => HttpProtocolError,
+  status: number,
+  opts: { version?: string; reject?: boolean } = {},
+): void {
   assert.throws(
     () => frame(fields, opts),
     (err: unknown) => err instanceof errorClass && err.status === status,
@@ -45,7 +50,13 @@ describe("no body", () => {
 
 describe("Content-Length (RFC 9110 §8.6, RFC 9112 §6.3)", () => {
   test("1*DIGIT, leading zeros allowed, OWS around it trimmed", () => {
-    for (const [value, n] of [["0", 0], ["5", 5], ["005", 5], ["123456789", 123456789], ["999999999999999", 999999999999999]] as const) {
+    for (const [value, n] of [
+      ["0", 0],
+      ["5", 5],
+      ["005", 5],
+      ["123456789", 123456789],
+      ["999999999999999", 999999999999999],
+    ] as const) {
       assert.equal(frame(`${H}Content-Length: ${value}\r\n`).contentLength, n, value);
     }
     assert.equal(frame(`${H}Content-Length:\t 7 \t\r\n`).contentLength, 7);
@@ -65,7 +76,27 @@ describe("Content-Length (RFC 9110 §8.6, RFC 9112 §6.3)", () => {
   });
 
   test("signs, spaces inside, hex, decimals, exponents, empty elements, overflow: 400", () => {
-    for (const value of ["", "+5", "-5", "-0", "5 5", "0x5", "0X5", "5.0", "1e3", "5,", ",5", "1,,1", ",", "abc", "5a", "١", "9999999999999999", "0000000000000001", "18446744073709551616"]) {
+    for (const value of [
+      "",
+      "+5",
+      "-5",
+      "-0",
+      "5 5",
+      "0x5",
+      "0X5",
+      "5.0",
+      "1e3",
+      "5,",
+      ",5",
+      "1,,1",
+      ",",
+      "abc",
+      "5a",
+      "١",
+      "9999999999999999",
+      "0000000000000001",
+      "18446744073709551616",
+    ]) {
       frameError(`${H}Content-Length: ${value}\r\n`, BadRequestError, 400);
     }
   });
@@ -73,7 +104,18 @@ describe("Content-Length (RFC 9110 §8.6, RFC 9112 §6.3)", () => {
   test("only SP and HTAB are trimmed: NBSP (0xA0) or VT next to the digits is a 400", () => {
     // String.prototype.trim would strip these and read "5": a smuggling gap with any peer that does not.
     for (const value of ["5\xa0", "\xa05", "5,\xa05", "5\x0b", "\x0c5", "5\u2028"]) {
-      assert.throws(() => requestFraming(head("HTTP/1.1", [["Host", "x"], ["Content-Length", value]]), true), BadRequestError, JSON.stringify(value));
+      assert.throws(
+        () =>
+          requestFraming(
+            head("HTTP/1.1", [
+              ["Host", "x"],
+              ["Content-Length", value],
+            ]),
+            true,
+          ),
+        BadRequestError,
+        JSON.stringify(value),
+      );
     }
   });
 });
@@ -89,7 +131,14 @@ describe("Transfer-Encoding (RFC 9112 §6.1, §6.3, §7)", () => {
   });
 
   test("an unknown (well-formed) coding before the final chunked is a 501", () => {
-    for (const value of ["gzip, chunked", "identity, chunked", "deflate,chunked", "x-foo , chunked", "gzip;level=9, chunked", "gzip, br, chunked"]) {
+    for (const value of [
+      "gzip, chunked",
+      "identity, chunked",
+      "deflate,chunked",
+      "x-foo , chunked",
+      "gzip;level=9, chunked",
+      "gzip, br, chunked",
+    ]) {
       frameError(`${H}Transfer-Encoding: ${value}\r\n`, NotImplementedError, 501);
     }
     frameError(`${H}Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n`, NotImplementedError, 501);
@@ -97,9 +146,24 @@ describe("Transfer-Encoding (RFC 9112 §6.1, §6.3, §7)", () => {
 
   test("chunked not last, absent, twice, or obfuscated is a 400", () => {
     const values = [
-      "gzip", "identity", "chunked, gzip", "chunked, identity", "chunked, chunked", "xchunked", "chunkedx", "chunk",
-      "chunked;q=1", '"chunked"', "chunked,", ", chunked", "", "chunked, , chunked", "chunked chunked", "g(zip, chunked",
-      "chun ked", "gzip chunked",
+      "gzip",
+      "identity",
+      "chunked, gzip",
+      "chunked, identity",
+      "chunked, chunked",
+      "xchunked",
+      "chunkedx",
+      "chunk",
+      "chunked;q=1",
+      '"chunked"',
+      "chunked,",
+      ", chunked",
+      "",
+      "chunked, , chunked",
+      "chunked chunked",
+      "g(zip, chunked",
+      "chun ked",
+      "gzip chunked",
     ];
     for (const value of values) frameError(`${H}Transfer-Encoding: ${value}\r\n`, BadRequestError, 400);
     frameError(`${H}Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n`, BadRequestError, 400);
@@ -110,13 +174,26 @@ describe("Transfer-Encoding (RFC 9112 §6.1, §6.3, §7)", () => {
   test("only SP and HTAB are trimmed: 'chunked' next to NBSP or VT is not chunked", () => {
     for (const value of ["chunked\xa0", "\xa0chunked", "chunked\x0b", "\x0cchunked", "gzip,\xa0chunked"]) {
       assert.throws(
-        () => requestFraming(head("HTTP/1.1", [["Host", "x"], ["Transfer-Encoding", value]]), true),
+        () =>
+          requestFraming(
+            head("HTTP/1.1", [
+              ["Host", "x"],
+              ["Transfer-Encoding", value],
+            ]),
+            true,
+          ),
         (e: unknown) => e instanceof BadRequestError || e instanceof NotImplementedError,
         JSON.stringify(value),
       );
       const f = (() => {
         try {
-          return requestFraming(head("HTTP/1.1", [["Host", "x"], ["Transfer-Encoding", value]]), true);
+          return requestFraming(
+            head("HTTP/1.1", [
+              ["Host", "x"],
+              ["Transfer-Encoding", value],
+            ]),
+            true,
+          );
         } catch {
           return null;
         }
@@ -127,7 +204,10 @@ describe("Transfer-Encoding (RFC 9112 §6.1, §6.3, §7)", () => {
 
   test("Transfer-Encoding in an HTTP/1.0 request is a 400, whatever its value", () => {
     frameError("Transfer-Encoding: chunked\r\n", BadRequestError, 400, { version: "HTTP/1.0" });
-    frameError("Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", BadRequestError, 400, { version: "HTTP/1.0", reject: false });
+    frameError("Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", BadRequestError, 400, {
+      version: "HTTP/1.0",
+      reject: false,
+    });
     frameError("Transfer-Encoding: gzip\r\n", BadRequestError, 400, { version: "HTTP/1.0" });
   });
 
@@ -143,9 +223,13 @@ describe("Transfer-Encoding (RFC 9112 §6.1, §6.3, §7)", () => {
     assert.equal(f.mustClose, true);
     // The escape hatch does not admit anything else.
     frameError(`${H}Content-Length: 5\r\nTransfer-Encoding: gzip\r\n`, BadRequestError, 400, { reject: false });
-    frameError(`${H}Content-Length: 5\r\nTransfer-Encoding: gzip, chunked\r\n`, NotImplementedError, 501, { reject: false });
+    frameError(`${H}Content-Length: 5\r\nTransfer-Encoding: gzip, chunked\r\n`, NotImplementedError, 501, {
+      reject: false,
+    });
     frameError(`${H}Content-Length: x\r\nTransfer-Encoding: chunked\r\n`, BadRequestError, 400, { reject: false });
-    frameError(`${H}Content-Length: 5\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n`, BadRequestError, 400, { reject: false });
+    frameError(`${H}Content-Length: 5\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n`, BadRequestError, 400, {
+      reject: false,
+    });
   });
 });
 
@@ -164,13 +248,41 @@ describe("Host (RFC 9112 §3.2, RFC 9110 §7.2)", () => {
   });
 
   test("valid Host values", () => {
-    for (const host of ["example.com", "example.com:8080", "[::1]", "[::1]:80", "127.0.0.1:80", "", "a:", "xn--bcher-kva.example", "a_b.c~d%41", "[v1.fe80::a+en1]"]) {
+    for (const host of [
+      "example.com",
+      "example.com:8080",
+      "[::1]",
+      "[::1]:80",
+      "127.0.0.1:80",
+      "",
+      "a:",
+      "xn--bcher-kva.example",
+      "a_b.c~d%41",
+      "[v1.fe80::a+en1]",
+    ]) {
       assert.doesNotThrow(() => frame(`Host: ${host}\r\n`), host);
     }
   });
 
   test("invalid Host values are a 400", () => {
-    for (const host of ["a b", "a/b", "a@b", "[::1", "[::1]x", "a:b", "a:80:80", "[]", "ex\xe9.com", "a\\b", "a?b", "a#b", "[::1]:8a", "a:-1", 'a"b', "<a>"]) {
+    for (const host of [
+      "a b",
+      "a/b",
+      "a@b",
+      "[::1",
+      "[::1]x",
+      "a:b",
+      "a:80:80",
+      "[]",
+      "ex\xe9.com",
+      "a\\b",
+      "a?b",
+      "a#b",
+      "[::1]:8a",
+      "a:-1",
+      'a"b',
+      "<a>",
+    ]) {
       frameError(`Host: ${host}\r\n`, BadRequestError, 400);
     }
   });
@@ -201,7 +313,13 @@ describe("Expect and Connection", () => {
     const f = frame(`${H}Connection: keep-alive\r\nConnection: close\r\n`);
     assert.equal(f.connectionClose && f.connectionKeepAlive, true);
     // NBSP is not OWS.
-    const nb = requestFraming(head("HTTP/1.1", [["Host", "x"], ["Connection", "close\xa0"]]), true);
+    const nb = requestFraming(
+      head("HTTP/1.1", [
+        ["Host", "x"],
+        ["Connection", "close\xa0"],
+      ]),
+      true,
+    );
     assert.equal(nb.connectionClose, false);
   });
 });

@@ -53,14 +53,31 @@ describe("request line", () => {
   });
 
   test("absolute-form (RFC 9112 §3.2.2) with any method", () => {
-    for (const target of ["http://example.com/x?y", "https://h:443", "HTTP://H/", "svn+ssh.x-1://a", "http://[::1]:80/p"]) {
+    for (const target of [
+      "http://example.com/x?y",
+      "https://h:443",
+      "HTTP://H/",
+      "svn+ssh.x-1://a",
+      "http://[::1]:80/p",
+    ]) {
       expectHead(`GET ${target} HTTP/1.1\r\n\r\n`, { target });
       expectHead(`POST ${target} HTTP/1.1\r\n\r\n`, { target });
     }
   });
 
   test("targets that are neither origin- nor absolute-form are a 400", () => {
-    for (const target of ["http:/x", "http:x", "1http://x", "://x", "example.com/x", "x", "?q", "h_t://x", "example.com:80", "http//x"]) {
+    for (const target of [
+      "http:/x",
+      "http:x",
+      "1http://x",
+      "://x",
+      "example.com/x",
+      "x",
+      "?q",
+      "h_t://x",
+      "example.com:80",
+      "http//x",
+    ]) {
       expectHeadError(`GET ${target} HTTP/1.1\r\n\r\n`, BadRequestError, 400);
     }
   });
@@ -79,7 +96,20 @@ describe("request line", () => {
     for (const target of ["example.com:443", "[::1]:8080", "127.0.0.1:80", "a-b.c_d~%41:1", "[v1.x]:0"]) {
       expectHead(`CONNECT ${target} HTTP/1.1\r\n\r\n`, { method: "CONNECT", target });
     }
-    for (const target of ["example.com", "/x", "http://x:1/", ":443", "x:", "[::1:80", "[]:80", "x:8a", "x:80/", "a@b:80", "[::1]", "*"]) {
+    for (const target of [
+      "example.com",
+      "/x",
+      "http://x:1/",
+      ":443",
+      "x:",
+      "[::1:80",
+      "[]:80",
+      "x:8a",
+      "x:80/",
+      "a@b:80",
+      "[::1]",
+      "*",
+    ]) {
       expectHeadError(`CONNECT ${target} HTTP/1.1\r\n\r\n`, BadRequestError, 400);
     }
     expectHeadError("GET example.com:443 HTTP/1.1\r\n\r\n", BadRequestError, 400);
@@ -98,13 +128,40 @@ describe("request line", () => {
   });
 
   test("malformed versions are a 400 (RFC 9112 §2.3: case-sensitive, one digit each)", () => {
-    for (const v of ["http/1.1", "HTTP/1", "HTTP/1.1.1", "HTTP/11", "HTTP/1.10", "HTTP/a.b", "HTTP 1.1", "HTTPS/1.1", "HTTP/1,1", "", "HTTP/", "Http/1.1", "HTTP/01.1", "HTTP/1.1x", "xHTTP/1.1"]) {
+    for (const v of [
+      "http/1.1",
+      "HTTP/1",
+      "HTTP/1.1.1",
+      "HTTP/11",
+      "HTTP/1.10",
+      "HTTP/a.b",
+      "HTTP 1.1",
+      "HTTPS/1.1",
+      "HTTP/1,1",
+      "",
+      "HTTP/",
+      "Http/1.1",
+      "HTTP/01.1",
+      "HTTP/1.1x",
+      "xHTTP/1.1",
+    ]) {
       expectHeadError(`GET / ${v}\r\n\r\n`, BadRequestError, 400);
     }
   });
 
   test("single spaces between the parts, nothing else (RFC 9112 §3)", () => {
-    for (const line of ["GET  / HTTP/1.1", "GET /  HTTP/1.1", " GET / HTTP/1.1", "GET / HTTP/1.1 ", "GET\t/\tHTTP/1.1", "GET /", "GET / HTTP/1.1\t", "GET", "GET /a b HTTP/1.1", "GET\x0b/ HTTP/1.1"]) {
+    for (const line of [
+      "GET  / HTTP/1.1",
+      "GET /  HTTP/1.1",
+      " GET / HTTP/1.1",
+      "GET / HTTP/1.1 ",
+      "GET\t/\tHTTP/1.1",
+      "GET /",
+      "GET / HTTP/1.1\t",
+      "GET",
+      "GET /a b HTTP/1.1",
+      "GET\x0b/ HTTP/1.1",
+    ]) {
       expectHeadError(`${line}\r\n\r\n`, BadRequestError, 400);
     }
   });
@@ -143,13 +200,28 @@ describe("line endings: CRLF only", () => {
   test("an endless run of empty lines is bounded by the request-line limit", () => {
     const crlfs = "\r\n".repeat(LIMITS.maxRequestLine / 2);
     expectHeadError(crlfs, RequestLineTooLongError, 414);
-    expectHeadError(`${"\r\n".repeat(10)}GET /${"a".repeat(LIMITS.maxRequestLine - 36)} HTTP/1.1\r\n\r\n`, RequestLineTooLongError, 414);
+    expectHeadError(
+      `${"\r\n".repeat(10)}GET /${"a".repeat(LIMITS.maxRequestLine - 36)} HTTP/1.1\r\n\r\n`,
+      RequestLineTooLongError,
+      414,
+    );
   });
 });
 
 describe("incomplete heads", () => {
   test("need more bytes, whatever the cut", () => {
-    for (const partial of ["", "G", "GET / HTTP/1.1", "GET / HTTP/1.1\r", "GET / HTTP/1.1\r\n", `GET / HTTP/1.1\r\n${H}`, `GET / HTTP/1.1\r\n${H}\r`, "\r\n", "\r\n\r", "GET / HTTP/1.1\r\nA: b"]) {
+    for (const partial of [
+      "",
+      "G",
+      "GET / HTTP/1.1",
+      "GET / HTTP/1.1\r",
+      "GET / HTTP/1.1\r\n",
+      `GET / HTTP/1.1\r\n${H}`,
+      `GET / HTTP/1.1\r\n${H}\r`,
+      "\r\n",
+      "\r\n\r",
+      "GET / HTTP/1.1\r\nA: b",
+    ]) {
       expectNeedsMore(partial);
     }
   });
@@ -232,7 +304,24 @@ describe("header fields (RFC 9112 §5, RFC 9110 §5)", () => {
   });
 
   test("empty, non-token, colon-less names are a 400", () => {
-    for (const line of [": x", "A B: x", "A(B): x", "A\x00: x", "A\xe9: x", 'A"B: x', "A/B: x", "[A]: x", "A=B: x", "Abc", "A\x7f: x", "A@B: x", "{A}: x", "A;B: x", "A,B: x", "A?: x"]) {
+    for (const line of [
+      ": x",
+      "A B: x",
+      "A(B): x",
+      "A\x00: x",
+      "A\xe9: x",
+      'A"B: x',
+      "A/B: x",
+      "[A]: x",
+      "A=B: x",
+      "Abc",
+      "A\x7f: x",
+      "A@B: x",
+      "{A}: x",
+      "A;B: x",
+      "A,B: x",
+      "A?: x",
+    ]) {
       expectHeadError(`GET / HTTP/1.1\r\n${line}\r\n\r\n`, BadRequestError, 400);
     }
   });
@@ -303,8 +392,17 @@ describe("limits (eventlet's statuses)", () => {
   });
 
   test("the totals use the configured limits", () => {
-    expectHead("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nI: 9\r\n\r\n", {}, small); // 9*6 + 2 = 56
-    expectHeadError("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nI: 9\r\nJ: 0\r\n\r\n", HeadersTooLarge, 400, small);
+    expectHead(
+      "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nI: 9\r\n\r\n",
+      {},
+      small,
+    ); // 9*6 + 2 = 56
+    expectHeadError(
+      "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nI: 9\r\nJ: 0\r\n\r\n",
+      HeadersTooLarge,
+      400,
+      small,
+    );
   });
 });
 

@@ -35,7 +35,24 @@ describe("checkStatus", () => {
   });
 
   test("anything that could split or garble a response is refused", () => {
-    for (const bad of ["", "OK", "20", "2000 OK", "099 X", "200OK", "200 OK\r\n", "200 OK\r\nX-Injected: 1", "200 OK\n", "200 \x00", "200 a\x7f", "200\tOK", " 200 OK", "200 \u0100", "2OO OK", "-200 OK"]) {
+    for (const bad of [
+      "",
+      "OK",
+      "20",
+      "2000 OK",
+      "099 X",
+      "200OK",
+      "200 OK\r\n",
+      "200 OK\r\nX-Injected: 1",
+      "200 OK\n",
+      "200 \x00",
+      "200 a\x7f",
+      "200\tOK",
+      " 200 OK",
+      "200 \u0100",
+      "2OO OK",
+      "-200 OK",
+    ]) {
       assert.equal(checkStatus(bad), null, JSON.stringify(bad));
     }
     assert.equal(checkStatus(200 as unknown as string), null);
@@ -56,8 +73,14 @@ describe("header names", () => {
   });
 
   test("checkHeaderName keeps the name or capitalizes it, and knows the framing roles", () => {
-    assert.deepEqual(checkHeaderName("content-length", true), { out: "Content-Length", role: HeaderRole.ContentLength });
-    assert.deepEqual(checkHeaderName("content-length", false), { out: "content-length", role: HeaderRole.ContentLength });
+    assert.deepEqual(checkHeaderName("content-length", true), {
+      out: "Content-Length",
+      role: HeaderRole.ContentLength,
+    });
+    assert.deepEqual(checkHeaderName("content-length", false), {
+      out: "content-length",
+      role: HeaderRole.ContentLength,
+    });
     assert.equal(checkHeaderName("Transfer-Encoding", true)?.role, HeaderRole.TransferEncoding);
     assert.equal(checkHeaderName("CONNECTION", true)?.role, HeaderRole.Connection);
     assert.equal(checkHeaderName("date", true)?.role, HeaderRole.Date);
@@ -81,7 +104,18 @@ describe("header values", () => {
   });
 
   test("CR, LF, NUL, other controls, DEL and characters above U+00FF are refused", () => {
-    for (const bad of ["a\r\nX: y", "a\nb", "a\rb", "a\x00", "\x01", "\x1f", "\x7f", "\u0100", "\u2028", "snow\u2603"]) {
+    for (const bad of [
+      "a\r\nX: y",
+      "a\nb",
+      "a\rb",
+      "a\x00",
+      "\x01",
+      "\x1f",
+      "\x7f",
+      "\u0100",
+      "\u2028",
+      "snow\u2603",
+    ]) {
       assert.equal(isValidHeaderValue(bad), false, JSON.stringify(bad));
     }
   });
@@ -104,10 +138,25 @@ describe("framing", () => {
   });
 
   test("no Content-Length on 1xx, 204 and 2xx to CONNECT; HEAD and 304 may carry one (RFC 9110 §8.6)", () => {
-    for (const [method, code] of [["GET", 100], ["GET", 101], ["GET", 199], ["GET", 204], ["CONNECT", 200], ["CONNECT", 299]] as const) {
+    for (const [method, code] of [
+      ["GET", 100],
+      ["GET", 101],
+      ["GET", 199],
+      ["GET", 204],
+      ["CONNECT", 200],
+      ["CONNECT", 299],
+    ] as const) {
       assert.equal(mayCarryContentLength(method, code), false, `${method} ${code}`);
     }
-    for (const [method, code] of [["GET", 200], ["HEAD", 200], ["GET", 304], ["HEAD", 304], ["CONNECT", 407], ["POST", 205], ["GET", 500]] as const) {
+    for (const [method, code] of [
+      ["GET", 200],
+      ["HEAD", 200],
+      ["GET", 304],
+      ["HEAD", 304],
+      ["CONNECT", 407],
+      ["POST", 205],
+      ["GET", 500],
+    ] as const) {
       assert.equal(mayCarryContentLength(method, code), true, `${method} ${code}`);
     }
   });
@@ -115,7 +164,8 @@ describe("framing", () => {
   test("every response that may not carry a Content-Length has no body either", () => {
     for (const method of ["GET", "HEAD", "CONNECT", "POST"]) {
       for (let code = 100; code < 600; code++) {
-        if (!mayCarryContentLength(method, code)) assert.equal(responseHasNoBody(method, code), true, `${method} ${code}`);
+        if (!mayCarryContentLength(method, code))
+          assert.equal(responseHasNoBody(method, code), true, `${method} ${code}`);
       }
     }
   });

@@ -41,7 +41,8 @@ async function withMemoryServer(fn: (srv: MemoryServer) => Promise<void>): Promi
 const mb = (n: number): string => `${(n / MiB).toFixed(1)} MiB`;
 
 /** Reads a `total`-byte response slowly: after every `burst` bytes it stops reading for `pauseMs`. */
-const slowDownload = (port: number, total: number, burst: number, pauseMs: number): Promise<number> => download(port, false, total, { burst, pauseMs });
+const slowDownload = (port: number, total: number, burst: number, pauseMs: number): Promise<number> =>
+  download(port, false, total, { burst, pauseMs });
 
 describe("backpressure", () => {
   test("a 256 MiB response to a slow reader: server memory stays bounded", async (t) => {
@@ -53,7 +54,9 @@ describe("backpressure", () => {
       const seconds = (Date.now() - t0) / 1000;
       const after = await srv.call("memory");
       const growth = after.peakRss - before.rss;
-      t.diagnostic(`slow reader: ${mb(got)} in ${seconds.toFixed(1)} s; server RSS ${mb(before.rss)} before, peak ${mb(after.peakRss)} (growth ${mb(growth)})`);
+      t.diagnostic(
+        `slow reader: ${mb(got)} in ${seconds.toFixed(1)} s; server RSS ${mb(before.rss)} before, peak ${mb(after.peakRss)} (growth ${mb(growth)})`,
+      );
       assert.equal(got, TOTAL);
       assert.ok(growth < MAX_GROWTH, `server RSS grew by ${mb(growth)}`);
     });
@@ -93,7 +96,9 @@ describe("backpressure", () => {
         assert.equal(await within(20_000, "the rest of the upload", upload.pump(10_000)), "done");
         const text = await within(10_000, "the response", response);
         const after = await srv.call("memory");
-        t.diagnostic(`non-reading app: the rest uploaded in ${((Date.now() - t0) / 1000).toFixed(1)} s once the app read; peak RSS ${mb(after.peakRss)}`);
+        t.diagnostic(
+          `non-reading app: the rest uploaded in ${((Date.now() - t0) / 1000).toFixed(1)} s once the app read; peak RSS ${mb(after.peakRss)}`,
+        );
         assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
         assert.ok(text.endsWith(`\r\n\r\n${TOTAL}`), text);
         assert.ok(after.peakRss - before.rss < MAX_GROWTH, `server RSS grew by ${mb(after.peakRss - before.rss)}`);

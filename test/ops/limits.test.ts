@@ -72,7 +72,10 @@ describe("maxSize", () => {
         await peers[1]?.write(GET);
         await peers[1]?.responses(2);
         // ...but does not read it while N connections are open.
-        await assert.rejects(extra.until(() => extra.data.length > 0 || extra.closed, 300, "anything"), /timed out/);
+        await assert.rejects(
+          extra.until(() => extra.data.length > 0 || extra.closed, 300, "anything"),
+          /timed out/,
+        );
         assert.equal(s.server.connectionCount, N);
         peers[0]?.destroy();
         const [res] = await extra.responses(1);
@@ -101,7 +104,10 @@ describe("socketTimeout", () => {
         await peer.waitClosed(3000);
         const elapsed = Date.now() - t0;
         assert.ok(elapsed >= 150, `closed after ${elapsed} ms`);
-        assert.ok(s.log.debug.some((l) => l.includes("timed out")), s.log.debug.join("\n"));
+        assert.ok(
+          s.log.debug.some((l) => l.includes("timed out")),
+          s.log.debug.join("\n"),
+        );
       } finally {
         peer.destroy();
       }
@@ -148,7 +154,7 @@ describe("keepalive as a number", () => {
       await peer.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
       const [res] = await peer.responses(1);
       assert.equal(res?.status, 200);
-      assert.equal(header(res!, "connection"), undefined);
+      assert.equal(header(res, "connection"), undefined);
       const t0 = Date.now();
       await peer.waitClosed(3000);
       assert.ok(Date.now() - t0 >= 150, `closed after ${Date.now() - t0} ms`);
@@ -186,7 +192,10 @@ describe("keepalive as a number", () => {
       const peer = await Peer.connect({ port: portOf(s) });
       try {
         await peer.write(GET);
-        await assert.rejects(peer.until(() => peer.closed, 400, "close"), /timed out/);
+        await assert.rejects(
+          peer.until(() => peer.closed, 400, "close"),
+          /timed out/,
+        );
         g.fire();
         const [res] = await peer.responses(1);
         assert.equal(res?.body.toString(), "late");
@@ -228,7 +237,10 @@ describe("headersTimeout", () => {
       const elapsed = Date.now() - t0;
       assert.ok(elapsed >= 250, `closed after ${elapsed} ms`);
       assert.equal(peer.data.length, 0, "closed quietly, without a 408 to a client that asked nothing");
-      assert.ok(s.log.debug.some((l) => l.includes("closing idle connection")), s.log.debug.join("\n"));
+      assert.ok(
+        s.log.debug.some((l) => l.includes("closing idle connection")),
+        s.log.debug.join("\n"),
+      );
     });
   });
 
@@ -236,7 +248,10 @@ describe("headersTimeout", () => {
     await withPeer(hello, { headersTimeout: 0.2 }, async (peer) => {
       await peer.write(GET);
       await peer.responses(1);
-      await assert.rejects(peer.until(() => peer.closed, 500, "close"), /timed out/);
+      await assert.rejects(
+        peer.until(() => peer.closed, 500, "close"),
+        /timed out/,
+      );
       await peer.write(GET);
       assert.equal((await peer.responses(2))[1]?.status, 200);
     });

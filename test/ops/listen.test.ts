@@ -32,8 +32,14 @@ async function environOver(peer: Peer): Promise<Record<string, unknown>> {
 function kernelBacklog(filter: string[]): Promise<number | null> {
   return new Promise((resolve, reject) => {
     execFile("ss", ["-Hl", ...filter], { timeout: 3000 }, (err, stdout) => {
-      if ((err as NodeJS.ErrnoException | null)?.code === "ENOENT") return resolve(null);
-      if (err !== null) return reject(err);
+      if ((err as NodeJS.ErrnoException | null)?.code === "ENOENT") {
+        resolve(null);
+        return;
+      }
+      if (err !== null) {
+        reject(err);
+        return;
+      }
       const fields = stdout.trim().split(/\s+/);
       // TCP: State Recv-Q Send-Q ...; Unix (-x): Netid State Recv-Q Send-Q ...
       resolve(Number(fields[filter[0] === "-x" ? 3 : 2]));
@@ -142,7 +148,10 @@ describe("listen on TCP", () => {
   });
 
   test("backlog defaults to 50, as eventlet's, and is passed to the kernel", async (t) => {
-    for (const [opts, expected] of [[{}, 50], [{ backlog: 7 }, 7]] as const) {
+    for (const [opts, expected] of [
+      [{}, 50],
+      [{ backlog: 7 }, 7],
+    ] as const) {
       const sock = await listen(["127.0.0.1", 0], opts);
       try {
         const { port } = sock.address() as { port: number };
@@ -316,9 +325,12 @@ describe("listen on a Unix socket", () => {
   test("a stale socket file left by a dead process is replaced", async () => {
     const path = join(dir, "stale.sock");
     // A process that binds the path and dies without cleaning up.
-    const child = spawnNode(["-e", "require('net').createServer().listen(process.env.SOCK_PATH, () => process.kill(process.pid, 'SIGKILL'))"], {
-      env: { SOCK_PATH: path },
-    });
+    const child = spawnNode(
+      ["-e", "require('net').createServer().listen(process.env.SOCK_PATH, () => process.kill(process.pid, 'SIGKILL'))"],
+      {
+        env: { SOCK_PATH: path },
+      },
+    );
     assert.equal(await within(5000, "the child to die", child.exited), "SIGKILL");
     assert.ok(existsSync(path), "the dead process left its socket file");
     const sock = await listen(path);

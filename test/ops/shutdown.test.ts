@@ -29,7 +29,9 @@ function refused(port: number): Promise<boolean> {
       c.destroy();
       resolve(false);
     });
-    c.once("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ECONNREFUSED"));
+    c.once("error", (err: NodeJS.ErrnoException) => {
+      resolve(err.code === "ECONNREFUSED");
+    });
   });
 }
 
@@ -49,7 +51,11 @@ describe("WsgiServer.close()", () => {
   test("closes the idle connection at once, lets the busy one finish with Connection: close, then settles", async () => {
     const release = new Signal();
     const started = new Signal();
-    const s = await local(slowApp(release.promise, () => started.fire()));
+    const s = await local(
+      slowApp(release.promise, () => {
+        started.fire();
+      }),
+    );
     const idle = await Peer.connect({ port: s.port });
     const busy = await Peer.connect({ port: s.port });
     try {
@@ -71,7 +77,7 @@ describe("WsgiServer.close()", () => {
       release.fire();
       const [res] = await busy.responses(1);
       assert.equal(res?.status, 200);
-      assert.equal(header(res!, "connection"), "close");
+      assert.equal(header(res, "connection"), "close");
       await busy.waitClosed(1000);
       await within(2000, "close() to settle", closing);
       await within(100, "closed to settle", s.server.closed);
@@ -205,7 +211,11 @@ describe("WsgiServer.close()", () => {
   test("the deadline cuts requests that do not finish in time", async () => {
     const never = new Signal();
     const started = new Signal();
-    const s = await local(slowApp(never.promise, () => started.fire()));
+    const s = await local(
+      slowApp(never.promise, () => {
+        started.fire();
+      }),
+    );
     const peer = await Peer.connect({ port: s.port });
     try {
       await peer.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -235,11 +245,15 @@ describe("WsgiServer.close()", () => {
       await barrier.responses(1);
       const closing = s.server.close();
       await barrier.waitClosed(1000); // idle: closed at once
-      await assert.rejects(peer.until(() => peer.closed, 200, "close"), /timed out/, "a request begun is in flight, not idle");
+      await assert.rejects(
+        peer.until(() => peer.closed, 200, "close"),
+        /timed out/,
+        "a request begun is in flight, not idle",
+      );
       await peer.write("\r\n");
       const [res] = await peer.responses(1);
       assert.equal(res?.status, 200);
-      assert.equal(header(res!, "connection"), "close");
+      assert.equal(header(res, "connection"), "close");
       await peer.waitClosed(1000);
       await within(2000, "close() to settle", closing);
     } finally {
@@ -258,7 +272,10 @@ describe("WsgiServer.close()", () => {
       await served.write(GET);
       await served.responses(1);
       await waiting.write(GET);
-      await assert.rejects(waiting.until(() => waiting.data.length > 0, 200, "anything"), /timed out/);
+      await assert.rejects(
+        waiting.until(() => waiting.data.length > 0, 200, "anything"),
+        /timed out/,
+      );
       await within(2000, "close() to settle", s.server.close());
       await served.waitClosed(1000);
       await waiting.waitClosed(1000);
@@ -275,11 +292,19 @@ describe("WsgiServer.close()", () => {
     // allowHalfOpen: the client does not answer the server's FIN with its own.
     const client = net.connect({ host: "127.0.0.1", port: s.port, allowHalfOpen: true });
     const gotEnd = new Signal();
-    client.on("end", () => gotEnd.fire());
+    client.on("end", () => {
+      gotEnd.fire();
+    });
     const answered = new Signal();
-    client.on("data", () => answered.fire());
+    client.on("data", () => {
+      answered.fire();
+    });
     try {
-      await within(2000, "the connection", new Promise<void>((resolve, reject) => client.once("connect", resolve).once("error", reject)));
+      await within(
+        2000,
+        "the connection",
+        new Promise<void>((resolve, reject) => client.once("connect", resolve).once("error", reject)),
+      );
       client.write(GET);
       await within(2000, "the response", answered.promise);
       await within(1000, "close() to settle without waiting for the client's FIN", s.server.close());

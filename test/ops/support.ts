@@ -36,7 +36,12 @@ export function serveOn(sock: ListenSocket, app: App, opts: ServerOptions = {}):
 }
 
 /** Runs `fn` with a server that is always closed afterwards. */
-export async function withOps<T>(sock: ListenSocket, app: App, opts: ServerOptions, fn: (s: OpsServer) => Promise<T>): Promise<T> {
+export async function withOps<T>(
+  sock: ListenSocket,
+  app: App,
+  opts: ServerOptions,
+  fn: (s: OpsServer) => Promise<T>,
+): Promise<T> {
   const s = serveOn(sock, app, opts);
   try {
     return await fn(s);
@@ -90,12 +95,15 @@ export function spawnNode(args: string[], opts: { ipc?: boolean; env?: NodeJS.Pr
         waiter = () => {
           const m = (child.stderr + child.stdout).match(re);
           if (m !== null) resolve(m);
-          else if (proc.exitCode !== null || proc.signalCode !== null) reject(new Error(`child exited before ${re}: ${child.stderr}`));
+          else if (proc.exitCode !== null || proc.signalCode !== null)
+            reject(new Error(`child exited before ${re}: ${child.stderr}`));
         };
         waiters.add(waiter);
         waiter();
       });
-      return within(timeoutMs, `${re} from the child (stderr: ${child.stderr.slice(-500)})`, p).finally(() => waiters.delete(waiter));
+      return within(timeoutMs, `${re} from the child (stderr: ${child.stderr.slice(-500)})`, p).finally(() =>
+        waiters.delete(waiter),
+      );
     },
     async kill() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");

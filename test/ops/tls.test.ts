@@ -20,13 +20,21 @@ import { CERT, CERT2, environApp, fixture, KEY, repoRoot, serveOn, type OpsServe
 import { Peer } from "../support/peer.js";
 import { Signal, within } from "../support/wait.js";
 
-async function tlsServer(app: App, opts: ServerOptions = {}, ssl: Parameters<typeof wrapSsl>[1] = { certfile: fixture("cert.pem"), keyfile: fixture("key.pem"), serverSide: true }): Promise<OpsServer & { port: number }> {
+async function tlsServer(
+  app: App,
+  opts: ServerOptions = {},
+  ssl: Parameters<typeof wrapSsl>[1] = { certfile: fixture("cert.pem"), keyfile: fixture("key.pem"), serverSide: true },
+): Promise<OpsServer & { port: number }> {
   const sock = wrapSsl(await listen(["127.0.0.1", 0]), ssl);
   const s = serveOn(sock, app, opts);
   return Object.assign(s, { port: (s.server.address as { port: number }).port });
 }
 
-async function withTls(app: App, opts: ServerOptions, fn: (s: OpsServer & { port: number }) => Promise<void>): Promise<void> {
+async function withTls(
+  app: App,
+  opts: ServerOptions,
+  fn: (s: OpsServer & { port: number }) => Promise<void>,
+): Promise<void> {
   const s = await tlsServer(app, opts);
   try {
     await fn(s);
@@ -35,20 +43,31 @@ async function withTls(app: App, opts: ServerOptions, fn: (s: OpsServer & { port
   }
 }
 
-const trusting = (port: number, ca = CERT): { port: number; tls: { ca: string; servername: string } } => ({ port, tls: { ca, servername: "localhost" } });
+const trusting = (port: number, ca = CERT): { port: number; tls: { ca: string; servername: string } } => ({
+  port,
+  tls: { ca, servername: "localhost" },
+});
 
-function httpsGet(port: number, path = "/"): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function httpsGet(
+  port: number,
+  path = "/",
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return within(
     5000,
     "an https response",
     new Promise((resolve, reject) => {
-      const req = https.get({ host: "127.0.0.1", port, path, ca: CERT, servername: "localhost", agent: false }, (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => (body += d));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-        res.on("error", reject);
-      });
+      const req = https.get(
+        { host: "127.0.0.1", port, path, ca: CERT, servername: "localhost", agent: false },
+        (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (d: string) => (body += d));
+          res.on("end", () => {
+            resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
+          });
+          res.on("error", reject);
+        },
+      );
       req.on("error", reject);
     }),
   );
@@ -124,7 +143,10 @@ describe("TLS", () => {
 
   test("ALPN: the server offers http/1.1", async () => {
     await withTls(environApp, {}, async (s) => {
-      const peer = await Peer.connect({ port: s.port, tls: { ca: CERT, servername: "localhost", ALPNProtocols: ["h2", "http/1.1"] } });
+      const peer = await Peer.connect({
+        port: s.port,
+        tls: { ca: CERT, servername: "localhost", ALPNProtocols: ["h2", "http/1.1"] },
+      });
       try {
         assert.equal((peer.socket as tls.TLSSocket).alpnProtocol, "http/1.1");
       } finally {
@@ -155,12 +177,23 @@ describe("TLS", () => {
       );
       assert.throws(
         () => wrapSsl(sock, { certfile: fixture("cert.pem"), keyfile: fixture("other-key.pem"), serverSide: true }),
-        (err: NodeJS.ErrnoException) => /other-key\.pem does not match the certificate/.test(err.message) && err.code === "ERR_OSSL_X509_KEY_VALUES_MISMATCH",
+        (err: NodeJS.ErrnoException) =>
+          /other-key\.pem does not match the certificate/.test(err.message) &&
+          err.code === "ERR_OSSL_X509_KEY_VALUES_MISMATCH",
       );
-      assert.throws(() => wrapSsl(sock, { cert: "not a certificate", key: KEY, serverSide: true }), /not a usable PEM certificate/);
+      assert.throws(
+        () => wrapSsl(sock, { cert: "not a certificate", key: KEY, serverSide: true }),
+        /not a usable PEM certificate/,
+      );
       assert.throws(() => wrapSsl(sock, { cert: CERT, key: KEY, serverSide: false }), /serverSide must be true/);
-      assert.throws(() => wrapSsl(sock, { cert: CERT, key: "not a key", serverSide: true }), /the private key \(key\) is not a PEM private key/);
-      assert.throws(() => wrapSsl(sock, { cert: CERT, key: KEY, ciphers: "NO-SUCH-CIPHER", serverSide: true }), /the cipher list "NO-SUCH-CIPHER" matches no cipher/);
+      assert.throws(
+        () => wrapSsl(sock, { cert: CERT, key: "not a key", serverSide: true }),
+        /the private key \(key\) is not a PEM private key/,
+      );
+      assert.throws(
+        () => wrapSsl(sock, { cert: CERT, key: KEY, ciphers: "NO-SUCH-CIPHER", serverSide: true }),
+        /the cipher list "NO-SUCH-CIPHER" matches no cipher/,
+      );
       assert.throws(
         () => wrapSsl(sock, { certfile: fixture("cert.pem"), serverSide: true }),
         /the private key in the certificate .*cert\.pem is missing: give keyfile/,
@@ -171,7 +204,13 @@ describe("TLS", () => {
   });
 
   test("an encrypted key: served with its passphrase; a missing or wrong passphrase fails at once, saying so", async () => {
-    const encrypt = (): string => createPrivateKey(KEY).export({ format: "pem", type: "pkcs8", cipher: "aes-256-cbc", passphrase: "s3cret" }) as string;
+    const encrypt = (): string =>
+      createPrivateKey(KEY).export({
+        format: "pem",
+        type: "pkcs8",
+        cipher: "aes-256-cbc",
+        passphrase: "s3cret",
+      }) as string;
     const encrypted = encrypt();
     assert.match(encrypted, /ENCRYPTED PRIVATE KEY/);
     const sock = await listen(["127.0.0.1", 0]);
@@ -179,12 +218,18 @@ describe("TLS", () => {
       // OpenSSL's failure depends on the salt and IV: mostly "bad decrypt", but about one time in
       // 300 the garbage looks padded and it says "unsupported". encrypted-key-a.pem (no passphrase)
       // and -b.pem ("wrong") are such keys, kept; a few fresh ones are tried as well.
-      const kept = ["encrypted-key-a.pem", "encrypted-key-b.pem"].map((name) => readFileSync(join(repoRoot, "test", "ops", "fixtures", name), "latin1"));
+      const kept = ["encrypted-key-a.pem", "encrypted-key-b.pem"].map((name) =>
+        readFileSync(join(repoRoot, "test", "ops", "fixtures", name), "latin1"),
+      );
       for (const key of [...kept, encrypted, ...Array.from({ length: 8 }, encrypt)]) {
-        assert.throws(() => wrapSsl(sock, { cert: CERT, key, serverSide: true }), /the private key \(key\) is encrypted: a passphrase is needed/);
+        assert.throws(
+          () => wrapSsl(sock, { cert: CERT, key, serverSide: true }),
+          /the private key \(key\) is encrypted: a passphrase is needed/,
+        );
         assert.throws(
           () => wrapSsl(sock, { cert: CERT, key, passphrase: "wrong", serverSide: true }),
-          (err: NodeJS.ErrnoException) => /cannot be decrypted: the passphrase is wrong/.test(err.message) && typeof err.code === "string",
+          (err: NodeJS.ErrnoException) =>
+            /cannot be decrypted: the passphrase is wrong/.test(err.message) && typeof err.code === "string",
         );
       }
     } finally {
@@ -220,7 +265,9 @@ describe("TLS", () => {
       const peer = await Peer.connect(trusting(s.port));
       try {
         // A chunked request body.
-        await peer.write("POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+        await peer.write(
+          "POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+        );
         let rs = await peer.responses(1);
         assert.equal(rs[0]?.body.toString(), "/chunked:hello world");
         // Two pipelined requests in one write, answered in order; the second chunked.
@@ -228,7 +275,7 @@ describe("TLS", () => {
         rs = await peer.responses(3);
         assert.equal(rs[1]?.body.toString(), "/a:");
         assert.equal(rs[2]?.chunked, true);
-        assert.equal(header(rs[2]!, "transfer-encoding"), "chunked");
+        assert.equal(header(rs[2], "transfer-encoding"), "chunked");
         assert.equal(rs[2]?.body.toString(), "one,two");
         // 100-continue: the body is sent only once the server asked for it.
         await peer.write("POST /continue HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
@@ -304,17 +351,26 @@ describe("TLS: hostile and broken handshakes", () => {
   const broken: [string, (peer: Peer) => Promise<void>][] = [
     ["random bytes", (p) => p.write(Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37 + 11) & 0xff)))],
     ["a plain HTTP request", (p) => p.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n")],
-    ["half a ClientHello, then FIN", async (p) => {
-      await p.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
-      p.socket.end();
-    }],
-    ["half a ClientHello, then RST", async (p) => {
-      await p.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
-      p.socket.resetAndDestroy();
-    }],
-    ["nothing, then FIN", async (p) => {
-      p.socket.end();
-    }],
+    [
+      "half a ClientHello, then FIN",
+      async (p) => {
+        await p.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
+        p.socket.end();
+      },
+    ],
+    [
+      "half a ClientHello, then RST",
+      async (p) => {
+        await p.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
+        p.socket.resetAndDestroy();
+      },
+    ],
+    [
+      "nothing, then FIN",
+      async (p) => {
+        p.socket.end();
+      },
+    ],
   ];
   for (const [what, misbehave] of broken) {
     test(`${what} instead of a handshake: exactly one debug line, no error, the slot is freed`, async () => {
@@ -342,13 +398,21 @@ describe("TLS: hostile and broken handshakes", () => {
       const raw = net.connect({ host: "127.0.0.1", port: s.port });
       const secure = tls.connect({ socket: raw, ca: CERT, servername: "localhost" });
       secure.on("error", () => {}); // the server's alert
-      const closed = new Promise<void>((resolve) => secure.once("close", () => resolve()));
+      const closed = new Promise<void>((resolve) =>
+        secure.once("close", () => {
+          resolve();
+        }),
+      );
       try {
         await within(3000, "the handshake", once(secure, "secureConnect"));
         let text = "";
         secure.setEncoding("latin1").on("data", (d: string) => (text += d));
         secure.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-        await within(3000, "the response", new Promise<void>((resolve) => secure.on("data", () => text.includes('"HTTPS":"on"}') && resolve())));
+        await within(
+          3000,
+          "the response",
+          new Promise<void>((resolve) => secure.on("data", () => text.includes('"HTTPS":"on"}') && resolve())),
+        );
         const debugBefore = s.log.debug.length;
         // An application-data record that does not decrypt, written under the TLS layer.
         raw.write(Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20, ...Array.from({ length: 32 }, (_, i) => i)]));
@@ -402,10 +466,13 @@ describe("TLS: certificate renewal", () => {
         await before.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         assert.equal((await before.responses(1))[0]?.status, 200);
         // A bad renewal throws and keeps the current certificate.
-        assert.throws(
-          () => s.server.setSecureContext({ certfile: fixture("cert2.pem"), keyfile: fixture("other-key.pem"), serverSide: true }),
-          /setSecureContext: .*does not match/,
-        );
+        assert.throws(() => {
+          s.server.setSecureContext({
+            certfile: fixture("cert2.pem"),
+            keyfile: fixture("other-key.pem"),
+            serverSide: true,
+          });
+        }, /setSecureContext: .*does not match/);
         const again = await Peer.connect(trusting(s.port, CERT2));
         assert.equal(tlsSocket(again).getPeerCertificate().fingerprint256, fingerprint(CERT2));
         again.destroy();
@@ -418,7 +485,9 @@ describe("TLS: certificate renewal", () => {
   test("setSecureContext on a server without TLS throws", async () => {
     const s = serveOn(await listen(["127.0.0.1", 0]), environApp);
     try {
-      assert.throws(() => s.server.setSecureContext({ cert: CERT, key: KEY, serverSide: true }), /wrapSsl/);
+      assert.throws(() => {
+        s.server.setSecureContext({ cert: CERT, key: KEY, serverSide: true });
+      }, /wrapSsl/);
     } finally {
       await s.close(200);
     }
@@ -479,7 +548,7 @@ describe("TLS: limits and shutdown", () => {
       release.fire();
       const [res] = await busy.responses(1);
       assert.equal(res?.body.toString(), "/slow");
-      assert.equal(header(res!, "connection"), "close");
+      assert.equal(header(res, "connection"), "close");
       await busy.waitClosed(1000);
       await within(2000, "close() to settle", closing);
       assert.deepEqual(s.log.error, []);

@@ -12,5 +12,8 @@ test("RequestTimeoutError is a protocol error answered with 408 and the connecti
   assert.ok(err instanceof HttpProtocolError);
   assert.equal(err.name, "RequestTimeoutError");
   assert.equal(err.code, "ERR_REQUEST_TIMEOUT");
-  assert.equal(renderErrorResponse(err), "HTTP/1.0 408 Request Timeout\r\nConnection: close\r\nContent-length: 0\r\n\r\n");
+  assert.equal(
+    renderErrorResponse(err),
+    "HTTP/1.0 408 Request Timeout\r\nConnection: close\r\nContent-length: 0\r\n\r\n",
+  );
 });

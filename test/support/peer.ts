@@ -11,7 +11,8 @@ import tls from "node:tls";
 import { parseResponses, type ParsedResponse } from "./wire.js";
 import { within } from "./wait.js";
 
-type Endpoint = { port: number; host?: string } | { path: string } | { port: number; host?: string; tls: tls.ConnectionOptions };
+type Endpoint =
+  { port: number; host?: string } | { path: string } | { port: number; host?: string; tls: tls.ConnectionOptions };
 /** Where to connect: a bare number is a port on 127.0.0.1. */
 export type PeerTarget = number | Endpoint;
 
@@ -49,7 +50,11 @@ export class Peer {
   }
 
   /** Connects (a bare number is a port on 127.0.0.1); resolves once connected, or the TLS handshake is done. */
-  static async connect<P extends Peer>(this: new (socket: net.Socket) => P, target: PeerTarget, timeoutMs = 3000): Promise<P> {
+  static async connect<P extends Peer>(
+    this: new (socket: net.Socket) => P,
+    target: PeerTarget,
+    timeoutMs = 3000,
+  ): Promise<P> {
     const t: Endpoint = typeof target === "number" ? { port: target } : target;
     let socket: net.Socket;
     let ready: string;
@@ -79,7 +84,9 @@ export class Peer {
   /** Writes and resolves once the bytes were handed to the kernel. */
   write(bytes: string | Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.socket.write(typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes, (err) => (err ? reject(err) : resolve()));
+      this.socket.write(typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes, (err) => {
+        err ? reject(err) : resolve();
+      });
     });
   }
 
@@ -108,7 +115,11 @@ export class Peer {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; received: ${JSON.stringify(this.text.slice(0, 300))}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what}; received: ${JSON.stringify(this.text.slice(0, 300))}`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.add(check);
     });

@@ -17,7 +17,10 @@ export interface CapturedLog {
 }
 
 /** A logger for a server under test that keeps every line, and lets a test wait for one. */
-export function captureLog(): { log: CapturedLog; logger: { info(m: string): void; debug(m: string): void; error(m: string): void } } {
+export function captureLog(): {
+  log: CapturedLog;
+  logger: { info(m: string): void; debug(m: string): void; error(m: string): void };
+} {
   const waiters = new Set<() => void>();
   const log: CapturedLog = {
     info: [],
@@ -33,13 +36,17 @@ export function captureLog(): { log: CapturedLog; logger: { info(m: string): voi
         waiters.add(waiter);
         waiter();
       });
-      return within(timeoutMs, `a ${level} line matching ${re} (${level}: ${JSON.stringify(log[level])})`, p).finally(() => waiters.delete(waiter));
+      return within(timeoutMs, `a ${level} line matching ${re} (${level}: ${JSON.stringify(log[level])})`, p).finally(
+        () => waiters.delete(waiter),
+      );
     },
   };
-  const push = (level: "info" | "debug" | "error") => (m: string): void => {
-    log[level].push(m);
-    for (const w of [...waiters]) w();
-  };
+  const push =
+    (level: "info" | "debug" | "error") =>
+    (m: string): void => {
+      log[level].push(m);
+      for (const w of [...waiters]) w();
+    };
   return { log, logger: { info: push("info"), debug: push("debug"), error: push("error") } };
 }
 
@@ -57,7 +64,11 @@ export interface TestServer {
  * a larger backlog than eventlet's default of 50, as each overflowed SYN
  * costs the client a one-second retransmit.
  */
-export async function startServer(app: App, opts: ServerOptions = {}, listenOpts: ListenOptions = {}): Promise<TestServer> {
+export async function startServer(
+  app: App,
+  opts: ServerOptions = {},
+  listenOpts: ListenOptions = {},
+): Promise<TestServer> {
   const { log, logger } = captureLog();
   const sock = await listen(["127.0.0.1", 0], listenOpts);
   const srv = server(sock, app, { log: logger, ...opts });
@@ -117,7 +128,9 @@ export function rawExchange(port: number, bytes: string | Buffer, opts: RawOptio
       const data = Buffer.concat(chunks);
       resolve({ data, closed, text: data.toString("latin1") });
     };
-    const timer = setTimeout(() => finish(false), timeoutMs);
+    const timer = setTimeout(() => {
+      finish(false);
+    }, timeoutMs);
     socket.on("data", (d: Buffer) => {
       chunks.push(d);
       if (opts.responses !== undefined) {
@@ -129,8 +142,12 @@ export function rawExchange(port: number, bytes: string | Buffer, opts: RawOptio
         }
       }
     });
-    socket.on("end", () => finish(true));
-    socket.on("close", () => finish(true));
+    socket.on("end", () => {
+      finish(true);
+    });
+    socket.on("close", () => {
+      finish(true);
+    });
     socket.on("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "ECONNRESET" || err.code === "EPIPE") finish(true);
       else if (!settled) {
@@ -146,7 +163,9 @@ export function rawExchange(port: number, bytes: string | Buffer, opts: RawOptio
           if (opts.end === true) socket.end();
           return;
         }
-        socket.write(pieces[i] as string | Buffer, "latin1", () => writeNext(i + 1));
+        socket.write(pieces[i] as string | Buffer, "latin1", () => {
+          writeNext(i + 1);
+        });
       };
       writeNext(0);
     });
@@ -240,7 +259,11 @@ export function parseResponses(
  * to the close: it ends at the end of `data` once `closed`, never before.
  * Transfer-Encoding wins over Content-Length (RFC 9112 §6.3).
  */
-export function responseEnd(data: Buffer, start: number, opts: { head?: boolean | undefined; closed?: boolean } = {}): number {
+export function responseEnd(
+  data: Buffer,
+  start: number,
+  opts: { head?: boolean | undefined; closed?: boolean } = {},
+): number {
   const headEnd = data.indexOf("\r\n\r\n", start, "latin1");
   if (headEnd === -1) return -1;
   const lines = data.toString("latin1", start, headEnd).split("\r\n");
@@ -287,7 +310,10 @@ export function completeResponses(
   while (used < data.length && responses.length < (opts.max ?? Infinity)) {
     const end = responseEnd(data, used, opts);
     if (end === -1) break;
-    const [one] = parseResponses(data.subarray(used, end), { head: opts.head, allowCloseDelimited: opts.closed === true }).responses;
+    const [one] = parseResponses(data.subarray(used, end), {
+      head: opts.head,
+      allowCloseDelimited: opts.closed === true,
+    }).responses;
     if (one === undefined) break;
     responses.push(one);
     used = end;
@@ -317,11 +343,14 @@ export const hello: App = (_env, startResponse) => {
  * called, and once `release` fires (within 3 s) it answers 200 with `body`.
  * With `setIdle` it first marks its request idle (eventlet.set_idle).
  */
-export function heldApp(body: string, opts: { setIdle?: boolean } = {}): { app: App; started: Signal; release: Signal } {
+export function heldApp(
+  body: string,
+  opts: { setIdle?: boolean } = {},
+): { app: App; started: Signal; release: Signal } {
   const started = new Signal();
   const release = new Signal();
   const app: App = async (env, startResponse) => {
-    if (opts.setIdle === true) (env["eventlet.set_idle"] as () => void)();
+    if (opts.setIdle === true) env["eventlet.set_idle"]();
     started.fire();
     await within(3000, "release", release.promise);
     startResponse("200 OK", []);

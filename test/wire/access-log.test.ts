@@ -20,7 +20,7 @@ function accessLines(info: string[]): string[] {
   return info.filter((l) => !l.includes("wsgi starting up") && !l.includes("wsgi exited"));
 }
 
-test("the default line is eventlet's: ip - - [local time] \"request line\" status bytes seconds", async () => {
+test('the default line is eventlet\'s: ip - - [local time] "request line" status bytes seconds', async () => {
   assert.equal(
     DEFAULT_LOG_FORMAT,
     '%(client_ip)s - - [%(date_time)s] "%(request_line)s" %(status_code)s %(body_length)s %(wall_seconds).6f',
@@ -34,7 +34,14 @@ test("the default line is eventlet's: ip - - [local time] \"request line\" statu
     const m = DEFAULT_LINE.exec(line ?? "");
     assert.ok(m, line);
     const [, dd, mon, yyyy, hh, mi, ss, bytes, secs] = m;
-    const logged = new Date(Number(yyyy), MONTHS.indexOf(mon!), Number(dd), Number(hh), Number(mi), Number(ss)).getTime();
+    const logged = new Date(
+      Number(yyyy),
+      MONTHS.indexOf(mon!),
+      Number(dd),
+      Number(hh),
+      Number(mi),
+      Number(ss),
+    ).getTime();
     assert.ok(logged >= before && logged <= after, `${line}: local time of the request`);
     assert.equal(Number(bytes), r.data.length, "body_length counts every byte sent, head included, as eventlet");
     assert.ok(Number(secs) >= 0 && Number(secs) < 5);
@@ -75,7 +82,10 @@ test("a custom template (eventlet's test_026_log_format) and every field", async
     await c.write(GET);
     await c.next();
     await waitForLines(s.log.info, 1);
-    assert.match(accessLines(s.log.info)[0]!, new RegExp(`^127\\.0\\.0\\.1:${c.localPort} 200 ${c.data.length} \\d+\\.\\d{2} 100%$`));
+    assert.match(
+      accessLines(s.log.info)[0]!,
+      new RegExp(`^127\\.0\\.0\\.1:${c.localPort} 200 ${c.data.length} \\d+\\.\\d{2} 100%$`),
+    );
   });
 });
 
@@ -109,7 +119,9 @@ test("a function format that throws is logged as an error; the responses, pipeli
     return `fn ${f.request_line}`;
   };
   await withServer(hello, { logFormat }, async (s) => {
-    const r = await rawExchange(s.port, "GET /boom HTTP/1.1\r\nHost: x\r\n\r\nGET /fine HTTP/1.1\r\nHost: x\r\n\r\n", { responses: 2 });
+    const r = await rawExchange(s.port, "GET /boom HTTP/1.1\r\nHost: x\r\n\r\nGET /fine HTTP/1.1\r\nHost: x\r\n\r\n", {
+      responses: 2,
+    });
     assert.equal(r.text.split("HTTP/1.1 200 OK").length - 1, 2, r.text);
     await waitForLines(s.log.info, 1);
     assert.deepEqual(accessLines(s.log.info), ["fn GET /fine HTTP/1.1"]);
@@ -120,7 +132,10 @@ test("a function format that throws is logged as an error; the responses, pipeli
 test("a template naming an unknown field is refused when the server starts", async () => {
   const sock = await listen(["127.0.0.1", 0]);
   try {
-    assert.throws(() => server(sock, hello, { logFormat: "%(nope)s", log: { info() {}, debug() {}, error() {} } }), /nope/);
+    assert.throws(
+      () => server(sock, hello, { logFormat: "%(nope)s", log: { info() {}, debug() {}, error() {} } }),
+      /nope/,
+    );
   } finally {
     await sock.close();
   }
@@ -206,6 +221,9 @@ test("log as a logger: access to info, app errors to error, bad requests to debu
     assert.equal(accessLines(s.log.info).length, 2);
     assert.equal(s.log.error.length, 1);
     assert.match(s.log.error[0]!, /logged failure/);
-    assert.ok(s.log.debug.some((l) => /bad request/i.test(l)), s.log.debug.join("\n"));
+    assert.ok(
+      s.log.debug.some((l) => /bad request/i.test(l)),
+      s.log.debug.join("\n"),
+    );
   });
 });

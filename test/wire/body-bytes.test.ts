@@ -87,7 +87,11 @@ test("an async body waiting for ever for its next chunk: when the client resets,
   const hookRan = new Signal();
   let returned = false;
   const app: App = (env, sr) => {
-    env["eventlet.posthooks"].push([() => hookRan.fire()]);
+    env["eventlet.posthooks"].push([
+      () => {
+        hookRan.fire();
+      },
+    ]);
     sr("200 OK", [["Content-Type", "text/event-stream"]]);
     const gen = (async function* () {
       try {
@@ -97,7 +101,11 @@ test("an async body waiting for ever for its next chunk: when the client resets,
         returned = true;
       }
     })();
-    return Object.assign(gen, { close: () => closed.fire() });
+    return Object.assign(gen, {
+      close: () => {
+        closed.fire();
+      },
+    });
   };
   await withServer(app, { minimumChunkSize: 0 }, async (s) => {
     const peer = await Peer.open(s.port);

@@ -58,7 +58,10 @@ const iterableKinds: Record<string, () => Body> = {
     return {
       [Symbol.iterator]: () => {
         let i = 0;
-        return { next: () => (i < items.length ? { done: false, value: items[i++] as Chunk } : { done: true, value: undefined }) };
+        return {
+          next: () =>
+            i < items.length ? { done: false, value: items[i++] as Chunk } : { done: true, value: undefined },
+        };
       },
     };
   },
@@ -235,7 +238,10 @@ test("strings are sent as UTF-8, Uint8Array chunks as they are", async () => {
   await withServer(app, {}, async (s) => {
     const [r] = parseAll(await fetchRaw(s.port));
     assert.equal(r!.status, 200);
-    assert.deepEqual(r!.body, Buffer.concat([Buffer.from("oh hai, xxx \u0230 \u{1f600}", "utf8"), Buffer.from([0, 0xff, 0x80])]));
+    assert.deepEqual(
+      r!.body,
+      Buffer.concat([Buffer.from("oh hai, xxx \u0230 \u{1f600}", "utf8"), Buffer.from([0, 0xff, 0x80])]),
+    );
   });
 });
 
@@ -288,7 +294,10 @@ test("with the override at 1, the first byte reaches the client while the app st
   const go = new Signal();
   const app: App = (env, sr) => {
     if (env.PATH_INFO === "/override") env["eventlet.minimum_write_chunk_size"] = 1;
-    sr("200 OK", [["Content-Type", "text/plain"], ["Content-Length", "2"]]);
+    sr("200 OK", [
+      ["Content-Type", "text/plain"],
+      ["Content-Length", "2"],
+    ]);
     return (async function* () {
       yield " ";
       if (env.PATH_INFO === "/override") await within(2000, "the test to see the first byte", go.promise);
@@ -385,7 +394,10 @@ test("a write() kept and called after its response ended puts nothing on the kep
     const [r2] = await c.next(1);
     assert.equal(r2!.statusLine, "HTTP/1.1 200 OK");
     assert.equal(r2!.body.toString(), "second");
-    assert.match(String(await within(2000, "the late write to settle", lateWrite as unknown as Promise<unknown>)), /after the response was complete/);
+    assert.match(
+      String(await within(2000, "the late write to settle", lateWrite as unknown as Promise<unknown>)),
+      /after the response was complete/,
+    );
     assert.equal(c.text.includes("GARBAGE"), false, c.text);
     assert.equal(c.unread.length, 0, "nothing after the second response");
     assert.match(s.log.error.join("\n"), /after the response was complete/);

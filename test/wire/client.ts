@@ -43,7 +43,11 @@ export class RawClient extends Peer {
 }
 
 /** Runs `fn` with a server for `app` and one RawClient connected to it, both always closed. */
-export async function withClient<T>(app: App, opts: ServerOptions, fn: (c: RawClient, s: TestServer) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  app: App,
+  opts: ServerOptions,
+  fn: (c: RawClient, s: TestServer) => Promise<T>,
+): Promise<T> {
   return withServer(app, opts, async (s) => {
     const c = await RawClient.connect(s.port);
     try {

@@ -71,7 +71,7 @@ test("fetch: GET, POST with a body, a streamed response, on kept-alive connectio
         controller.close();
       },
     });
-    const up = await fetch(`${base}/echo`, { method: "PUT", body, duplex: "half" } as RequestInit);
+    const up = await fetch(`${base}/echo`, { method: "PUT", body, duplex: "half" });
     assert.equal(up.headers.get("x-transfer-encoding"), "chunked");
     assert.equal(await up.text(), "part0;part1;part2;part3;part4;");
     assert.deepEqual(s.log.error, []);
@@ -85,7 +85,10 @@ test("fetch: many requests in parallel", async () => {
         fetch(`http://127.0.0.1:${s.port}/echo`, { method: "POST", body: `request ${i}` }).then((r) => r.text()),
       ),
     );
-    assert.deepEqual(results, Array.from({ length: 50 }, (_, i) => `request ${i}`));
+    assert.deepEqual(
+      results,
+      Array.from({ length: 50 }, (_, i) => `request ${i}`),
+    );
   });
 });
 
@@ -152,7 +155,16 @@ test("curl -H 'Transfer-Encoding: chunked': a chunked upload", { skip: curlSkip 
   await withServer(router, {}, async (s) => {
     const payload = Buffer.from("chunked upload from curl\n".repeat(50));
     const { stdout } = await curl(
-      ["-i", "-H", "Transfer-Encoding: chunked", "-H", "Expect:", "--data-binary", "@-", `http://127.0.0.1:${s.port}/echo`],
+      [
+        "-i",
+        "-H",
+        "Transfer-Encoding: chunked",
+        "-H",
+        "Expect:",
+        "--data-binary",
+        "@-",
+        `http://127.0.0.1:${s.port}/echo`,
+      ],
       payload,
     );
     const { head, body } = splitHead(stdout);
@@ -176,54 +188,73 @@ function patterned(n: number): Buffer {
   return payload;
 }
 
-test("curl: an upload over curl's Expect threshold (2 MiB) sends Expect: 100-continue and gets its 100 Continue", { skip: curlSkip }, async () => {
-  await withServer(router, {}, async (s) => {
-    const payload = patterned(OVER_CURL_EXPECT_THRESHOLD);
-    const { stdout, stderr } = await curl(["-v", "-i", "--data-binary", "@-", `http://127.0.0.1:${s.port}/echo`], payload);
-    assert.match(stderr, /> Expect: 100-continue/i, "curl itself chose to send Expect");
-    // Had the 100 Continue not come, curl would have sent the body anyway after its 1 s wait.
-    assert.equal(/Done waiting for 100-continue/i.test(stderr), false, "curl got its 100 Continue rather than giving up waiting");
-    const text = stdout.toString("latin1");
-    assert.match(text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
-    assert.match(text, /\r\nX-Expect: 100-continue\r\n/);
-    assert.match(text, new RegExp(`\\r\\nX-Length: ${payload.length}\\r\\n`));
-    assert.match(text, new RegExp(`\\r\\nX-Sha256: ${createHash("sha256").update(payload).digest("hex")}\\r\\n`));
-    assert.deepEqual(stdout.subarray(stdout.length - payload.length), payload);
-  });
-});
+test(
+  "curl: an upload over curl's Expect threshold (2 MiB) sends Expect: 100-continue and gets its 100 Continue",
+  { skip: curlSkip },
+  async () => {
+    await withServer(router, {}, async (s) => {
+      const payload = patterned(OVER_CURL_EXPECT_THRESHOLD);
+      const { stdout, stderr } = await curl(
+        ["-v", "-i", "--data-binary", "@-", `http://127.0.0.1:${s.port}/echo`],
+        payload,
+      );
+      assert.match(stderr, /> Expect: 100-continue/i, "curl itself chose to send Expect");
+      // Had the 100 Continue not come, curl would have sent the body anyway after its 1 s wait.
+      assert.equal(
+        /Done waiting for 100-continue/i.test(stderr),
+        false,
+        "curl got its 100 Continue rather than giving up waiting",
+      );
+      const text = stdout.toString("latin1");
+      assert.match(text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+      assert.match(text, /\r\nX-Expect: 100-continue\r\n/);
+      assert.match(text, new RegExp(`\\r\\nX-Length: ${payload.length}\\r\\n`));
+      assert.match(text, new RegExp(`\\r\\nX-Sha256: ${createHash("sha256").update(payload).digest("hex")}\\r\\n`));
+      assert.deepEqual(stdout.subarray(stdout.length - payload.length), payload);
+    });
+  },
+);
 
-test("curl -T -: an upload of unknown size goes chunked with Expect: 100-continue and gets its 100 Continue", { skip: curlSkip }, async () => {
-  await withServer(router, {}, async (s) => {
-    const payload = patterned(300 * 1024);
-    const { stdout, stderr } = await curl(["-v", "-i", "-T", "-", `http://127.0.0.1:${s.port}/echo`], payload);
-    assert.match(stderr, /> Transfer-Encoding: chunked/i);
-    assert.match(stderr, /> Expect: 100-continue/i, "curl itself chose to send Expect");
-    const text = stdout.toString("latin1");
-    assert.match(text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
-    assert.match(text, /\r\nX-Method: PUT\r\n/);
-    assert.match(text, /\r\nX-Transfer-Encoding: chunked\r\n/);
-    assert.match(text, new RegExp(`\\r\\nX-Sha256: ${createHash("sha256").update(payload).digest("hex")}\\r\\n`));
-    assert.deepEqual(stdout.subarray(stdout.length - payload.length), payload);
-  });
-});
+test(
+  "curl -T -: an upload of unknown size goes chunked with Expect: 100-continue and gets its 100 Continue",
+  { skip: curlSkip },
+  async () => {
+    await withServer(router, {}, async (s) => {
+      const payload = patterned(300 * 1024);
+      const { stdout, stderr } = await curl(["-v", "-i", "-T", "-", `http://127.0.0.1:${s.port}/echo`], payload);
+      assert.match(stderr, /> Transfer-Encoding: chunked/i);
+      assert.match(stderr, /> Expect: 100-continue/i, "curl itself chose to send Expect");
+      const text = stdout.toString("latin1");
+      assert.match(text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+      assert.match(text, /\r\nX-Method: PUT\r\n/);
+      assert.match(text, /\r\nX-Transfer-Encoding: chunked\r\n/);
+      assert.match(text, new RegExp(`\\r\\nX-Sha256: ${createHash("sha256").update(payload).digest("hex")}\\r\\n`));
+      assert.deepEqual(stdout.subarray(stdout.length - payload.length), payload);
+    });
+  },
+);
 
-test("curl: an app that refuses a large upload without reading it (417) is not kept waiting", { skip: curlSkip }, async () => {
-  const refuse: App = (_env, sr) => {
-    sr("417 Expectation Failed", [["Content-Length", "7"]]);
-    return ["failure"];
-  };
-  await withServer(refuse, {}, async (s) => {
-    const started = Date.now();
-    const { stdout, stderr } = await curl(
-      ["-v", "-i", "--data-binary", "@-", `http://127.0.0.1:${s.port}/`],
-      Buffer.alloc(OVER_CURL_EXPECT_THRESHOLD, 0x41),
-    );
-    assert.match(stderr, /> Expect: 100-continue/i, "curl itself chose to send Expect");
-    assert.equal(/Done waiting for 100-continue/i.test(stderr), false);
-    const text = stdout.toString("latin1");
-    assert.match(text, /^HTTP\/1\.1 417 Expectation Failed\r\n/);
-    assert.equal(text.includes("100 Continue"), false);
-    assert.ok(text.endsWith("failure"));
-    assert.ok(Date.now() - started < 900, "curl did not wait out its 1 s Expect timeout");
-  });
-});
+test(
+  "curl: an app that refuses a large upload without reading it (417) is not kept waiting",
+  { skip: curlSkip },
+  async () => {
+    const refuse: App = (_env, sr) => {
+      sr("417 Expectation Failed", [["Content-Length", "7"]]);
+      return ["failure"];
+    };
+    await withServer(refuse, {}, async (s) => {
+      const started = Date.now();
+      const { stdout, stderr } = await curl(
+        ["-v", "-i", "--data-binary", "@-", `http://127.0.0.1:${s.port}/`],
+        Buffer.alloc(OVER_CURL_EXPECT_THRESHOLD, 0x41),
+      );
+      assert.match(stderr, /> Expect: 100-continue/i, "curl itself chose to send Expect");
+      assert.equal(/Done waiting for 100-continue/i.test(stderr), false);
+      const text = stdout.toString("latin1");
+      assert.match(text, /^HTTP\/1\.1 417 Expectation Failed\r\n/);
+      assert.equal(text.includes("100 Continue"), false);
+      assert.ok(text.endsWith("failure"));
+      assert.ok(Date.now() - started < 900, "curl did not wait out its 1 s Expect timeout");
+    });
+  },
+);

@@ -64,7 +64,10 @@ test("the app's Content-Length is sent once, not doubled (eventlet's test_016_re
 
 test("write() with the app's Content-Length frames by length (eventlet's test_015_write /a)", async () => {
   const app: App = (_env, sr) => {
-    const write = sr("200 OK", [["Content-type", "text/plain"], ["Content-Length", "5"]]);
+    const write = sr("200 OK", [
+      ["Content-type", "text/plain"],
+      ["Content-Length", "5"],
+    ]);
     void write("abcde");
     return [];
   };
@@ -174,12 +177,21 @@ test("an app's Content-Length is left out of 1xx, 204 and 2xx-to-CONNECT respons
   const cases: { request: string; status: string; sent: boolean; body?: string }[] = [
     { request: "GET / HTTP/1.1\r\nHost: x\r\n\r\n", status: "204 No Content", sent: false },
     { request: "GET / HTTP/1.1\r\nHost: x\r\n\r\n", status: "101 Switching Protocols", sent: false },
-    { request: "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", status: "200 Connection Established", sent: false },
+    {
+      request: "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+      status: "200 Connection Established",
+      sent: false,
+    },
     // 304 and HEAD: Content-Length is the size of the representation the client did not get (§8.6).
     { request: "GET / HTTP/1.1\r\nHost: x\r\n\r\n", status: "304 Not Modified", sent: true },
     { request: "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", status: "200 OK", sent: true },
     // A 2xx to anything but CONNECT, and a 4xx to CONNECT, keep theirs.
-    { request: "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", status: "403 Forbidden", sent: true, body: "denied!" },
+    {
+      request: "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+      status: "403 Forbidden",
+      sent: true,
+      body: "denied!",
+    },
   ];
   for (const { request, status, sent, body } of cases) {
     const app: App = (_env, sr) => {

@@ -34,10 +34,26 @@ test("SERVER_NAME/PORT are the listening address, REMOTE_ADDR/PORT the client's"
 test("an app may overwrite every environ key without breaking its response (eventlet's test_021)", async () => {
   const app: App = (environ, startResponse) => {
     for (const key of [
-      "wsgi.version", "wsgi.url_scheme", "wsgi.input", "wsgi.errors", "wsgi.multithread",
-      "wsgi.multiprocess", "wsgi.run_once", "REQUEST_METHOD", "SCRIPT_NAME", "RAW_PATH_INFO",
-      "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "SERVER_NAME", "SERVER_PORT",
-      "SERVER_PROTOCOL", "eventlet.input", "eventlet.posthooks", "headers_raw",
+      "wsgi.version",
+      "wsgi.url_scheme",
+      "wsgi.input",
+      "wsgi.errors",
+      "wsgi.multithread",
+      "wsgi.multiprocess",
+      "wsgi.run_once",
+      "REQUEST_METHOD",
+      "SCRIPT_NAME",
+      "RAW_PATH_INFO",
+      "PATH_INFO",
+      "QUERY_STRING",
+      "CONTENT_TYPE",
+      "CONTENT_LENGTH",
+      "SERVER_NAME",
+      "SERVER_PORT",
+      "SERVER_PROTOCOL",
+      "eventlet.input",
+      "eventlet.posthooks",
+      "headers_raw",
     ]) {
       environ[key] = null;
     }
@@ -67,7 +83,9 @@ test("on a Unix socket SERVER_NAME and REMOTE_ADDR are 'unix' and the ports empt
     return [];
   };
   const lines: string[] = [];
-  const srv = server(await listen(sockPath), app, { log: { info: (m) => lines.push(m), debug: () => {}, error: (m) => lines.push(m) } });
+  const srv = server(await listen(sockPath), app, {
+    log: { info: (m) => lines.push(m), debug: () => {}, error: (m) => lines.push(m) },
+  });
   try {
     const data = await within(
       2000,
@@ -77,7 +95,9 @@ test("on a Unix socket SERVER_NAME and REMOTE_ADDR are 'unix' and the ports empt
         const sock = net.connect(sockPath, () => sock.write("GET / HTTP/1.0\r\n\r\n"));
         sock.on("data", (d: Buffer) => chunks.push(d));
         sock.on("error", reject);
-        sock.on("close", () => resolve(Buffer.concat(chunks)));
+        sock.on("close", () => {
+          resolve(Buffer.concat(chunks));
+        });
       }),
     );
     assert.equal(parseAll(data)[0]?.status, 200);
@@ -86,8 +106,14 @@ test("on a Unix socket SERVER_NAME and REMOTE_ADDR are 'unix' and the ports empt
     assert.equal(e.SERVER_PORT, "");
     assert.equal(e.REMOTE_ADDR, "unix");
     assert.equal(e.REMOTE_PORT, "");
-    assert.ok(lines.some((l) => l.includes(`http:${sockPath}`)), lines.join("\n"));
-    assert.ok(lines.some((l) => l.startsWith("unix - - [")), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => l.includes(`http:${sockPath}`)),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith("unix - - [")),
+      lines.join("\n"),
+    );
   } finally {
     await srv.close({ deadline: 500 });
     rmSync(dir, { recursive: true, force: true });

@@ -79,7 +79,7 @@ test("every way of failing before the head went out is a 500", async () => {
       })();
     },
     "a non-Error is thrown": () => {
-      throw "a string"; // eslint-disable-line no-throw-literal
+      throw "a string";
     },
     "the app returns null": (_env, sr) => {
       sr("200 OK", []);
@@ -172,7 +172,10 @@ test("an error after a large part of the body went out still cuts it without a f
 });
 
 /** A body that counts close() calls. */
-function closable(chunks: () => Iterator<Chunk> | AsyncIterator<Chunk>, async: boolean): { body: Body; closes: () => number } {
+function closable(
+  chunks: () => Iterator<Chunk> | AsyncIterator<Chunk>,
+  async: boolean,
+): { body: Body; closes: () => number } {
   let closes = 0;
   const body = (
     async
@@ -183,37 +186,38 @@ function closable(chunks: () => Iterator<Chunk> | AsyncIterator<Chunk>, async: b
 }
 
 test("close() on the body is called exactly once: finished, failed before or after the head, array or iterator", async () => {
-  const cases: Record<string, { make: () => Iterator<Chunk> | AsyncIterator<Chunk>; async: boolean; status: number }> = {
-    "sync, finished": {
-      make: function* () {
-        yield "ok";
+  const cases: Record<string, { make: () => Iterator<Chunk> | AsyncIterator<Chunk>; async: boolean; status: number }> =
+    {
+      "sync, finished": {
+        make: function* () {
+          yield "ok";
+        },
+        async: false,
+        status: 200,
       },
-      async: false,
-      status: 200,
-    },
-    "async, finished": {
-      make: async function* () {
-        yield "ok";
+      "async, finished": {
+        make: async function* () {
+          yield "ok";
+        },
+        async: true,
+        status: 200,
       },
-      async: true,
-      status: 200,
-    },
-    "sync, throws before the head": {
-      make: function* () {
-        throw new Error("before");
+      "sync, throws before the head": {
+        make: function* () {
+          throw new Error("before");
+        },
+        async: false,
+        status: 500,
       },
-      async: false,
-      status: 500,
-    },
-    "async, throws after the head": {
-      make: async function* () {
-        yield "x".repeat(5000);
-        throw new Error("after");
+      "async, throws after the head": {
+        make: async function* () {
+          yield "x".repeat(5000);
+          throw new Error("after");
+        },
+        async: true,
+        status: 200,
       },
-      async: true,
-      status: 200,
-    },
-  };
+    };
   for (const [label, c] of Object.entries(cases)) {
     const tracked = closable(c.make, c.async);
     const app: App = (_env, sr) => {
@@ -319,9 +323,12 @@ test("a close() that throws (or rejects) is logged; the response is unharmed", a
     const app: App = (_env, sr) => {
       sr("200 OK", []);
       return Object.assign(["fine"], {
-        close: kind === "throws" ? () => {
-          throw new Error("close failed");
-        } : () => Promise.reject(new Error("close failed")),
+        close:
+          kind === "throws"
+            ? () => {
+                throw new Error("close failed");
+              }
+            : () => Promise.reject(new Error("close failed")),
       });
     };
     await withClient(app, {}, async (c, s) => {

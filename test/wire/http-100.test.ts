@@ -34,7 +34,10 @@ test("the 100 goes out at the first read, not before, and only once", async () =
   await done;
   assert.deepEqual(seen, ["", CONTINUE, CONTINUE]);
   const responses = parseAll(c.host.output);
-  assert.deepEqual(responses.map((r) => r.status), [100, 200]);
+  assert.deepEqual(
+    responses.map((r) => r.status),
+    [100, 200],
+  );
   assert.equal(responses[1]!.body.toString(), "0123456789");
 });
 
@@ -99,7 +102,10 @@ test("without an expectation, sendHundredContinueResponse() sends nothing", asyn
   c.input.push(Buffer.from("ok"));
   c.input.end();
   await done;
-  assert.deepEqual(parseAll(c.host.output).map((r) => r.status), [200]);
+  assert.deepEqual(
+    parseAll(c.host.output).map((r) => r.status),
+    [200],
+  );
 });
 
 const echoOrRefuse: App = async (env, sr) => {
@@ -140,7 +146,10 @@ test("a client that sends its body after the refusal does not get it read as a r
       ],
     });
     assert.equal(r.closed, true);
-    assert.deepEqual(parseAll(r.data).map((x) => x.status), [417]);
+    assert.deepEqual(
+      parseAll(r.data).map((x) => x.status),
+      [417],
+    );
   });
 });
 
@@ -192,8 +201,14 @@ test("bad 100-continue headers are an application error", async () => {
     return [];
   };
   await withServer(app, {}, async (s) => {
-    const r = await rawExchange(s.port, "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
-    assert.deepEqual(parseAll(r.data).map((x) => x.status), [500]);
+    const r = await rawExchange(
+      s.port,
+      "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n",
+    );
+    assert.deepEqual(
+      parseAll(r.data).map((x) => x.status),
+      [500],
+    );
     assert.equal(r.text.includes("Injected"), false);
   });
 });
@@ -217,9 +232,14 @@ function twoContinues(firstRead: number): App {
 
 test("a second 100 Continue with other headers, Content-Length body (test_024c)", async () => {
   await withClient(twoContinues(13), {}, async (c) => {
-    await c.write("PUT /a HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 29\r\nExpect: 100-continue\r\n\r\n");
+    await c.write(
+      "PUT /a HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 29\r\nExpect: 100-continue\r\n\r\n",
+    );
     const [first] = await c.next();
-    assert.equal(first!.rawHead, "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-1: H1\r\nHundred-Continue-Header-2: H2");
+    assert.equal(
+      first!.rawHead,
+      "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-1: H1\r\nHundred-Continue-Header-2: H2",
+    );
     await c.write("first message");
     const [second] = await c.next();
     assert.equal(second!.rawHead, "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-3: H3");
@@ -232,7 +252,9 @@ test("a second 100 Continue with other headers, Content-Length body (test_024c)"
 
 test("a second 100 Continue with other headers, chunked body (test_024b, one chunked body)", async () => {
   await withClient(twoContinues(13), {}, async (c) => {
-    await c.write("PUT /a HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
+    await c.write(
+      "PUT /a HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
+    );
     const [first] = await c.next();
     assert.match(first!.rawHead, /Hundred-Continue-Header-2: H2$/);
     await c.write("5\r\nfirst\r\n8\r\n message\r\n");

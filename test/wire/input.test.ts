@@ -21,8 +21,7 @@ function chunked(pieces: string[], ext = ""): string {
 
 /** The same body, framed both ways. */
 const framings: Record<string, (path: string) => string> = {
-  "Content-Length": (path) =>
-    `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${TEXT.length}\r\n\r\n${TEXT}`,
+  "Content-Length": (path) => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${TEXT.length}\r\n\r\n${TEXT}`,
   chunked: (path) =>
     `POST ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n` +
     chunked(["this", " is ", "chunked", "\nline", " 2", "\n", "line3"]),
@@ -83,7 +82,11 @@ const readers: Record<string, (input: Input) => Promise<string[]>> = {
     await input.discard();
     return [(await input.read()).toString("latin1"), "discarded"];
   },
-  "/zero": async (input) => [(await input.read(0)).toString("latin1"), (await input.readline(0)).toString("latin1"), (await input.read(3)).toString("latin1")],
+  "/zero": async (input) => [
+    (await input.read(0)).toString("latin1"),
+    (await input.readline(0)).toString("latin1"),
+    (await input.read(3)).toString("latin1"),
+  ],
 };
 
 const expected: Record<string, string[]> = {
@@ -239,7 +242,10 @@ test("iterating wsgi.input yields the whole body (eventlet's test_032_wsgi_input
     })();
   };
   await withServer(app, {}, async (s) => {
-    const r = await rawExchange(s.port, `POST / HTTP/1.0\r\nHost: localhost\r\nContent-Length: ${upload.length}\r\n\r\n${upload}`);
+    const r = await rawExchange(
+      s.port,
+      `POST / HTTP/1.0\r\nHost: localhost\r\nContent-Length: ${upload.length}\r\n\r\n${upload}`,
+    );
     assert.equal(parseAll(r.data)[0]!.body.toString(), upload);
   });
 });
@@ -284,7 +290,7 @@ test("a malformed chunk is a ChunkReadError for the app; nothing after it is a r
     );
     const err = await within(2000, "the read error", caught.promise);
     assert.ok(err instanceof ChunkReadError, String(err));
-    assert.equal((err as ChunkReadError).code, "ERR_CHUNK_READ");
+    assert.equal(err.code, "ERR_CHUNK_READ");
     assert.equal(r.closed, true);
     const responses = parseAll(r.data);
     assert.equal(responses.length, 1);
@@ -300,7 +306,10 @@ test("an app that lets a ChunkReadError escape answers 400", async () => {
     return [body];
   };
   await withServer(app, {}, async (s) => {
-    const r = await rawExchange(s.port, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n0\r\n\r\n");
+    const r = await rawExchange(
+      s.port,
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n0\r\n\r\n",
+    );
     assert.equal(r.closed, true);
     const [res] = parseAll(r.data);
     assert.equal(res!.status, 400);
@@ -368,7 +377,10 @@ test("a client that sent part of a body and closed: a later read rejects at once
     return [];
   };
   await withServer(app, {}, async (s) => {
-    await rawExchange(s.port, "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc", { end: true, timeoutMs: 1000 });
+    await rawExchange(s.port, "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc", {
+      end: true,
+      timeoutMs: 1000,
+    });
     const [first, second] = (await within(2000, "the outcome", outcome.promise)) as [string, unknown];
     assert.equal(first, "abc");
     assert.ok(second instanceof ClientDisconnectedError);
@@ -380,7 +392,10 @@ test("reads started together, not awaited one by one, are served in call order; 
   const failed = new Signal<string[]>();
   const app: App = async (env, sr) => {
     const input = env["wsgi.input"];
-    const reads = env.PATH_INFO === "/leave" ? [input.read(3), input.readline(), input.read(5)] : [input.read(3), input.readline(), input.read(2)];
+    const reads =
+      env.PATH_INFO === "/leave"
+        ? [input.read(3), input.readline(), input.read(5)]
+        : [input.read(3), input.readline(), input.read(2)];
     pending.fire();
     if (env.PATH_INFO === "/leave") {
       failed.fire((await Promise.allSettled(reads)).map((r) => r.status));
@@ -426,7 +441,7 @@ test("getSocket() is the connection's socket", async () => {
     await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     const sock = await within(2000, "the app to report", got.promise);
     assert.ok(sock instanceof net.Socket);
-    assert.equal((sock as net.Socket).remotePort, c.localPort);
+    assert.equal(sock.remotePort, c.localPort);
     await c.next();
   });
 });
@@ -434,9 +449,14 @@ test("getSocket() is the connection's socket", async () => {
 test("reading after the body is over gives empty buffers, on every call", async () => {
   const results = new Signal<string[]>();
   const app: App = async (env, sr) => {
-    const input = env["wsgi.input"] as Input;
+    const input = env["wsgi.input"];
     const all = await input.read();
-    const out = [all.toString(), (await input.read()).toString(), (await input.read(5)).toString(), (await input.readline()).toString()];
+    const out = [
+      all.toString(),
+      (await input.read()).toString(),
+      (await input.read(5)).toString(),
+      (await input.readline()).toString(),
+    ];
     out.push(String((await input.readlines()).length));
     let iterated = 0;
     for await (const _ of input) iterated++;
@@ -487,7 +507,10 @@ test("rejectBadRequests: false lets Content-Length with chunked through: chunked
     });
   }
   await withServer(app, {}, async (s) => {
-    const r = await rawExchange(s.port, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n");
+    const r = await rawExchange(
+      s.port,
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n",
+    );
     assert.equal(parseAll(r.data)[0]!.status, 400, "rejected by default");
   });
 });

@@ -255,7 +255,11 @@ test("the app's Connection: close closes the connection; its Keep-Alive and Tran
       "200 OK",
       env.PATH_INFO === "/close"
         ? [["Connection", "close"]]
-        : [["Keep-Alive", "timeout=999"], ["Transfer-Encoding", "chunked"], ["Connection", "keep-alive"]],
+        : [
+            ["Keep-Alive", "timeout=999"],
+            ["Transfer-Encoding", "chunked"],
+            ["Connection", "keep-alive"],
+          ],
     );
     return ["x"];
   };
@@ -279,7 +283,8 @@ test("kept-alive connections with chunked request bodies (test_027_keepalive_chu
     const input = env["wsgi.input"];
     let body = "";
     if (env.PATH_INFO === "/a") body = (await input.read()).toString();
-    else if (env.PATH_INFO === "/b") for (let b = await input.read(4096); b.length > 0; b = await input.read(4096)) body += b;
+    else if (env.PATH_INFO === "/b")
+      for (let b = await input.read(4096); b.length > 0; b = await input.read(4096)) body += b;
     else for (let b = await input.read(1); b.length > 0; b = await input.read(1)) body += b;
     sr("200 OK", []);
     return [body];
@@ -350,7 +355,10 @@ test("after a 2xx to CONNECT the connection closes: the tunnel's bytes are never
     return [];
   };
   await withServer(app, {}, async (s) => {
-    const r = await rawExchange(s.port, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\nGET /inside HTTP/1.1\r\nHost: x\r\n\r\n");
+    const r = await rawExchange(
+      s.port,
+      "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\nGET /inside HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
     assert.equal(r.closed, true, "the server closes after the tunnel's 200");
     assert.equal(parseAll(r.data).length, 1);
     assert.equal(calls, 1);

@@ -58,7 +58,8 @@ test("pipelined requests with bodies, both framings, in one write", async () => 
 
 test("pipelined requests arriving one byte at a time are answered in order", async () => {
   await withServer(pathEcho([]), {}, async (s) => {
-    const bytes = get("/1") + "POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" + get("/3", "Connection: close\r\n");
+    const bytes =
+      get("/1") + "POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" + get("/3", "Connection: close\r\n");
     const r = await rawExchange(s.port, "", { pieces: [...bytes] });
     assert.equal(r.closed, true);
     assert.deepEqual(
@@ -74,7 +75,10 @@ test("many small pipelined requests in one write (a batch)", async () => {
     const bytes = Array.from({ length: n }, (_, i) => get(`/${i}`)).join("");
     const r = await rawExchange(s.port, bytes, { responses: n, timeoutMs: 5000 });
     const bodies = parseAll(r.data).map((x) => x.body.toString());
-    assert.deepEqual(bodies, Array.from({ length: n }, (_, i) => `/${i}`));
+    assert.deepEqual(
+      bodies,
+      Array.from({ length: n }, (_, i) => `/${i}`),
+    );
   });
 });
 
@@ -151,7 +155,12 @@ test("a pipelined request behind an unread body: the body is discarded, the requ
  * test would still pass, only not exercise the FIN-first order), releases
  * /held and runs `check`.
  */
-async function halfCloseBehind(app: App, gate: Signal, bytes: string, check: (c: RawClient) => Promise<void>): Promise<void> {
+async function halfCloseBehind(
+  app: App,
+  gate: Signal,
+  bytes: string,
+  check: (c: RawClient) => Promise<void>,
+): Promise<void> {
   await withClient(app, {}, async (c) => {
     try {
       await c.write(bytes);
@@ -215,14 +224,19 @@ test("a request pipelined before a half-close with its body cut short: its read 
     return [`${env.PATH_INFO} ${outcome}`];
   };
   // The server reads the FIN while /held runs, before /short starts.
-  await halfCloseBehind(app, gate, get("/held") + "POST /short HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello", async (c) => {
-    const responses = await c.next(2);
-    assert.deepEqual(
-      responses.map((x) => x.body.toString()),
-      ["/held read 0", "/short rejected ERR_CLIENT_DISCONNECTED"],
-    );
-    await c.waitClosed();
-  });
+  await halfCloseBehind(
+    app,
+    gate,
+    get("/held") + "POST /short HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello",
+    async (c) => {
+      const responses = await c.next(2);
+      assert.deepEqual(
+        responses.map((x) => x.body.toString()),
+        ["/held read 0", "/short rejected ERR_CLIENT_DISCONNECTED"],
+      );
+      await c.waitClosed();
+    },
+  );
 });
 
 test("pipelined bytes past the high-water mark stay paused while the app reads its complete body", async () => {
@@ -257,7 +271,10 @@ test("pipelined bytes past the high-water mark stay paused while the app reads i
     const port = (srv.address as { port: number }).port;
     const pad = "a".repeat(4000);
     const flood = Array.from({ length: 40 }, () => `GET /p HTTP/1.1\r\nHost: x\r\nX-Pad: ${pad}\r\n\r\n`).join("");
-    const r = await rawExchange(port, "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello" + flood, { responses: 41, timeoutMs: 5000 });
+    const r = await rawExchange(port, "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello" + flood, {
+      responses: 41,
+      timeoutMs: 5000,
+    });
     assert.equal(parseAll(r.data).length, 41, "every request answered once the slow one is done");
     assert.deepEqual(readsWhilePaused, [true, true, true, true, true]);
     assert.equal(resumedDuringApp, 0, "not resumed by the app's reads of a complete body");

@@ -32,7 +32,11 @@ test("post hooks run after the response, as fn(environ, ...args, kwargs) (eventl
     env["local.test"] = "test_029_posthooks";
     env["eventlet.posthooks"].push([posthook1, [4], { multiplier: 5 }]);
     env["eventlet.posthooks"].push([posthook2, [100], { divisor: 4 }]);
-    env["eventlet.posthooks"].push([() => assert.equal(responded, true, "after the response")]);
+    env["eventlet.posthooks"].push([
+      () => {
+        assert.equal(responded, true, "after the response");
+      },
+    ]);
     sr("200 OK", [["Content-Type", "text/plain"]]);
     return (function* () {
       yield "";
@@ -52,7 +56,11 @@ test("post hooks run after the response, as fn(environ, ...args, kwargs) (eventl
 test("a hook without args or kwargs gets the environ alone", async () => {
   const got = new Signal<unknown[]>();
   const app: App = (env, sr) => {
-    env["eventlet.posthooks"].push([(...a: unknown[]) => got.fire(a)]);
+    env["eventlet.posthooks"].push([
+      (...a: unknown[]) => {
+        got.fire(a);
+      },
+    ]);
     sr("200 OK", []);
     return [];
   };
@@ -109,7 +117,11 @@ test("a hook that throws (or rejects) is logged with log.error; the others still
 test("post hooks run after an error response, and when the client went away", async () => {
   const ran = new Signal<string>();
   const crash: App = (env) => {
-    env["eventlet.posthooks"].push([() => ran.fire("after 500")]);
+    env["eventlet.posthooks"].push([
+      () => {
+        ran.fire("after 500");
+      },
+    ]);
     throw new Error("crash");
   };
   await withServer(crash, {}, async (s) => {
@@ -122,7 +134,11 @@ test("post hooks run after an error response, and when the client went away", as
   const started = new Signal();
   const leave = new Signal();
   const slow: App = async (env, sr) => {
-    env["eventlet.posthooks"].push([() => gone.fire("after the client left")]);
+    env["eventlet.posthooks"].push([
+      () => {
+        gone.fire("after the client left");
+      },
+    ]);
     started.fire();
     await within(3000, "the client to leave", leave.promise);
     sr("200 OK", []);
@@ -144,7 +160,9 @@ test("eventlet.already_handled: the app writes its own bytes on the socket; the 
     sr("200 OK", [["Content-Type", "text/plain"]]);
     const sock = env["wsgi.input"].getSocket() as net.Socket;
     await new Promise<void>((resolve, reject) =>
-      sock.write("HTTP/1.1 299 Mine\r\nContent-Length: 4\r\n\r\nmine", (err) => (err ? reject(err) : resolve())),
+      sock.write("HTTP/1.1 299 Mine\r\nContent-Length: 4\r\n\r\nmine", (err) => {
+        err ? reject(err) : resolve();
+      }),
     );
     env["eventlet.already_handled"] = true;
     return ["ignored"];
@@ -173,7 +191,11 @@ test("eventlet.already_handled: the app may read the rest from the socket itself
         sock.resume();
       }),
     );
-    await new Promise<void>((resolve) => sock.write(Buffer.concat([Buffer.from("echo:"), msg]), () => resolve()));
+    await new Promise<void>((resolve) =>
+      sock.write(Buffer.concat([Buffer.from("echo:"), msg]), () => {
+        resolve();
+      }),
+    );
     return [];
   };
   await withClient(app, {}, async (c) => {
@@ -197,7 +219,11 @@ test("bytes pipelined behind a taken-over request reach the app's socket, not th
         sock.resume();
       }),
     );
-    await new Promise<void>((resolve) => sock.write(`got:${msg.toString("latin1")}`, () => resolve()));
+    await new Promise<void>((resolve) =>
+      sock.write(`got:${msg.toString("latin1")}`, () => {
+        resolve();
+      }),
+    );
     return [];
   };
   await withServer(app, {}, async (s) => {
