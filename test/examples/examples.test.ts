@@ -1,0 +1,226 @@
+/**
+ * Every program in examples/ is started as a user starts it and answers real requests. One row of
+ * EXAMPLES per case: the example's name, its environment, what it needs, and the requests it must
+ * answer. To add an example, add a row.
+ */
+
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { request as httpsRequest } from "node:https";
+import net from "node:net";
+import { join } from "node:path";
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { TLSSocket } from "node:tls";
+import { fileURLToPath } from "node:url";
+import { startExample, stopExample, type RunningExample } from "./run-example.js";
+import { within } from "../support/wait.js";
+
+const fixtures = fileURLToPath(new URL("../../../test/fixtures/", import.meta.url));
+
+interface Example {
+  /** The test's name. */
+  title: string;
+  /** The file under examples/, without extension. */
+  example: string;
+  env?: Record<string, string>;
+  /** A reason to skip, when something the example needs is missing. */
+  missing?: () => string | null;
+  check: (ex: RunningExample) => Promise<void>;
+}
+
+function hasProgram(name: string, why: string): () => string | null {
+  return () => {
+    try {
+      execFileSync(name, ["version"], { stdio: "ignore" });
+      return null;
+    } catch {
+      return `${name} not installed: ${why}`;
+    }
+  };
+}
+
+/** GET over HTTPS, accepting the example's self-signed certificate; the body and the certificate's subject CN. */
+function httpsGet(origin: string, path: string): Promise<{ status: number; body: string; cn: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${origin}${path}`, { rejectUnauthorized: false }, (res) => {
+      assert.ok(res.socket instanceof TLSSocket, "an HTTPS response comes over a TLSSocket");
+      const cn = String(res.socket.getPeerCertificate().subject.CN);
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => {
+        resolve({ status: res.statusCode ?? 0, body, cn });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function json(response: Response): Promise<unknown> {
+  assert.equal(response.headers.get("content-type"), "application/json");
+  return JSON.parse(await response.text()) as unknown;
+}
+
+/** Reads `atLeast` bytes of a download on a raw socket, then leaves without reading the rest. */
+function readPartOfThenLeave(port: number, path: string, atLeast: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: example\r\n\r\n`);
+    });
+    let received = 0;
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      if (received >= atLeast) {
+        socket.destroy();
+        resolve(received);
+      }
+    });
+    socket.on("error", reject);
+  });
+}
+
+const EXAMPLES: Example[] = [
+  {
+    title: "hello: the seed's hello world",
+    example: "hello",
+    async check({ origin }) {
+      const response = await fetch(`${origin}/`);
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("content-type"), "text/plain");
+      assert.equal(await response.text(), "Hello, World!\r\n");
+    },
+  },
+  {
+    title: "tls: with the certificate and key given (CERTFILE, KEYFILE)",
+    example: "tls",
+    env: { CERTFILE: join(fixtures, "cert.pem"), KEYFILE: join(fixtures, "key.pem") },
+    async check({ origin }) {
+      assert.match(origin, /^https:/);
+      const { status, body } = await httpsGet(origin, "/");
+      assert.equal(status, 200);
+      assert.equal(body, "Hello over https!\r\n");
+    },
+  },
+  {
+    title: "tls: with a self-signed certificate made at start",
+    example: "tls",
+    missing: hasProgram("openssl", "the example makes its self-signed certificate with it"),
+    async check({ origin }) {
+      const { status, body, cn } = await httpsGet(origin, "/");
+      assert.equal(status, 200);
+      assert.equal(body, "Hello over https!\r\n");
+      assert.equal(cn, "localhost");
+    },
+  },
+  {
+    title: "posthooks: bandwidth accounting for complete and cut downloads",
+    example: "posthooks",
+    async check({ origin, port, stdout }) {
+      const download = await fetch(`${origin}/download`);
+      assert.equal((await download.arrayBuffer()).byteLength, 1024 * 1024);
+      await stdout.waitFor(/^usage 127\.0\.0\.1 1048576 complete$/m);
+      assert.deepEqual(await json(await fetch(`${origin}/usage`)), { "127.0.0.1": 1024 * 1024 });
+
+      // A client that leaves after 100 KiB: the hook still runs, and counts less than the whole.
+      await readPartOfThenLeave(port, "/download", 100 * 1024);
+      const [, cut = ""] = await stdout.waitFor(/^usage 127\.0\.0\.1 (\d+) cut$/m);
+      assert.ok(Number(cut) < 1024 * 1024, `a cut download counted ${cut} bytes`);
+      const usage = (await json(await fetch(`${origin}/usage`))) as Record<string, number>;
+      assert.equal(usage["127.0.0.1"], 1024 * 1024 + Number(cut));
+    },
+  },
+  {
+    title: "streaming: a chunked download made line by line",
+    example: "streaming",
+    async check({ origin, stdout }) {
+      const response = await fetch(`${origin}/count?to=5`);
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("transfer-encoding"), "chunked");
+      assert.equal(await response.text(), "1\n2\n3\n4\n5\n");
+      await stdout.waitFor(/count stopped after it was asked for 5/);
+      assert.equal((await fetch(`${origin}/count?to=-1`)).status, 400);
+    },
+  },
+  {
+    title: "upload: wsgi.input read in pieces, Content-Length and chunked",
+    example: "upload",
+    async check({ origin }) {
+      const body = randomBytes(3 * 1024 * 1024 + 17);
+      const sha256 = createHash("sha256").update(body).digest("hex");
+      const sized = (await json(await fetch(`${origin}/upload`, { method: "POST", body }))) as Record<string, number>;
+      assert.equal(sized.bytes, body.length);
+      assert.equal(sized.sha256, sha256);
+      assert.ok(sized.pieces !== undefined && sized.pieces > 1, `read in ${String(sized.pieces)} piece(s)`);
+
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let at = 0; at < body.length; at += 256 * 1024) controller.enqueue(body.subarray(at, at + 256 * 1024));
+          controller.close();
+        },
+      });
+      const init = { method: "POST", body: stream, duplex: "half" } as RequestInit;
+      const chunked = (await json(await fetch(`${origin}/upload`, init))) as Record<string, number>;
+      assert.equal(chunked.bytes, body.length);
+      assert.equal(chunked.sha256, sha256);
+      assert.equal((await fetch(`${origin}/upload`)).status, 404);
+    },
+  },
+  {
+    title: "shutdown: SIGTERM lets the request in flight finish, then the process exits",
+    example: "shutdown",
+    env: { SLOW_MS: "300" },
+    async check({ origin, child, stdout, stderr, exited }) {
+      const slow = fetch(`${origin}/slow`);
+      await stdout.waitFor(/slow request started/);
+      child.kill("SIGTERM");
+      const response = await slow;
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("connection"), "close");
+      assert.equal(await response.text(), "done after 300 ms\n");
+      assert.equal(await within(10_000, "the example to exit", exited), 0);
+      assert.match(stdout.text, /SIGTERM: finishing 1 request\(s\)/);
+      assert.match(stdout.text, /stopped\n$/);
+      assert.match(stderr.text, /wsgi exited, is_accepting=False/);
+    },
+  },
+  {
+    title: "router: the Flask-style app of docs/from-eventlet.md",
+    example: "router",
+    async check({ origin }) {
+      assert.deepEqual(await json(await fetch(`${origin}/`)), { hello: "world" });
+      assert.deepEqual(await json(await fetch(`${origin}/users/42`)), { id: "42" });
+      const echoed = await fetch(`${origin}/echo`, { method: "POST", body: '{"a":[1,2]}' });
+      assert.deepEqual(await json(echoed), { a: [1, 2] });
+      const bad = await fetch(`${origin}/echo`, { method: "POST", body: "{" });
+      assert.equal(bad.status, 400);
+      const missing = await fetch(`${origin}/nowhere`);
+      assert.equal(missing.status, 404);
+      await missing.text();
+      const wrongMethod = await fetch(`${origin}/users/42`, { method: "DELETE" });
+      assert.equal(wrongMethod.status, 405);
+      assert.equal(wrongMethod.headers.get("allow"), "GET");
+      await wrongMethod.text();
+    },
+  },
+];
+
+for (const { title, example, env, missing, check } of EXAMPLES) {
+  test(`examples/${title}`, async (t) => {
+    const reason = missing?.() ?? null;
+    if (reason !== null) {
+      t.skip(reason);
+      return;
+    }
+    const running = await startExample(example, env);
+    try {
+      await check(running);
+    } finally {
+      await stopExample(running);
+    }
+  });
+}

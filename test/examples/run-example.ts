@@ -1,0 +1,90 @@
+/**
+ * Starts a compiled example (dist/examples/NAME.js) as a child process on 127.0.0.1 and a free
+ * port (HOST and PORT=0), finds its address in its "wsgi starting up on" log line, and stops it
+ * afterwards, so that an example is tested as a user runs it.
+ */
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { within } from "../support/wait.js";
+
+const examplesDir = fileURLToPath(new URL("../../examples/", import.meta.url));
+
+/** A child's output, kept whole, with a wait for a line that matches. */
+export class Output {
+  text = "";
+  private waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+
+  constructor(stream: NodeJS.ReadableStream) {
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      this.text += chunk;
+      this.waiters = this.waiters.filter((w) => {
+        const m = this.text.match(w.re);
+        if (m !== null) w.resolve(m);
+        return m === null;
+      });
+    });
+  }
+
+  /** The first match of `re` in the output so far or to come, within `ms`. */
+  waitFor(re: RegExp, ms = 10_000): Promise<RegExpMatchArray> {
+    const m = this.text.match(re);
+    if (m !== null) return Promise.resolve(m);
+    return within(
+      ms,
+      `${String(re)} in the example's output (so far: ${JSON.stringify(this.text.slice(-500))})`,
+      new Promise((resolve) => this.waiters.push({ re, resolve })),
+    );
+  }
+}
+
+export interface RunningExample {
+  /** "http://127.0.0.1:40123" or "https://…" */
+  readonly origin: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  readonly stdout: Output;
+  readonly stderr: Output;
+  /** The exit code (null when killed by a signal), once the process has exited. */
+  readonly exited: Promise<number | null>;
+}
+
+export async function startExample(name: string, env: Record<string, string> = {}): Promise<RunningExample> {
+  const child = spawn(process.execPath, [`${examplesDir}${name}.js`], {
+    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("exit", (code) => {
+      resolve(code);
+    });
+  });
+  const stdout = new Output(child.stdout as NodeJS.ReadableStream);
+  const stderr = new Output(child.stderr as NodeJS.ReadableStream);
+  try {
+    const started = await Promise.race([
+      stderr.waitFor(/wsgi starting up on (https?):\/\/127\.0\.0\.1:(\d+)/),
+      exited.then((code) => {
+        throw new Error(`example ${name} exited (${String(code)}) before listening: ${stderr.text}`);
+      }),
+    ]);
+    const [, scheme = "", port = ""] = started;
+    return { origin: `${scheme}://127.0.0.1:${port}`, port: Number(port), child, stdout, stderr, exited };
+  } catch (err) {
+    await stopExample({ child, exited });
+    throw err;
+  }
+}
+
+/** SIGTERM, and SIGKILL if it has not exited 10 s later; resolves once it has exited. */
+export async function stopExample(ex: Pick<RunningExample, "child" | "exited">): Promise<void> {
+  if (ex.child.exitCode !== null || ex.child.signalCode !== null) return;
+  ex.child.kill("SIGTERM");
+  try {
+    await within(10_000, "the example to exit after SIGTERM", ex.exited);
+  } catch {
+    ex.child.kill("SIGKILL");
+    await ex.exited;
+  }
+}
