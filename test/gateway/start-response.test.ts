@@ -9,11 +9,12 @@ import type { App, StartResponse, Write } from "../../src/index.js";
 import { parseAll } from "../support/wire.js";
 import { checkResponseHeaders, InvalidResponseError } from "../../src/gateway/start-response.js";
 import { call } from "./harness.js";
+import { itemAt } from "../support/item-at.js";
 
 function only(text: string) {
   const responses = parseAll(Buffer.from(text, "latin1"));
   assert.equal(responses.length, 1, `exactly one response expected:\n${text}`);
-  return responses[0]!;
+  return itemAt(responses, 0);
 }
 
 test("a second call with excInfo before the head went out replaces status and headers", async () => {

@@ -25,6 +25,7 @@ import { CORPUS } from "./corpus.js";
 import { DISAGREEMENTS, type Disagreement } from "./disagreements.js";
 import { decodeSeen, exchange, jsonEcho, type SeenRequest } from "./echo.js";
 import { ODDITIES } from "./oddities.js";
+import { itemAt } from "../support/item-at.js";
 
 interface Outcome {
   rejected: boolean;
@@ -197,7 +198,7 @@ function generatedInputs(): Input[] {
     seed,
   });
   return samples.map(([first, second, pipelined], i) => {
-    const oddity = ODDITIES[i % ODDITIES.length]!;
+    const oddity = itemAt(ODDITIES, i % ODDITIES.length);
     const text = oddity.apply(first) + (pipelined ? serialize(second) : "");
     return { key: oddity.name, kind: "oddity", bytes: Buffer.from(text, "latin1") };
   });
