@@ -88,13 +88,13 @@ class RawConnection {
   constructor(private readonly socket: net.Socket) {
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => {
-      this.onData(chunk);
+      if (!this.closing) this.onData(chunk);
     });
     socket.on("error", () => {});
   }
 
+  /** Not called once closing (checked by the caller: a check here would let TypeScript assume `closing` stays false). */
   private onData(chunk: Buffer): void {
-    if (this.closing) return;
     const buf = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
     this.pending = null;
     let offset = 0;

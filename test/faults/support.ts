@@ -83,7 +83,8 @@ export class Peer {
   write(bytes: string | Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
       this.socket.write(bytes, "latin1", (err) => {
-        err ? reject(err) : resolve();
+        if (err) reject(err);
+        else resolve();
       });
     });
   }
@@ -164,8 +165,9 @@ export async function assertCleanShutdown(s: TestServer, baseline: ResourceCount
   await until(1000, `active resources back to ${JSON.stringify(baseline)}`, () => {
     const now = activeResources();
     return WATCHED.every((k) => now[k] <= baseline[k]);
-  }).catch((err: Error) => {
-    throw new Error(`${err.message}; now ${JSON.stringify(activeResources())}`);
+  }).catch((err: unknown) => {
+    const message = err instanceof Error ? err.message : JSON.stringify(err);
+    throw new Error(`${message}; now ${JSON.stringify(activeResources())}`, { cause: err });
   });
 }
 

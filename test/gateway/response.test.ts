@@ -65,7 +65,11 @@ test("an async body waiting in next() when the connection goes: run() ends, clos
       firstSent.fire();
       await new Promise<never>(() => {});
     })();
-    return Object.assign(gen, { close: () => void closes++ });
+    return Object.assign(gen, {
+      close: () => {
+        closes++;
+      },
+    });
   };
   const running = c.run(app);
   await within(2000, "the first chunk", firstSent.promise);

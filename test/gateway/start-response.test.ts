@@ -191,7 +191,8 @@ test("capitalizeResponseHeaders: false sends names as given (eventlet's test_dis
 });
 
 test("a body without startResponse is an application error", async () => {
-  const c = await call((_env, _sr) => {
+  const c = await call(() => {
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async generator body is the case under test
     return (async function* () {
       yield "x";
     })();

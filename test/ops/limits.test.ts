@@ -125,7 +125,7 @@ describe("socketTimeout", () => {
       await peer.write(GET);
       const [res] = await peer.responses(1, 3000);
       assert.equal(res?.status, 200);
-      assert.equal(res?.body.toString(), "done");
+      assert.equal(res.body.toString(), "done");
       await peer.waitClosed(3000); // and the silent client is then timed out
     });
   });

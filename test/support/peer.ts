@@ -85,7 +85,8 @@ export class Peer {
   write(bytes: string | Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
       this.socket.write(typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes, (err) => {
-        err ? reject(err) : resolve();
+        if (err) reject(err);
+        else resolve();
       });
     });
   }

@@ -46,6 +46,7 @@ test("a generator refilling one buffer with chunks above minimumChunkSize: each 
 test("an async generator refilling one buffer: each chunk arrives as yielded", async () => {
   const app: App = (_env, sr) => {
     sr("200 OK", [["Content-Type", "application/octet-stream"]]);
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async iterable that never awaits is the case under test
     return (async function* () {
       const buf = Buffer.alloc(100);
       for (const letter of LETTERS) {
@@ -132,6 +133,7 @@ test("an async body yielding a bad chunk: the iterator is returned (its finally 
   const finallyRan = new Signal();
   const app: App = (_env, sr) => {
     sr("200 OK", []);
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async iterable that never awaits is the case under test
     return (async function* () {
       try {
         yield 42 as unknown as string;

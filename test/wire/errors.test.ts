@@ -62,6 +62,7 @@ test("every way of failing before the head went out is a 500", async () => {
     },
     "generator throws before its first chunk": (_env, sr) => {
       sr("200 OK", []);
+      // eslint-disable-next-line require-yield -- a generator that throws before any yield is the case under test
       return (function* () {
         throw new Error("generator failure");
       })();
@@ -75,12 +76,14 @@ test("every way of failing before the head went out is a 500", async () => {
     },
     "async generator throws": (_env, sr) => {
       sr("200 OK", []);
+      // eslint-disable-next-line require-yield -- a generator that throws before any yield is the case under test
       return (async function* () {
         await new Promise((r) => setImmediate(r));
         throw new Error("async generator failure");
       })();
     },
     "a non-Error is thrown": () => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- a thrown non-Error is the case under test
       throw "a string";
     },
     "the app returns null": (_env, sr) => {
@@ -159,6 +162,7 @@ test("an error after write() sent the head cuts the response too", async () => {
 test("an error after a large part of the body went out still cuts it without a final chunk", async () => {
   const app: App = (_env, sr) => {
     sr("200 OK", []);
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async iterable that never awaits is the case under test
     return (async function* () {
       for (let i = 0; i < 32; i++) yield Buffer.alloc(32 * 1024, 0x62);
       throw new Error("late");
@@ -169,7 +173,7 @@ test("an error after a large part of the body went out still cuts it without a f
     assert.equal(r.closed, true);
     const { sizes, terminated } = chunkSizes(r.data);
     assert.equal(terminated, false);
-    assert.ok(sizes.length > 0 && sizes.every((n) => n === 32 * 1024), `${sizes}`);
+    assert.ok(sizes.length > 0 && sizes.every((n) => n === 32 * 1024), sizes.join(","));
   });
 });
 
@@ -179,10 +183,13 @@ function closable(
   async: boolean,
 ): { body: Body; closes: () => number } {
   let closes = 0;
+  const close = (): void => {
+    closes++;
+  };
   const body = (
     async
-      ? { [Symbol.asyncIterator]: chunks as () => AsyncIterator<Chunk>, close: () => void closes++ }
-      : { [Symbol.iterator]: chunks as () => Iterator<Chunk>, close: () => void closes++ }
+      ? { [Symbol.asyncIterator]: chunks as () => AsyncIterator<Chunk>, close }
+      : { [Symbol.iterator]: chunks as () => Iterator<Chunk>, close }
   ) as Body;
   return { body, closes: () => closes };
 }
@@ -198,6 +205,7 @@ test("close() on the body is called exactly once: finished, failed before or aft
         status: 200,
       },
       "async, finished": {
+        // eslint-disable-next-line @typescript-eslint/require-await -- an async iterable that never awaits is the case under test
         make: async function* () {
           yield "ok";
         },
@@ -205,6 +213,7 @@ test("close() on the body is called exactly once: finished, failed before or aft
         status: 200,
       },
       "sync, throws before the head": {
+        // eslint-disable-next-line require-yield -- a generator that throws before any yield is the case under test
         make: function* () {
           throw new Error("before");
         },
@@ -212,6 +221,7 @@ test("close() on the body is called exactly once: finished, failed before or aft
         status: 500,
       },
       "async, throws after the head": {
+        // eslint-disable-next-line @typescript-eslint/require-await -- an async iterable that never awaits is the case under test
         make: async function* () {
           yield "x".repeat(5000);
           throw new Error("after");
@@ -237,7 +247,11 @@ test("close() on the body is called exactly once: finished, failed before or aft
   let arrayCloses = 0;
   const arrayApp: App = (_env, sr) => {
     sr("200 OK", []);
-    return Object.assign(["a", "b"], { close: () => void arrayCloses++ });
+    return Object.assign(["a", "b"], {
+      close: () => {
+        arrayCloses++;
+      },
+    });
   };
   await withServer(arrayApp, {}, async (s) => {
     const [res] = parseAll((await rawExchange(s.port, GET, { responses: 1 })).data);

@@ -137,7 +137,7 @@ test("the same reads with the body arriving one byte at a time", async () => {
     for (const [framing, request] of Object.entries(framings)) {
       for (const path of ["/read4", "/readline3", "/readlines", "/iterate"]) {
         const bytes = request(path).replace("Host: x\r\n", "Host: x\r\nConnection: close\r\n");
-        const r = await rawExchange(s.port, "", { pieces: [...bytes] });
+        const r = await rawExchange(s.port, "", { pieces: Array.from(bytes) });
         const [res] = parseAll(r.data);
         assert.ok(res);
         assert.deepEqual(JSON.parse(res.body.toString("latin1")), expected[path], `${framing} ${path}`);

@@ -34,7 +34,10 @@ async function converse(port: number, requests: string[]) {
 
 test("HTTP/1.1 is persistent by default, with no Connection header (test_002_keepalive)", async () => {
   await withServer(hello, {}, async (s) => {
-    const { responses, client } = await converse(s.port, Array(3).fill("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+    const { responses, client } = await converse(
+      s.port,
+      Array.from({ length: 3 }, () => "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+    );
     try {
       for (const r of responses) {
         assert.equal(r.statusLine, "HTTP/1.1 200 OK");
@@ -295,8 +298,8 @@ test("kept-alive connections with chunked request bodies (test_027_keepalive_chu
     let body = "";
     if (env.PATH_INFO === "/a") body = (await input.read()).toString();
     else if (env.PATH_INFO === "/b")
-      for (let b = await input.read(4096); b.length > 0; b = await input.read(4096)) body += b;
-    else for (let b = await input.read(1); b.length > 0; b = await input.read(1)) body += b;
+      for (let b = await input.read(4096); b.length > 0; b = await input.read(4096)) body += b.toString();
+    else for (let b = await input.read(1); b.length > 0; b = await input.read(1)) body += b.toString();
     sr("200 OK", []);
     return [body];
   };

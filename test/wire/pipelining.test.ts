@@ -61,7 +61,7 @@ test("pipelined requests arriving one byte at a time are answered in order", asy
   await withServer(pathEcho([]), {}, async (s) => {
     const bytes =
       get("/1") + "POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" + get("/3", "Connection: close\r\n");
-    const r = await rawExchange(s.port, "", { pieces: [...bytes] });
+    const r = await rawExchange(s.port, "", { pieces: Array.from(bytes) });
     assert.equal(r.closed, true);
     assert.deepEqual(
       parseAll(r.data).map((x) => x.body.toString()),
