@@ -465,8 +465,9 @@ async function main(): Promise<void> {
   for (const [kind] of WEIGHTS) await warmup.run(kind);
   await sleep(300);
   await waitForIdleServer(server, 15_000);
-  const snapshots: Snapshot[] = [{ phase: "start", sent: tally.sent, stats: await server.stats(true) }];
-  process.stdout.write(`${describeSnapshot(snapshots[0] as Snapshot)}\n`);
+  const start: Snapshot = { phase: "start", sent: tally.sent, stats: await server.stats(true) };
+  const snapshots: Snapshot[] = [start];
+  process.stdout.write(`${describeSnapshot(start)}\n`);
   const started = Date.now();
   const deadline = started + opts.maxSeconds * 1000;
 
@@ -520,7 +521,6 @@ async function main(): Promise<void> {
     );
   for (const f of tally.failures) process.stdout.write(`  failure: ${f}\n`);
 
-  const start = snapshots[0] as Snapshot;
   const problems: string[] = [];
   if (tally.failedCount > 0) problems.push(`${tally.failedCount} operations failed`);
   if ((end.stats.extra.connections ?? 0) !== 0)

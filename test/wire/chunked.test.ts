@@ -60,8 +60,10 @@ const iterableKinds: Record<string, () => Body> = {
       [Symbol.iterator]: () => {
         let i = 0;
         return {
-          next: () =>
-            i < items.length ? { done: false, value: items[i++] as Chunk } : { done: true, value: undefined },
+          next: (): IteratorResult<Chunk, undefined> => {
+            const value = items[i++];
+            return value === undefined ? { done: true, value } : { done: false, value };
+          },
         };
       },
     };
