@@ -7,7 +7,7 @@
  */
 
 import { execFile } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -16,6 +16,18 @@ import { fileURLToPath } from "node:url";
 
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
 const tsc = join(repo, "node_modules", "typescript", "bin", "tsc");
+
+/** The parts of package.json this test follows: whatever subpaths and binaries the package declares are checked. */
+interface Manifest {
+  version: string;
+  exports: Record<string, string | Record<string, string>>;
+  bin?: Record<string, string>;
+}
+
+const manifest = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as Manifest;
+
+/** "./dist/src/index.js" → "dist/src/index.js", as npm pack lists files. */
+const packed = (target: string): string => target.replace(/^\.\//, "");
 
 interface Run {
   stdout: string;
@@ -208,6 +220,25 @@ describe("the package, packed and installed into an empty project", () => {
     assert.ok(js.length > 20, `only ${js.length} .js files`);
     for (const f of js) {
       assert.ok(files.includes(f.replace(/\.js$/, ".d.ts")), `${f} has no declaration file`);
+    }
+  });
+
+  test("every file that exports and bin name is in the tarball", () => {
+    const targets = Object.values(manifest.exports).flatMap((t) => (typeof t === "string" ? [t] : Object.values(t)));
+    for (const target of [...targets, ...Object.values(manifest.bin ?? {})]) {
+      assert.ok(files.includes(packed(target)), `${target} is declared in package.json but not in the tarball`);
+    }
+  });
+
+  test("each command in bin runs from the installed package (--version)", async (t) => {
+    const names = Object.keys(manifest.bin ?? {});
+    if (names.length === 0) {
+      t.skip("package.json declares no bin");
+      return;
+    }
+    for (const name of names) {
+      const { stdout } = await run(join(consumer, "node_modules", ".bin", name), ["--version"], consumer, env);
+      assert.match(stdout, new RegExp(manifest.version.replaceAll(".", "\\.")), `${name} --version`);
     }
   });
 
