@@ -1,7 +1,7 @@
 /**
- * Starts a compiled example (dist/examples/NAME.js) as a child process on 127.0.0.1 and a free
- * port (HOST and PORT=0), finds its address in its "wsgi starting up on" log line, and stops it
- * afterwards, so that an example is tested as a user runs it.
+ * Starts a compiled example (dist/examples/NAME.js) as a child process on a free port (PORT=0, and
+ * HOST=127.0.0.1 for the examples that read it), finds its port in its "wsgi starting up on" log
+ * line, and stops it afterwards, so that an example is tested as a user runs it.
  */
 
 import { spawn, type ChildProcess } from "node:child_process";
@@ -64,7 +64,8 @@ export async function startExample(name: string, env: Record<string, string> = {
   const stderr = new Output(child.stderr as NodeJS.ReadableStream);
   try {
     const started = await Promise.race([
-      stderr.waitFor(/wsgi starting up on (https?):\/\/127\.0\.0\.1:(\d+)/),
+      // Any host (an example that ignores HOST listens on 0.0.0.0): it is reached on 127.0.0.1.
+      stderr.waitFor(/wsgi starting up on (https?):\/\/\S+:(\d+)/),
       exited.then((code) => {
         throw new Error(`example ${name} exited (${String(code)}) before listening: ${stderr.text}`);
       }),
