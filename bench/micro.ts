@@ -86,6 +86,7 @@ const owner: ConnectionOwner = {
   requestStarted() {},
   requestFinished() {},
   requestAbandoned() {},
+  hooksStarted() {},
   connectionClosed() {
     open--;
   },

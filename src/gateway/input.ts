@@ -15,8 +15,11 @@
 
 /** What Input needs from the connection. */
 export interface InputSource {
-  /** Writes a 100 Continue carrying this header block (checked "Name: value\r\n" lines). */
-  sendContinue(headerBlock: string): void;
+  /**
+   * Writes a 100 Continue carrying this header block (checked "Name: value\r\n" lines).
+   * `again`: one was sent before, so the client may send a further body (docs/api.md, Input).
+   */
+  sendContinue(headerBlock: string, again: boolean): void;
   /** The final response's head has been written. */
   readonly finalResponseStarted: boolean;
   /** The application took bytes out, or waits for more (`waiting`): reading may resume. */
@@ -78,6 +81,11 @@ export class Input implements AsyncIterable<Buffer> {
   end(): void {
     this.ended = true;
     this.signal();
+  }
+
+  /** A further body follows, read through this Input (a second 100 Continue with a chunked body). */
+  reopen(): void {
+    if (this.failure === null) this.ended = false;
   }
 
   /** The body cannot be completed (client gone, malformed chunk). */
@@ -244,8 +252,9 @@ export class Input implements AsyncIterable<Buffer> {
    */
   sendHundredContinueResponse(): Promise<void> {
     if (this.continueExpected && !this.retired && !this.source.finalResponseStarted) {
+      const again = this.continueSent;
       this.continueSent = true;
-      this.source.sendContinue(this.continueHeaders);
+      this.source.sendContinue(this.continueHeaders, again);
     }
     return Promise.resolve();
   }

@@ -22,7 +22,7 @@
  * final chunk), and are logged. `close()` on the body is called exactly once.
  */
 
-import { ClientDisconnectedError, HttpProtocolError, renderErrorResponse } from "../errors.js";
+import { ClientDisconnectedError, HttpProtocolError, describeError, renderErrorResponse } from "../errors.js";
 import { dateHeaderLine } from "../http1/date.js";
 import {
   Framing,
@@ -36,8 +36,10 @@ import {
 } from "../http1/response-head.js";
 import type { RequestFraming } from "../http1/request-framing.js";
 import type { RequestHead } from "../http1/request-head.js";
+import { COPY_BUFFER_BYTES, RETURN_GRACE_MS, SOCKET_BATCH_BYTES } from "../limits.js";
 import type { ServerConfig } from "../options.js";
-import { describeError } from "../server/logger.js";
+import { ClientGoneListeners } from "./disconnect.js";
+import type { ExchangeControl, Takeover } from "./exchange-link.js";
 import type { Input } from "./input.js";
 import { checkResponseHeaders, checkResponseStatus } from "./start-response.js";
 import type { App, Body, Chunk, Environ, StartResponse, Write } from "./types.js";
@@ -64,11 +66,6 @@ export interface Transport {
   readonly outputBytes: number;
 }
 
-/** Bytes: the smallest buffer copied chunks are gathered in (see Exchange.copyIn). */
-const COPY_BUFFER_BYTES = 16 * 1024;
-
-/** Bytes of framed body the output may hold before it is handed to the socket. */
-const SOCKET_BATCH_BYTES = 64 * 1024;
 
 export interface ExchangeHost extends Transport {
   readonly config: ServerConfig;
@@ -76,13 +73,13 @@ export interface ExchangeHost extends Transport {
   readonly mayKeepAlive: boolean;
   /** ms, now, from the shared coarse clock (server/clock.ts) the Date header is made from (Date.now() when absent). */
   readonly now?: number;
+  /** Hands the socket over once the output (ending with a 101's head) is in the kernel (upgrade.ts). */
+  upgrade(): Promise<Takeover>;
 }
 
 const RESOLVED = Promise.resolve();
 /** What an async body's wait for its next chunk resolves with when the client left. */
 const GONE = Symbol("gone");
-/** ms an async body's return() is waited for once the client left during its next() (see returnWaiting). */
-const RETURN_GRACE_MS = 500;
 
 /** A part of the body: a string here is ASCII-only (its bytes are its chars). */
 type Part = string | Uint8Array;
@@ -141,7 +138,21 @@ function keepAliveLines(seconds: number): string {
   return keepAliveText;
 }
 
-export class Exchange {
+/** Calls an iterator's return() (its cleanup) when it has one; what that throws or rejects with is dropped. */
+function returnQuietly(it: Iterator<Chunk> | AsyncIterator<Chunk>): Promise<void> | undefined {
+  try {
+    const r: unknown = it.return?.();
+    // the iterator's own cleanup failing adds nothing to the error that stopped it
+    if (isThenable(r)) return Promise.resolve(r).then(noop, noop);
+  } catch {
+    // as above
+  }
+  return undefined;
+}
+
+function noop(): void {}
+
+export class Exchange implements ExchangeControl {
   readonly environ: Environ;
   readonly input: Input;
   readonly head: RequestHead;
@@ -194,6 +205,17 @@ export class Exchange {
   private serverStatusCode: string | null = null;
   /** Bytes written for this response, head included (eventlet's body_length). */
   bytesSent = 0;
+  /** takeOver() handed the connection to another protocol. */
+  upgraded = false;
+  /** Where this response starts in the connection's output (request-end.ts). */
+  outputStart = 0;
+  /** Seconds from the request's start to the end of its exchange, for the access log. */
+  wallSeconds = 0;
+  /** The response is complete (or handed over): a client leaving now is not reported (onClientGone). */
+  private responseDone = false;
+  /** The client left before the response was complete. */
+  private clientLeft = false;
+  private goneListeners: ClientGoneListeners | null = null;
 
   private bodyClosed = false;
   readonly startResponse: StartResponse = (status, headers, excInfo) => this.start(status, headers, excInfo);
@@ -220,6 +242,15 @@ export class Exchange {
    * asked for, not for every response. A checked status starts with its
    * three digits, so they are its code as text.
    */
+  get requestLine(): string {
+    return this.head.requestLine;
+  }
+
+  /** Bytes of this response queued for the socket (request-end.ts's EndedRequest). */
+  get outputBytes(): number {
+    return this.bytesSent;
+  }
+
   get statusCode(): string {
     if (this.serverStatusCode !== null) return this.serverStatusCode;
     return this.status === null ? "200" : String(this.status.code);
@@ -264,6 +295,8 @@ export class Exchange {
   }
 
   private sendBody(body: Body): Promise<void> | undefined {
+    // After a takeover the other protocol owns the socket; the body should be empty and is not sent.
+    if (this.upgraded) return undefined;
     if (this.environ["eventlet.already_handled"] === true) {
       this.handedOver = true;
       this.over = true;
@@ -305,7 +338,7 @@ export class Exchange {
     try {
       for (;;) {
         if (this.host.gone) {
-          it.return?.();
+          void returnQuietly(it);
           return undefined;
         }
         const r = it.next();
@@ -318,11 +351,7 @@ export class Exchange {
       }
     } catch (err) {
       // The iterator threw (or a chunk was bad): let it clean up, then fail the response.
-      try {
-        it.return?.();
-      } catch {
-        // the iterator's own cleanup failing adds nothing to the first error
-      }
+      void returnQuietly(it);
       throw err;
     }
     this.finish(-1);
@@ -360,11 +389,7 @@ export class Exchange {
           this.gather(r.value);
         } catch (err) {
           // A bad chunk: let the iterator clean up (as the synchronous path does), then fail the response.
-          try {
-            await it.return?.();
-          } catch {
-            // the iterator's own cleanup failing adds nothing to the first error
-          }
+          await returnQuietly(it);
           throw err;
         }
         if (this.mustWait) {
@@ -564,6 +589,7 @@ export class Exchange {
   private finish(knownLength: number): void {
     this.writeParts(knownLength);
     this.over = true;
+    this.completeResponse();
     if (this.bodyFraming === Framing.Chunked) {
       this.host.writeText(LAST_CHUNK);
       this.bytesSent += LAST_CHUNK.length;
@@ -647,11 +673,9 @@ export class Exchange {
       return;
     }
     if (this.host.gone) {
+      // The client left; the error (not a ClientDisconnectedError: those returned above) is still the app's.
       this.aborted = true;
-      // The client leaving (a read or write that failed for it) is not the app's fault; any other error still is.
-      if (err instanceof ClientDisconnectedError)
-        log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
-      else log.error(describeError(err));
+      log.error(describeError(err));
       return;
     }
     log.error(describeError(err));
@@ -667,6 +691,7 @@ export class Exchange {
       // The request was at fault (a malformed chunk, a body too slow): answered as every protocol error is.
       const response = renderErrorResponse(inputError);
       this.headersSent = true;
+      this.completeResponse();
       this.serverStatusCode = String(inputError.status);
       this.host.writeText(response);
       this.bytesSent += response.length;
@@ -681,6 +706,7 @@ export class Exchange {
       `${this.host.config.http11 ? "HTTP/1.1" : "HTTP/1.0"} ${code} ${reason}\r\n` +
       `Content-Type: text/plain\r\nContent-Length: ${body.length}\r\n${dateHeaderLine()}Connection: close\r\n\r\n`;
     this.headersSent = true;
+    this.completeResponse();
     this.serverStatusCode = String(code);
     this.host.writeText(head);
     this.bytesSent += head.length;
@@ -689,6 +715,57 @@ export class Exchange {
       this.host.writeBytes(body);
       this.bytesSent += body.length;
     }
+  }
+
+  // ---- the adapters' hooks (upgrade.ts, disconnect.ts) ----
+
+  /** See upgrade.ts. */
+  takeOver(status: string, headers: [string, string][]): Promise<Takeover> {
+    try {
+      if (this.headersSent || this.over) throw new Error("takeOver(): the response has already started");
+      if (!this.input.complete || this.input.buffered > 0)
+        throw new Error("takeOver(): the request has a body still unread");
+      if (!this.http11) throw new Error("takeOver(): a protocol switch needs HTTP/1.1 (RFC 9110 §7.8)");
+      const checkedStatus = checkResponseStatus(status);
+      // As startResponse checks and capitalises them; no Content-Length (a 101 has no body).
+      const checked = checkResponseHeaders(headers, this.host.config.capitalizeResponseHeaders, true);
+      const head = `${checkedStatus.line11}${checked.block}\r\n`;
+      this.status = checkedStatus;
+      this.headersSent = true;
+      this.over = true;
+      this.upgraded = true;
+      this.completeResponse();
+      this.host.writeText(head);
+      this.bytesSent += head.length;
+    } catch (err) {
+      return quietReject(err);
+    }
+    return this.host.upgrade();
+  }
+
+  /** See disconnect.ts. */
+  onClientGone(listener: () => void): () => void {
+    if (this.responseDone) return noop;
+    const listeners = (this.goneListeners ??= new ClientGoneListeners());
+    if (this.clientLeft) listeners.fire((err) => this.reportListenerError(err));
+    return listeners.add(listener);
+  }
+
+  /** The connection: the client closed, reset, or half-closed before the request body was complete. */
+  clientGone(): void {
+    if (this.responseDone || this.clientLeft) return;
+    this.clientLeft = true;
+    this.goneListeners?.fire((err) => this.reportListenerError(err));
+  }
+
+  private reportListenerError(err: unknown): void {
+    this.host.config.log.error(describeError(err));
+  }
+
+  /** The whole response is in the connection's output: the client leaving is no longer reported. */
+  private completeResponse(): void {
+    this.responseDone = true;
+    this.goneListeners?.retire();
   }
 
   /** close() on the body, exactly once, whatever happened. Errors it throws are logged. */

@@ -28,7 +28,6 @@
 import type { Socket } from "node:net";
 import { ClientDisconnectedError, HttpProtocolError, RequestTimeoutError, renderErrorResponse } from "../errors.js";
 import { ChunkedDecoder, EmptyDecoder, LengthDecoder, type BodyDecoder } from "../http1/body-decoder.js";
-import { logDateTime } from "../http1/date.js";
 import { requestFraming } from "../http1/request-framing.js";
 import { RequestHeadParser, type RequestHead } from "../http1/request-head.js";
 import { buildEnviron, type ConnectionInfo } from "../gateway/environ.js";
@@ -36,12 +35,20 @@ import { Input, type InputSource } from "../gateway/input.js";
 import { Exchange, type ExchangeHost } from "../gateway/response.js";
 import { checkContinueHeaders } from "../gateway/start-response.js";
 import { continueResponse } from "../http1/response-head.js";
-import type { App, PostHook } from "../gateway/types.js";
-import { INPUT_HIGH_WATER_MARK, PIPELINE_HIGH_WATER_MARK } from "../limits.js";
+import type { App } from "../gateway/types.js";
+import { EXCHANGE, type Takeover } from "../gateway/exchange-link.js";
+import {
+  INPUT_HIGH_WATER_MARK,
+  LINGER_MS,
+  MAX_SOCKET_WRITE_BYTES,
+  PIPELINE_HIGH_WATER_MARK,
+  SOCKET_BATCH_BYTES,
+} from "../limits.js";
 import type { ServerConfig } from "../options.js";
 import { coarseNow, refreshClock } from "./clock.js";
-import { describeError } from "./logger.js";
+import { describeError } from "../errors.js";
 import { ReadBuffer } from "./read-buffer.js";
+import { endRequest, type EndedRequest } from "./request-end.js";
 
 /** What a connection needs from its server. */
 export interface ConnectionOwner {
@@ -54,12 +61,36 @@ export interface ConnectionOwner {
   requestFinished(abandoned: boolean): void;
   /** Shutdown dropped the connection of a request marked idle: close() need not wait for its app. */
   requestAbandoned(): void;
-  connectionClosed(conn: Connection): void;
+  connectionClosed(conn: Connection, reason: ConnectionCloseReason): void;
+  /** A post-hook run began; graceful close waits for `running` to settle. */
+  hooksStarted(running: Promise<void>): void;
 }
 
+/**
+ * Why a connection closed, as the server's `connection closed` event says:
+ * - `client`: the client closed it (FIN, or a close while idle);
+ * - `error`: a socket error (a reset, a TLS error);
+ * - `protocol-error`: the server answered a malformed request (400, 414, 431, 501, 505) and closed;
+ * - `timeout`: headersTimeout, requestTimeout, socketTimeout, or keepalive's idle limit;
+ * - `done`: the last response said `Connection: close` (keep-alive off or refused);
+ * - `aborted`: a response was cut after its head went out (an app error mid-body);
+ * - `shutdown`: WsgiServer.close() closed it (idle, or after its last response);
+ * - `deadline`: WsgiServer.close()'s deadline cut it;
+ * - `upgraded`: it was taken over (takeOver, or eventlet.already_handled / getSocket()).
+ */
+export type ConnectionCloseReason =
+  | "client"
+  | "error"
+  | "protocol-error"
+  | "timeout"
+  | "done"
+  | "aborted"
+  | "shutdown"
+  | "deadline"
+  | "upgraded";
+
 const EMPTY_DECODER = new EmptyDecoder();
-/** Milliseconds an ended connection may wait for the client's FIN before it is destroyed. */
-const LINGER_MS = 5000;
+const NO_BYTES = Buffer.alloc(0);
 
 export class Connection implements ExchangeHost, InputSource {
   readonly socket: Socket;
@@ -85,7 +116,7 @@ export class Connection implements ExchangeHost, InputSource {
   /** The running request was reported abandoned (shutdown dropped its connection as marked idle). */
   private abandoned = false;
   /** No request has begun on this connection yet: its wait for one is bounded by headersTimeout. */
-  private fresh = true;
+  private freshConnection = true;
 
   private pumping = false;
   /** No further request will be read. */
@@ -94,6 +125,30 @@ export class Connection implements ExchangeHost, InputSource {
   private peerEnded = false;
   private paused = false;
   private takenOver = false;
+  /** Reading stopped until the responses queued on the socket drain (see outputBackedUp). */
+  private waitingForOutput = false;
+  /** takeOver() handed the socket to another protocol: no parser, no timers. */
+  private upgraded = false;
+  private shutdownListeners: ((deadlineMs: number | undefined) => void)[] | null = null;
+  /** Why the connection is closing, once known (the first reason wins). */
+  private closeReason: ConnectionCloseReason | null = null;
+  /** Requests begun on this connection. */
+  requests = 0;
+
+  /** Bytes handed to socket.write so far. */
+  private flushedBytes = 0;
+  /** Bytes whose socket.write completed: the kernel took them. */
+  private ackedBytes = 0;
+  /** The length of each socket.write not yet completed, oldest first (their callbacks come in order). */
+  private readonly writeLengths: number[] = [];
+  private readonly onWritten = (err?: Error | null): void => {
+    const n = this.writeLengths.shift() ?? 0;
+    if (err === undefined || err === null) this.ackedBytes += n;
+  };
+  /** Requests whose exchange is over, waiting for their responses to reach the kernel (request-end.ts). */
+  private ended: EndedRequest[] = [];
+  /** An empty write's callback will end the requests queued in `ended`. */
+  private endPending = false;
 
   private outText = "";
   private outParts: (string | Uint8Array)[] = [];
@@ -146,12 +201,18 @@ export class Connection implements ExchangeHost, InputSource {
   /** @internal */
   onEnd(): void {
     this.peerEnded = true;
-    if (!this.decoder.done) this.input?.fail(new ClientDisconnectedError());
+    this.setCloseReason("client");
+    if (!this.decoder.done) {
+      this.input?.fail(new ClientDisconnectedError());
+      // A half-close before the request body is complete: the request can never be whole.
+      this.exchange?.clientGone();
+    }
     if (this.exchange === null) this.endConnection();
   }
 
   /** @internal */
   onError(err: Error): void {
+    this.setCloseReason("error");
     this.config.log.debug(`connection error from ${this.info.remoteAddr}: ${err.message}`);
   }
 
@@ -160,8 +221,10 @@ export class Connection implements ExchangeHost, InputSource {
     this.closed = true;
     this.closing = true;
     if (!this.decoder.done) this.input?.fail(new ClientDisconnectedError());
+    this.exchange?.clientGone();
     this.wakeDrainWaiters();
-    this.owner.connectionClosed(this);
+    this.settleEnded();
+    this.owner.connectionClosed(this, this.closeReason ?? "client");
   }
 
   /** @internal */
@@ -175,6 +238,7 @@ export class Connection implements ExchangeHost, InputSource {
     // working (nothing left unsent, no body it waits for) is not cut off.
     if (this.exchange !== null && this.socket.writableLength === 0 && (this.decoder.done || this.paused)) return;
     this.config.log.debug(`connection from ${this.info.remoteAddr} timed out`);
+    this.setCloseReason("timeout");
     this.socket.destroy();
   }
 
@@ -196,12 +260,35 @@ export class Connection implements ExchangeHost, InputSource {
           if (this.rb.length > PIPELINE_HIGH_WATER_MARK) this.pauseReading();
           break;
         }
-        if (buf === null || !this.readHead(buf)) break;
+        if (buf === null || this.outputBackedUp() || !this.readHead(buf)) break;
       }
     } finally {
       this.pumping = false;
     }
     this.flush();
+  }
+
+  /**
+   * The responses written so far still wait on the socket (it asked for drain):
+   * the next request is not read until they have gone. A client that pipelines
+   * requests and never reads their responses then stalls on its own send
+   * buffer, instead of the server reading every request and holding every
+   * response (docs/api.md, backpressure).
+   */
+  private outputBackedUp(): boolean {
+    if (this.outputBytes >= SOCKET_BATCH_BYTES) this.flush();
+    if (!this.socket.writableNeedDrain) return false;
+    this.pauseReading();
+    if (!this.waitingForOutput) {
+      this.waitingForOutput = true;
+      void this.drained().then(() => {
+        this.waitingForOutput = false;
+        if (this.closing || this.exchange !== null) return;
+        this.resumeReading();
+        this.pump();
+      });
+    }
+    return true;
   }
 
   /** Reads a head from buf (the read buffer's store); true when a request was started and finished synchronously (keep going). */
@@ -214,7 +301,7 @@ export class Connection implements ExchangeHost, InputSource {
     try {
       end = this.parser.execute(buf, this.rb.start, this.rb.end);
     } catch (err) {
-      this.respondProtocolError(err);
+      this.respondProtocolError(err, this.parser.requestLineSoFar);
       return false;
     }
     if (end < 0) return false;
@@ -229,7 +316,7 @@ export class Connection implements ExchangeHost, InputSource {
     try {
       framing = requestFraming(head, this.config.rejectBadRequests);
     } catch (err) {
-      this.respondProtocolError(err);
+      this.respondProtocolError(err, head.requestLine);
       return false;
     }
     this.decoder = framing.chunked
@@ -243,9 +330,12 @@ export class Connection implements ExchangeHost, InputSource {
     this.input = input;
     const environ = buildEnviron(head, framing, this.info, input, this.config.environ);
     const exchange = new Exchange(this, head, framing, environ, input);
+    (environ as unknown as Record<symbol, unknown>)[EXCHANGE] = exchange;
+    exchange.outputStart = this.outputPosition;
     this.exchange = exchange;
+    this.requests++;
     this.markedIdle = false;
-    this.fresh = false;
+    this.freshConnection = false;
     const buf = this.rb.bytes;
     if (buf !== null && !this.decoder.done) this.feedBody(buf);
     // Pipelined before a FIN that has been read already: the rest of this body can never come.
@@ -334,20 +424,30 @@ export class Connection implements ExchangeHost, InputSource {
     // have learnt it cannot serve another request (a body timed out or was malformed, the
     // client half-closed, the server began shutting down): mayKeepAlive is asked again.
     let keepAlive =
-      exchange.keepAlive && !exchange.aborted && !exchange.handedOver && !this.takenOver && this.mayKeepAlive;
+      exchange.keepAlive &&
+      !exchange.aborted &&
+      !exchange.handedOver &&
+      !exchange.upgraded &&
+      !this.takenOver &&
+      this.mayKeepAlive;
     if (!this.decoder.done) {
       if (keepAlive && input.error === null) input.drop();
       else keepAlive = false;
     }
-    this.runPostHooks(exchange);
-    this.logAccess(exchange, startedMs);
-    // After the post hooks are under way: a server closing may be waiting for this.
+    // The access line and post hooks wait until the response is in the kernel (settleEnded).
+    exchange.wallSeconds = this.config.logAccess === null ? 0 : (performance.now() - startedMs) / 1000;
+    this.ended.push(exchange);
+    // A connection already closed ends it now; an open one when its output is flushed below.
+    if (this.closed) this.settleEnded();
     this.owner.requestFinished(this.abandoned);
     this.abandoned = false;
-    if (exchange.aborted) {
+    if (exchange.aborted || exchange.upgraded) {
+      // Aborted: the response is incomplete. Upgraded: the other protocol is over when its app returns.
+      this.setCloseReason(exchange.upgraded ? "upgraded" : "aborted");
       this.closing = true;
       this.flush();
       this.socket.destroy();
+      this.settleEnded();
       return;
     }
     if (!keepAlive) {
@@ -361,6 +461,8 @@ export class Connection implements ExchangeHost, InputSource {
         this.paused = false;
         this.socket.resume();
       }
+      if (this.takenOver) this.setCloseReason("upgraded");
+      else this.setCloseReason(this.owner.closing ? "shutdown" : "done");
       this.endConnection();
       return;
     }
@@ -376,7 +478,7 @@ export class Connection implements ExchangeHost, InputSource {
   /** Closes the connection if one of its time limits has passed. */
   checkTimeouts(now: number): void {
     const cfg = this.config;
-    if (this.closed) return;
+    if (this.closed || this.upgraded) return;
     if (this.endedAt > 0) {
       if (now - this.endedAt > LINGER_MS) this.socket.destroy();
       return;
@@ -384,9 +486,10 @@ export class Connection implements ExchangeHost, InputSource {
     if (this.idleSince > 0) {
       // A new connection's first request must begin within headersTimeout (a client that
       // connects and says nothing cannot hold a slot); later waits are keepalive's.
-      const idleLimitMs = this.fresh ? cfg.headersTimeoutMs : cfg.keepaliveTimeoutMs;
+      const idleLimitMs = this.freshConnection ? cfg.headersTimeoutMs : cfg.keepaliveTimeoutMs;
       if (idleLimitMs > 0 && now - this.idleSince > idleLimitMs) {
         this.config.log.debug(`closing idle connection from ${this.info.remoteAddr}`);
+        this.setCloseReason("timeout");
         this.endConnection();
       }
       return;
@@ -397,12 +500,14 @@ export class Connection implements ExchangeHost, InputSource {
       if (cfg.requestTimeoutMs > 0 && now - this.requestStartedAt > cfg.requestTimeoutMs) {
         this.decoder = EMPTY_DECODER;
         this.closing = true;
+        this.setCloseReason("timeout");
         this.input?.fail(new RequestTimeoutError());
         if (this.exchange === null) this.endConnection();
       }
     } else if (this.exchange === null) {
       if (cfg.headersTimeoutMs > 0 && now - this.requestStartedAt > cfg.headersTimeoutMs) {
-        this.respondProtocolError(new RequestTimeoutError());
+        this.setCloseReason("timeout");
+        this.respondProtocolError(new RequestTimeoutError(), this.parser.requestLineSoFar);
       }
     }
   }
@@ -412,25 +517,66 @@ export class Connection implements ExchangeHost, InputSource {
     return (this.idleSince > 0 && this.rb.empty && this.exchange === null) || this.markedIdle;
   }
 
-  /** Server shutdown: idle connections end now, busy ones after their response (with Connection: close). */
-  shutdown(): void {
+  get remoteAddr(): string {
+    return this.info.remoteAddr;
+  }
+
+  get remotePort(): string {
+    return this.info.remotePort;
+  }
+
+  /** No request has begun on this connection yet. */
+  get fresh(): boolean {
+    return this.freshConnection;
+  }
+
+  /**
+   * Server shutdown: idle connections that carried requests end now, busy ones after their
+   * response (with Connection: close). One that has not carried a request yet is left
+   * open: the server gives it FIRST_REQUEST_GRACE_MS for its first request (graceOver).
+   * An upgraded connection's new owner is told, with the time left.
+   */
+  shutdown(deadlineMs: number | undefined): void {
+    if (this.upgraded) {
+      const listeners = this.shutdownListeners;
+      this.shutdownListeners = null;
+      if (listeners !== null) for (const listener of listeners) listener(deadlineMs);
+      return;
+    }
+    if (this.freshConnection && this.idle && !this.markedIdle) return;
     // eventlet shuts a connection marked idle down even while its app runs (a long poll).
     if (this.markedIdle && this.exchange !== null) {
       if (!this.abandoned) {
         this.abandoned = true;
         this.owner.requestAbandoned();
       }
-      this.destroy();
+      this.destroy("shutdown");
     } else if (this.idle) {
-      // Nothing is owed to an idle client: once our FIN is out the socket is
-      // closed, rather than lingering (up to LINGER_MS) for the client's own.
-      this.endConnection();
-      this.socket.destroySoon();
+      this.closeIdle();
     }
   }
 
-  destroy(): void {
+  /** The grace for a first request after shutdown began is over: a connection still without one ends. */
+  graceOver(): void {
+    if (this.freshConnection && this.idle) this.closeIdle();
+  }
+
+  private closeIdle(): void {
+    this.setCloseReason("shutdown");
+    // Nothing is owed to an idle client: once our FIN is out the socket is
+    // closed, rather than lingering (up to LINGER_MS) for the client's own.
+    this.endConnection();
+    this.socket.destroySoon();
+  }
+
+  /** Cuts the connection now (close()'s deadline, or a connection marked idle at shutdown). */
+  destroy(reason: ConnectionCloseReason = "deadline"): void {
+    this.setCloseReason(reason);
     this.socket.destroy();
+  }
+
+  private setCloseReason(reason: ConnectionCloseReason): void {
+    this.closeReason ??= reason;
   }
 
   private setIdle(): void {
@@ -446,10 +592,24 @@ export class Connection implements ExchangeHost, InputSource {
     this.socket.end();
   }
 
-  private respondProtocolError(err: unknown): void {
+  /** The server answers a request it could not read (a malformed head, a timeout) and closes; one access line for it. */
+  private respondProtocolError(err: unknown, requestLine: string): void {
     if (!(err instanceof HttpProtocolError)) throw err;
     this.config.log.debug(`bad request from ${this.info.remoteAddr}: ${err.message}`);
-    this.writeText(renderErrorResponse(err));
+    this.setCloseReason(err instanceof RequestTimeoutError ? "timeout" : "protocol-error");
+    const response = renderErrorResponse(err);
+    const outputStart = this.outputPosition;
+    this.writeText(response);
+    this.ended.push({
+      environ: null,
+      requestLine,
+      statusCode: String(err.status),
+      outputStart,
+      outputBytes: response.length,
+      wallSeconds: this.requestStartedAt === 0 ? 0 : (coarseNow() - this.requestStartedAt) / 1000,
+    });
+    this.owner.requestStarted();
+    this.owner.requestFinished(false);
     this.endConnection();
   }
 
@@ -465,47 +625,54 @@ export class Connection implements ExchangeHost, InputSource {
     this.socket.resume();
   }
 
-  // ---- post hooks and the access log ----
+  // ---- the end of each request: its access line and post hooks (request-end.ts) ----
 
-  private runPostHooks(exchange: Exchange): void {
-    const hooks = exchange.environ["eventlet.posthooks"];
-    if (!Array.isArray(hooks) || hooks.length === 0) return;
-    const run = (): void => {
-      void runHooks(hooks, exchange, this.config);
-    };
-    this.flush();
-    if (this.closed || this.socket.writableLength === 0) queueMicrotask(run);
-    else this.socket.write("", run);
+  /** Where the next byte written goes, counted from the connection's first. */
+  get outputPosition(): number {
+    return this.flushedBytes + this.outputBytes;
   }
 
-  private logAccess(exchange: Exchange, startedMs: number): void {
-    const format = this.config.logAccess;
-    if (format === null) return;
-    let clientIp = this.info.remoteAddr;
-    if (this.config.logXForwardedFor) {
-      const forwarded = exchange.environ.HTTP_X_FORWARDED_FOR;
-      if (typeof forwarded === "string" && forwarded.length > 0)
-        clientIp = `${forwarded.replace(/ /g, "")},${clientIp}`;
-    }
-    const now = Date.now();
-    try {
-      this.config.log.info(
-        format({
-          client_ip: clientIp,
-          client_port: this.info.remotePort,
-          date_time: logDateTime(now),
-          request_line: exchange.head.requestLine,
-          status_code: exchange.statusCode,
-          body_length: exchange.bytesSent,
-          wall_seconds: (performance.now() - startedMs) / 1000,
-        }),
-      );
-    } catch (err) {
-      // A logFormat function (or logger) that throws is the user's bug, like an app's: logged,
-      // and the connection goes on — it must not take the response or the process with it.
-      this.config.log.error(describeError(err));
-    }
+  /** How far into the output the kernel has taken bytes. */
+  private get handedBytes(): number {
+    return this.closed ? this.ackedBytes : this.flushedBytes - this.socket.writableLength;
   }
+
+  /**
+   * Ends the requests whose exchanges are over once their responses are in the
+   * kernel: now when nothing waits on the socket, else when an empty write
+   * queued behind them completes (one for the whole batch), else when the
+   * socket closes (a destroyed socket's last write callbacks come before "close").
+   */
+  private settleEnded(): void {
+    if (this.ended.length === 0) return;
+    if (this.closed) {
+      this.endRequests(this.ended.length);
+      return;
+    }
+    if (this.socket.destroyed || this.endPending) return;
+    if (this.socket.writableLength === 0) {
+      this.endRequests(this.ended.length);
+      return;
+    }
+    this.endPending = true;
+    const n = this.ended.length;
+    this.socket.write("", () => {
+      this.endPending = false;
+      if (!this.closed) this.endRequests(n);
+      this.settleEnded();
+    });
+  }
+
+  private endRequests(n: number): void {
+    const batch = n === this.ended.length ? this.ended : this.ended.slice(0, n);
+    this.ended = n === this.ended.length ? [] : this.ended.slice(n);
+    const handed = this.handedBytes;
+    for (const req of batch) endRequest(req, handed, this.closed, this.config, this.info, this.trackHooks);
+  }
+
+  private readonly trackHooks = (running: Promise<void>): void => {
+    this.owner.hooksStarted(running);
+  };
 
   // ---- Transport (gateway/response.ts) ----
 
@@ -552,6 +719,13 @@ export class Connection implements ExchangeHost, InputSource {
   }
 
   flush(): boolean {
+    const ok = this.writeOut();
+    if (this.ended.length !== 0) this.settleEnded();
+    return ok;
+  }
+
+  /** Hands the output to the socket, counting what each write carries (see handedBytes). */
+  private writeOut(): boolean {
     const socket = this.socket;
     if (this.closed || socket.destroyed) {
       this.outText = "";
@@ -563,7 +737,7 @@ export class Connection implements ExchangeHost, InputSource {
       if (this.outText.length > 0) {
         const text = this.outText;
         this.outText = "";
-        return socket.write(text, "latin1");
+        return this.writeText1(text);
       }
       return !socket.writableNeedDrain;
     }
@@ -574,9 +748,31 @@ export class Connection implements ExchangeHost, InputSource {
     this.outPartBytes = 0;
     if (parts.length > 1) socket.cork();
     let ok = true;
-    for (const part of parts) ok = typeof part === "string" ? socket.write(part, "latin1") : socket.write(part);
+    for (const part of parts) ok = typeof part === "string" ? this.writeText1(part) : this.writeBytes1(part);
     if (parts.length > 1) socket.uncork();
     return ok && !socket.writableNeedDrain;
+  }
+
+  private writeText1(text: string): boolean {
+    this.flushedBytes += text.length;
+    this.writeLengths.push(text.length);
+    return this.socket.write(text, "latin1", this.onWritten);
+  }
+
+  /**
+   * A large buffer goes out in slices of MAX_SOCKET_WRITE_BYTES: each slice's
+   * completion is counted, so a download cut by the client logs about what
+   * reached the kernel, not the whole buffer.
+   */
+  private writeBytes1(data: Uint8Array): boolean {
+    let ok = true;
+    for (let at = 0; at < data.length; at += MAX_SOCKET_WRITE_BYTES) {
+      const slice = at === 0 && data.length <= MAX_SOCKET_WRITE_BYTES ? data : data.subarray(at, at + MAX_SOCKET_WRITE_BYTES);
+      this.flushedBytes += slice.length;
+      this.writeLengths.push(slice.length);
+      ok = this.socket.write(slice, this.onWritten);
+    }
+    return ok;
   }
 
   drained(): Promise<void> {
@@ -602,9 +798,27 @@ export class Connection implements ExchangeHost, InputSource {
     return this.exchange === null || this.exchange.headersSent;
   }
 
-  sendContinue(headerBlock: string): void {
+  sendContinue(headerBlock: string, again: boolean): void {
     this.writeText(continueResponse(headerBlock));
     this.flush();
+    if (again) this.expectAnotherBody();
+  }
+
+  /**
+   * A further 100 Continue after a chunked body was complete: the client may send
+   * another chunked body, read through the same Input (docs/api.md, Input; eventlet's
+   * multi-phase uploads, as OpenStack Swift uses them). A Content-Length body
+   * needs nothing: its rest is still to come.
+   */
+  private expectAnotherBody(): void {
+    const input = this.input;
+    const decoder = this.decoder;
+    if (!(decoder instanceof ChunkedDecoder) || !decoder.done || input === null || input.error !== null) return;
+    if (this.exchange === null || this.closing) return;
+    this.decoder = new ChunkedDecoder(this.config.headLimits);
+    input.reopen();
+    this.resumeReading();
+    this.pump();
   }
 
   renderContinueHeaders(headers: [string, string][]): string {
@@ -623,6 +837,49 @@ export class Connection implements ExchangeHost, InputSource {
     ) {
       this.resumeReading();
     }
+  }
+
+  /**
+   * takeOver(): the 101 is in the output; once the kernel has taken it, the
+   * connection is "upgraded" (no parser, no timers, still counted in maxSize)
+   * and its socket is handed over, paused, with the bytes already read past
+   * the request head.
+   */
+  upgrade(): Promise<Takeover> {
+    this.flush();
+    return new Promise((resolve, reject) => {
+      this.socket.write("", (err) => {
+        if (err !== undefined && err !== null) reject(new ClientDisconnectedError("the client went away before the upgrade"));
+        else if (this.closed || this.socket.destroyed) reject(new ClientDisconnectedError("the client went away before the upgrade"));
+        else resolve(this.handOver());
+      });
+    });
+  }
+
+  private handOver(): Takeover {
+    const socket = this.socket;
+    this.upgraded = true;
+    this.closing = true;
+    this.idleSince = 0;
+    this.requestStartedAt = 0;
+    socket.removeListener("data", onSocketData);
+    socket.removeListener("end", onSocketEnd);
+    socket.removeListener("drain", onSocketDrain);
+    if (this.config.socketTimeoutMs > 0) {
+      socket.setTimeout(0);
+      socket.removeListener("timeout", onSocketTimeout);
+    }
+    this.wakeDrainWaiters();
+    socket.pause();
+    this.paused = false;
+    const head = this.rb.take() ?? NO_BYTES;
+    return {
+      socket,
+      head,
+      onShutdown: (listener) => {
+        (this.shutdownListeners ??= []).push(listener);
+      },
+    };
   }
 
   takeSocket(): Socket {
@@ -659,16 +916,4 @@ function onSocketDrain(this: OwnedSocket): void {
 }
 function onSocketTimeout(this: OwnedSocket): void {
   this[CONNECTION].onTimeout();
-}
-
-async function runHooks(hooks: PostHook[], exchange: Exchange, config: ServerConfig): Promise<void> {
-  for (const hook of hooks) {
-    try {
-      const [fn, args = [], kwargs] = hook;
-      const r = kwargs === undefined ? fn(exchange.environ, ...args) : fn(exchange.environ, ...args, kwargs);
-      if (r !== undefined && typeof r.then === "function") await r;
-    } catch (err) {
-      config.log.error(describeError(err));
-    }
-  }
 }

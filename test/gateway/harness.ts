@@ -102,6 +102,10 @@ export class MemoryHost implements ExchangeHost, InputSource {
 
   consumed(): void {}
 
+  upgrade(): Promise<never> {
+    return Promise.reject(new Error("the in-memory connection has no socket to hand over"));
+  }
+
   takeSocket(): unknown {
     this.socketTaken = true;
     return this.socket;
