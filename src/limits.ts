@@ -28,7 +28,7 @@ export const PIPELINE_HIGH_WATER_MARK = 128 * 1024;
 
 /** Bytes of framed response body gathered in the connection's output before it is handed to the socket. */
 export const SOCKET_BATCH_BYTES = 64 * 1024;
-/** Bytes: a larger buffer is written in slices this big, so that what reached the kernel is known (access log). */
+/** Bytes: a larger array body is written in slices this big, each once the last was taken, so that what reached the kernel is known (access log). */
 export const MAX_SOCKET_WRITE_BYTES = 1024 * 1024;
 /** Bytes: the smallest buffer copied response chunks are gathered in (gateway/response.ts). */
 export const COPY_BUFFER_BYTES = 16 * 1024;

@@ -36,7 +36,7 @@ import {
 } from "../http1/response-head.js";
 import type { RequestFraming } from "../http1/request-framing.js";
 import type { RequestHead } from "../http1/request-head.js";
-import { COPY_BUFFER_BYTES, RETURN_GRACE_MS, SOCKET_BATCH_BYTES } from "../limits.js";
+import { COPY_BUFFER_BYTES, MAX_SOCKET_WRITE_BYTES, RETURN_GRACE_MS, SOCKET_BATCH_BYTES } from "../limits.js";
 import type { ServerConfig } from "../options.js";
 import { ClientGoneListeners } from "./disconnect.js";
 import type { ExchangeControl, Takeover } from "./exchange-link.js";
@@ -302,14 +302,8 @@ export class Exchange implements ExchangeControl {
       this.over = true;
       return undefined;
     }
-    if (typeof body === "string" || body instanceof Uint8Array) {
-      this.sendArray([body]);
-      return undefined;
-    }
-    if (Array.isArray(body)) {
-      this.sendArray(body as Chunk[]);
-      return undefined;
-    }
+    if (typeof body === "string" || body instanceof Uint8Array) return this.sendArray([body]);
+    if (Array.isArray(body)) return this.sendArray(body as Chunk[]);
     if (body !== null && typeof body === "object") {
       if (typeof (body as Iterable<Chunk>)[Symbol.iterator] === "function") {
         return this.iterate((body as Iterable<Chunk>)[Symbol.iterator]());
@@ -322,13 +316,44 @@ export class Exchange implements ExchangeControl {
   }
 
   /** An array: its length is known, so it gets a Content-Length (unless write() already sent the head). */
-  private sendArray(chunks: Chunk[]): void {
+  private sendArray(chunks: Chunk[]): Promise<void> | undefined {
     let known = -1;
     if (!this.headersSent && this.status !== null && this.appContentLength < 0) {
       for (const chunk of chunks) this.addPart(chunk, false);
       known = this.partBytes;
     } else {
       for (const chunk of chunks) this.addPart(chunk, false);
+    }
+    if (this.partBytes > MAX_SOCKET_WRITE_BYTES) return this.sendInSlices(known);
+    this.finish(known);
+    return undefined;
+  }
+
+  /**
+   * A large array body goes out MAX_SOCKET_WRITE_BYTES at a time, each once the
+   * socket has taken the one before: each write then completes on its own, so
+   * the connection knows what reached the kernel when the client cuts the
+   * download short (the access log's body_length), and the socket never holds
+   * more than a slice.
+   */
+  private async sendInSlices(known: number): Promise<void> {
+    const parts = this.parts;
+    this.parts = [];
+    this.partBytes = 0;
+    let first = true;
+    for (const part of parts) {
+      for (let at = 0; at < part.length; at += MAX_SOCKET_WRITE_BYTES) {
+        if (this.host.gone) return;
+        const slice =
+          typeof part === "string"
+            ? part.slice(at, at + MAX_SOCKET_WRITE_BYTES)
+            : part.subarray(at, at + MAX_SOCKET_WRITE_BYTES);
+        this.parts.push(slice);
+        this.partBytes = slice.length;
+        this.writeParts(first ? known : -1);
+        first = false;
+        if (!this.host.flush()) await this.host.drained();
+      }
     }
     this.finish(known);
   }

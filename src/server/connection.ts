@@ -40,7 +40,6 @@ import { EXCHANGE, type Takeover } from "../gateway/exchange-link.js";
 import {
   INPUT_HIGH_WATER_MARK,
   LINGER_MS,
-  MAX_SOCKET_WRITE_BYTES,
   PIPELINE_HIGH_WATER_MARK,
   SOCKET_BATCH_BYTES,
 } from "../limits.js";
@@ -143,7 +142,9 @@ export class Connection implements ExchangeHost, InputSource {
   private readonly writeLengths: number[] = [];
   private readonly onWritten = (err?: Error | null): void => {
     const n = this.writeLengths.shift() ?? 0;
-    if (err === undefined || err === null) this.ackedBytes += n;
+    // After a failed writev Node 20 still calls the callbacks of its parts without an error:
+    // once the socket is destroyed, no callback counts.
+    if ((err === undefined || err === null) && !this.socket.destroyed) this.ackedBytes += n;
   };
   /** Requests whose exchange is over, waiting for their responses to reach the kernel (request-end.ts). */
   private ended: EndedRequest[] = [];
@@ -445,9 +446,10 @@ export class Connection implements ExchangeHost, InputSource {
       // Aborted: the response is incomplete. Upgraded: the other protocol is over when its app returns.
       this.setCloseReason(exchange.upgraded ? "upgraded" : "aborted");
       this.closing = true;
-      this.flush();
+      // Not flush(): what was written goes out, but the requests are ended once the socket
+      // has closed, so that a response the kernel never took is logged as such (499).
+      this.writeOut();
       this.socket.destroy();
-      this.settleEnded();
       return;
     }
     if (!keepAlive) {
@@ -634,7 +636,7 @@ export class Connection implements ExchangeHost, InputSource {
 
   /** How far into the output the kernel has taken bytes. */
   private get handedBytes(): number {
-    return this.closed ? this.ackedBytes : this.flushedBytes - this.socket.writableLength;
+    return this.closed || this.socket.destroyed ? this.ackedBytes : this.flushedBytes - this.socket.writableLength;
   }
 
   /**
@@ -656,9 +658,12 @@ export class Connection implements ExchangeHost, InputSource {
     }
     this.endPending = true;
     const n = this.ended.length;
-    this.socket.write("", () => {
+    this.socket.write("", (err) => {
       this.endPending = false;
-      if (!this.closed) this.endRequests(n);
+      // A failed socket's requests are ended on "close", once its write callbacks have all come
+      // (Node calls them with the error before it destroys the socket).
+      if ((err !== undefined && err !== null) || this.socket.destroyed) return;
+      this.endRequests(n);
       this.settleEnded();
     });
   }
@@ -759,20 +764,10 @@ export class Connection implements ExchangeHost, InputSource {
     return this.socket.write(text, "latin1", this.onWritten);
   }
 
-  /**
-   * A large buffer goes out in slices of MAX_SOCKET_WRITE_BYTES: each slice's
-   * completion is counted, so a download cut by the client logs about what
-   * reached the kernel, not the whole buffer.
-   */
   private writeBytes1(data: Uint8Array): boolean {
-    let ok = true;
-    for (let at = 0; at < data.length; at += MAX_SOCKET_WRITE_BYTES) {
-      const slice = at === 0 && data.length <= MAX_SOCKET_WRITE_BYTES ? data : data.subarray(at, at + MAX_SOCKET_WRITE_BYTES);
-      this.flushedBytes += slice.length;
-      this.writeLengths.push(slice.length);
-      ok = this.socket.write(slice, this.onWritten);
-    }
-    return ok;
+    this.flushedBytes += data.length;
+    this.writeLengths.push(data.length);
+    return this.socket.write(data, this.onWritten);
   }
 
   drained(): Promise<void> {
