@@ -152,6 +152,27 @@ function returnQuietly(it: Iterator<Chunk> | AsyncIterator<Chunk>): Promise<void
 
 function noop(): void {}
 
+/**
+ * A protocol switch's headers, checked and capitalised as startResponse does;
+ * no Content-Length (a 101 has no body). Its `Connection: Upgrade` is kept,
+ * where a final response's Connection is the server's to write (RFC 9110 §7.8).
+ */
+function checkUpgradeHeaders(headers: [string, string][], capitalize: boolean): string {
+  if (!Array.isArray(headers)) return checkResponseHeaders(headers, capitalize, true).block;
+  let connection = "";
+  const rest: [string, string][] = [];
+  for (const pair of headers) {
+    if (Array.isArray(pair) && typeof pair[0] === "string" && pair[0].toLowerCase() === "connection") {
+      // Checked on its own (as a harmless name) so that its value gets the same checks.
+      const one = checkResponseHeaders([["X", pair[1]]], capitalize, true).block;
+      connection += `${capitalize ? "Connection" : pair[0]}${one.slice(1)}`;
+    } else {
+      rest.push(pair);
+    }
+  }
+  return checkResponseHeaders(rest, capitalize, true).block + connection;
+}
+
 export class Exchange implements ExchangeControl {
   readonly environ: Environ;
   readonly input: Input;
@@ -752,9 +773,7 @@ export class Exchange implements ExchangeControl {
         throw new Error("takeOver(): the request has a body still unread");
       if (!this.http11) throw new Error("takeOver(): a protocol switch needs HTTP/1.1 (RFC 9110 §7.8)");
       const checkedStatus = checkResponseStatus(status);
-      // As startResponse checks and capitalises them; no Content-Length (a 101 has no body).
-      const checked = checkResponseHeaders(headers, this.host.config.capitalizeResponseHeaders, true);
-      const head = `${checkedStatus.line11}${checked.block}\r\n`;
+      const head = `${checkedStatus.line11}${checkUpgradeHeaders(headers, this.host.config.capitalizeResponseHeaders)}\r\n`;
       this.status = checkedStatus;
       this.headersSent = true;
       this.over = true;
