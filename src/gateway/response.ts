@@ -26,14 +26,20 @@ import { ClientDisconnectedError, HttpProtocolError, describeError, renderErrorR
 import { dateHeaderLine } from "../http1/date.js";
 import {
   Framing,
-  LAST_CHUNK,
   chooseFraming,
-  chunkHeader,
+  encodeBodyEnd,
+  encodeDataEnd,
+  encodeDataStart,
+  lengthShortfall,
+  type EncoderState,
+} from "../http1/body-encoder.js";
+import {
   contentLengthLine,
   mayCarryContentLength,
   responseHasNoBody,
   type CheckedStatus,
 } from "../http1/response-head.js";
+import { responseKeepsConnection, type ResponseFacts } from "../http1/keep-alive.js";
 import type { RequestFraming } from "../http1/request-framing.js";
 import type { RequestHead } from "../http1/request-head.js";
 import { COPY_BUFFER_BYTES, MAX_SOCKET_WRITE_BYTES, RETURN_GRACE_MS, SOCKET_BATCH_BYTES } from "../limits.js";
@@ -69,7 +75,7 @@ export interface Transport {
 
 export interface ExchangeHost extends Transport {
   readonly config: ServerConfig;
-  /** The connection may serve another request after this one (keepalive on, server not closing, peer still sending). */
+  /** The connection may serve another request after this one: http1/keep-alive.ts's connectionMayContinue(). */
   readonly mayKeepAlive: boolean;
   /** ms, now, from the shared coarse clock (server/clock.ts) the Date header is made from (Date.now() when absent). */
   readonly now?: number;
@@ -173,28 +179,29 @@ function checkUpgradeHeaders(headers: [string, string][], capitalize: boolean): 
   return checkResponseHeaders(rest, capitalize, true).block + connection;
 }
 
-export class Exchange implements ExchangeControl {
+export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   readonly environ: Environ;
   readonly input: Input;
   readonly head: RequestHead;
   private readonly host: ExchangeHost;
   private readonly framing: RequestFraming;
   /** Both ends speak HTTP/1.1 (the request's version, capped by maxHttpVersion). */
-  private readonly http11: boolean;
+  readonly http11: boolean;
 
   // What startResponse set.
   private status: CheckedStatus | null = null;
   private headerBlock = "";
   private appContentLength = -1;
   private appHasDate = false;
-  private appWantsClose = false;
+  appWantsClose = false;
 
   // The response as it goes out.
   /** The head has been written. */
   headersSent = false;
-  private bodyFraming = Framing.None;
+  /** The body encoder's state (http1/body-encoder.ts). */
+  bodyFraming = Framing.None;
   /** With Framing.Length: body bytes still owed. */
-  private remaining = 0;
+  remaining = 0;
   private parts: Part[] = [];
   private partBytes = 0;
   /**
@@ -605,30 +612,16 @@ export class Exchange implements ExchangeControl {
     const parts = this.parts;
     this.parts = [];
     this.partBytes = 0;
-    switch (this.bodyFraming) {
-      case Framing.None:
-        return;
-      case Framing.Length:
-        if (n > this.remaining) {
-          throw new Error(`the response body is longer than its Content-Length (${this.appContentLength})`);
-        }
-        this.remaining -= n;
-        break;
-      case Framing.Chunked: {
-        const size = chunkHeader(n);
-        this.host.writeText(size);
-        this.bytesSent += size.length + 2;
-        break;
-      }
-      case Framing.Close:
-        break;
-    }
+    const before = encodeDataStart(this, n, this.appContentLength);
+    if (before === null) return;
+    if (before.length > 0) this.host.writeText(before);
     for (const part of parts) {
       if (typeof part === "string") this.host.writeText(part);
       else this.host.writeBytes(part);
     }
-    this.bytesSent += n;
-    if (this.bodyFraming === Framing.Chunked) this.host.writeText("\r\n");
+    const after = encodeDataEnd(this.bodyFraming);
+    if (after.length > 0) this.host.writeText(after);
+    this.bytesSent += before.length + n + after.length;
   }
 
   /** The body is over: the last gathered bytes, the head if still unsent, the final chunk. */
@@ -636,12 +629,15 @@ export class Exchange implements ExchangeControl {
     this.writeParts(knownLength);
     this.over = true;
     this.completeResponse();
-    if (this.bodyFraming === Framing.Chunked) {
-      this.host.writeText(LAST_CHUNK);
-      this.bytesSent += LAST_CHUNK.length;
-    } else if (this.bodyFraming === Framing.Length && this.remaining > 0) {
+    const end = encodeBodyEnd(this.bodyFraming);
+    if (end.length > 0) {
+      this.host.writeText(end);
+      this.bytesSent += end.length;
+    }
+    const short = lengthShortfall(this);
+    if (short > 0) {
       this.host.config.log.error(
-        `response to "${this.head.requestLine}" is ${this.remaining} bytes shorter than its Content-Length; closing the connection`,
+        `response to "${this.head.requestLine}" is ${short} bytes shorter than its Content-Length; closing the connection`,
       );
       this.keepAlive = false;
     }
@@ -687,22 +683,37 @@ export class Exchange implements ExchangeControl {
     this.bytesSent += head.length;
   }
 
-  /** RFC 9112 §9.3 with eventlet's rules; see API.md ("keepalive", "The request body"). */
+  /** Whether the connection stays open after this response: http1/keep-alive.ts decides. */
   private decideKeepAlive(): boolean {
-    if (!this.host.mayKeepAlive || this.appWantsClose || this.framing.mustClose) return false;
-    if (this.bodyFraming === Framing.Close) return false;
-    // A 1xx as the final status: after a 101 the client speaks another protocol (RFC 9110 §15.2.2),
-    // after any other it waits for a final response that will not come — HTTP cannot go on.
-    const code = (this.status as CheckedStatus).code;
-    if (code < 200) return false;
-    // A 2xx to CONNECT makes the connection a tunnel (RFC 9110 §9.3.6): what follows is not HTTP.
-    // The application may still take the socket (eventlet.already_handled); otherwise it is closed.
-    if (this.head.method === "CONNECT" && code < 300) return false;
-    if (this.http11 ? this.framing.connectionClose : !this.framing.connectionKeepAlive) return false;
+    return responseKeepsConnection(this.host.mayKeepAlive, this);
+  }
+
+  // ---- ResponseFacts (http1/keep-alive.ts) ----
+
+  get method(): string {
+    return this.head.method;
+  }
+  get statusNumber(): number {
+    return (this.status as CheckedStatus).code;
+  }
+  get requestClose(): boolean {
+    return this.framing.connectionClose;
+  }
+  get requestKeepAlive(): boolean {
+    return this.framing.connectionKeepAlive;
+  }
+  get framingMustClose(): boolean {
+    return this.framing.mustClose;
+  }
+  get closeDelimited(): boolean {
+    return this.bodyFraming === Framing.Close;
+  }
+  get continuePending(): boolean {
     const input = this.input;
-    // A client still waiting for 100 Continue would send its body as the next request (eventlet's rule).
-    if (input.continueExpected && !input.continueSent && !input.complete) return false;
-    return input.error === null;
+    return input.continueExpected && !input.continueSent && !input.complete;
+  }
+  get inputFailed(): boolean {
+    return this.input.error !== null;
   }
 
   // ---- errors and the end ----

@@ -28,6 +28,7 @@
 import type { Socket } from "node:net";
 import { ClientDisconnectedError, HttpProtocolError, RequestTimeoutError, renderErrorResponse } from "../errors.js";
 import { ChunkedDecoder, EmptyDecoder, LengthDecoder, type BodyDecoder } from "../http1/body-decoder.js";
+import { connectionMayContinue, type ConnectionFacts } from "../http1/keep-alive.js";
 import { requestFraming } from "../http1/request-framing.js";
 import { RequestHeadParser, type RequestHead } from "../http1/request-head.js";
 import { buildEnviron, type ConnectionInfo } from "../gateway/environ.js";
@@ -91,7 +92,7 @@ export type ConnectionCloseReason =
 const EMPTY_DECODER = new EmptyDecoder();
 const NO_BYTES = Buffer.alloc(0);
 
-export class Connection implements ExchangeHost, InputSource {
+export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
   readonly socket: Socket;
   readonly config: ServerConfig;
   private readonly owner: ConnectionOwner;
@@ -702,7 +703,22 @@ export class Connection implements ExchangeHost, InputSource {
    * has, but pipelined bytes it sent before its FIN are still to be read.
    */
   get mayKeepAlive(): boolean {
-    return this.config.keepalive && !this.owner.closing && !this.closing && (!this.peerEnded || !this.rb.empty);
+    return connectionMayContinue(this);
+  }
+
+  // ---- ConnectionFacts (http1/keep-alive.ts) ----
+
+  get keepaliveEnabled(): boolean {
+    return this.config.keepalive;
+  }
+  get serverClosing(): boolean {
+    return this.owner.closing;
+  }
+  get readingStopped(): boolean {
+    return this.closing;
+  }
+  get peerDone(): boolean {
+    return this.peerEnded && this.rb.empty;
   }
 
   writeText(text: string): void {

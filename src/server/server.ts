@@ -26,7 +26,7 @@ export interface WsgiServer {
   readonly address: Address;
   /** Resolves (never rejects) when the server has stopped. */
   readonly closed: Promise<void>;
-  /** Graceful shutdown; see API.md. */
+  /** Graceful shutdown; see docs/api.md. */
   close(opts?: CloseOptions): Promise<void>;
   /** Requests being handled now. */
   readonly outstandingRequests: number;
