@@ -48,7 +48,8 @@ import type { ServerConfig } from "../options.js";
 import { coarseNow, refreshClock } from "./clock.js";
 import { describeError } from "../errors.js";
 import { ReadBuffer } from "./read-buffer.js";
-import { endRequest, type EndedRequest } from "./request-end.js";
+import { SocketOutput } from "./output.js";
+import { endRequest } from "./request-end.js";
 
 /** What a connection needs from its server. */
 export interface ConnectionOwner {
@@ -135,29 +136,8 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
   /** Requests begun on this connection. */
   requests = 0;
 
-  /** Bytes handed to socket.write so far. */
-  private flushedBytes = 0;
-  /** Bytes whose socket.write completed: the kernel took them. */
-  private ackedBytes = 0;
-  /** The length of each socket.write not yet completed, oldest first (their callbacks come in order). */
-  private readonly writeLengths: number[] = [];
-  private readonly onWritten = (err?: Error | null): void => {
-    const n = this.writeLengths.shift() ?? 0;
-    // After a failed writev Node 20 still calls the callbacks of its parts without an error:
-    // once the socket is destroyed, no callback counts.
-    if ((err === undefined || err === null) && !this.socket.destroyed) this.ackedBytes += n;
-  };
-  /** Requests whose exchange is over, waiting for their responses to reach the kernel (request-end.ts). */
-  private ended: EndedRequest[] = [];
-  /** An empty write's callback will end the requests queued in `ended`. */
-  private endPending = false;
-
-  private outText = "";
-  private outParts: (string | Uint8Array)[] = [];
-  /** Bytes in outParts. */
-  private outPartBytes = 0;
-  /** Waiting for "drain"; null until something first waits (the listener is added then). */
-  private drainWaiters: (() => void)[] | null = null;
+  /** The response bytes on their way to the socket, and the requests waiting for them (output.ts). */
+  private readonly out: SocketOutput;
 
   constructor(owner: ConnectionOwner, socket: Socket, info: Omit<ConnectionInfo, "setIdle">) {
     this.owner = owner;
@@ -175,6 +155,13 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
       },
     };
     this.parser = new RequestHeadParser(this.config.headLimits);
+    this.out = new SocketOutput(
+      socket,
+      (req, handedTotal, gone) => {
+        endRequest(req, handedTotal, gone, this.config, this.info, this.trackHooks);
+      },
+      () => socket.on("drain", onSocketDrain),
+    );
     this.idleSince = coarseNow();
     socket.setNoDelay(true);
     // The listeners are shared functions that find their Connection on the socket,
@@ -224,14 +211,13 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
     this.closing = true;
     if (!this.decoder.done) this.input?.fail(new ClientDisconnectedError());
     this.exchange?.clientGone();
-    this.wakeDrainWaiters();
-    this.settleEnded();
+    this.out.socketClosed();
     this.owner.connectionClosed(this, this.closeReason ?? "client");
   }
 
   /** @internal */
   onDrain(): void {
-    this.wakeDrainWaiters();
+    this.out.wakeDrainWaiters();
   }
 
   /** @internal */
@@ -438,9 +424,7 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
     }
     // The access line and post hooks wait until the response is in the kernel (settleEnded).
     exchange.wallSeconds = this.config.logAccess === null ? 0 : (performance.now() - startedMs) / 1000;
-    this.ended.push(exchange);
-    // A connection already closed ends it now; an open one when its output is flushed below.
-    if (this.closed) this.settleEnded();
+    this.out.requestEnded(exchange);
     this.owner.requestFinished(this.abandoned);
     this.abandoned = false;
     if (exchange.aborted || exchange.upgraded) {
@@ -449,7 +433,7 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
       this.closing = true;
       // Not flush(): what was written goes out, but the requests are ended once the socket
       // has closed, so that a response the kernel never took is logged as such (499).
-      this.writeOut();
+      this.out.writeOut();
       this.socket.destroy();
       return;
     }
@@ -603,7 +587,7 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
     const response = renderErrorResponse(err);
     const outputStart = this.outputPosition;
     this.writeText(response);
-    this.ended.push({
+    this.out.requestEnded({
       environ: null,
       requestLine,
       statusCode: String(err.status),
@@ -628,59 +612,11 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
     this.socket.resume();
   }
 
-  // ---- the end of each request: its access line and post hooks (request-end.ts) ----
-
-  /** Where the next byte written goes, counted from the connection's first. */
-  get outputPosition(): number {
-    return this.flushedBytes + this.outputBytes;
-  }
-
-  /** How far into the output the kernel has taken bytes. */
-  private get handedBytes(): number {
-    return this.closed || this.socket.destroyed ? this.ackedBytes : this.flushedBytes - this.socket.writableLength;
-  }
-
-  /**
-   * Ends the requests whose exchanges are over once their responses are in the
-   * kernel: now when nothing waits on the socket, else when an empty write
-   * queued behind them completes (one for the whole batch), else when the
-   * socket closes (a destroyed socket's last write callbacks come before "close").
-   */
-  private settleEnded(): void {
-    if (this.ended.length === 0) return;
-    if (this.closed) {
-      this.endRequests(this.ended.length);
-      return;
-    }
-    if (this.socket.destroyed || this.endPending) return;
-    if (this.socket.writableLength === 0) {
-      this.endRequests(this.ended.length);
-      return;
-    }
-    this.endPending = true;
-    const n = this.ended.length;
-    this.socket.write("", (err) => {
-      this.endPending = false;
-      // A failed socket's requests are ended on "close", once its write callbacks have all come
-      // (Node calls them with the error before it destroys the socket).
-      if ((err !== undefined && err !== null) || this.socket.destroyed) return;
-      this.endRequests(n);
-      this.settleEnded();
-    });
-  }
-
-  private endRequests(n: number): void {
-    const batch = n === this.ended.length ? this.ended : this.ended.slice(0, n);
-    this.ended = n === this.ended.length ? [] : this.ended.slice(n);
-    const handed = this.handedBytes;
-    for (const req of batch) endRequest(req, handed, this.closed, this.config, this.info, this.trackHooks);
-  }
+  // ---- Transport (gateway/response.ts) ----
 
   private readonly trackHooks = (running: Promise<void>): void => {
     this.owner.hooksStarted(running);
   };
-
-  // ---- Transport (gateway/response.ts) ----
 
   /** ms, now, from the coarse clock (clock.ts): what the time limits and the Date header need. */
   get now(): number {
@@ -721,86 +657,31 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
     return this.peerEnded && this.rb.empty;
   }
 
+  // ---- Transport (gateway/response.ts), through the output ----
+
   writeText(text: string): void {
-    this.outText += text;
+    this.out.writeText(text);
   }
 
   writeBytes(data: Uint8Array): void {
-    if (this.outText.length > 0) {
-      this.outPartBytes += this.outText.length;
-      this.outParts.push(this.outText);
-      this.outText = "";
-    }
-    this.outPartBytes += data.length;
-    this.outParts.push(data);
+    this.out.writeBytes(data);
   }
 
   get outputBytes(): number {
-    return this.outPartBytes + this.outText.length;
+    return this.out.pendingBytes;
+  }
+
+  /** Where the next byte written goes, counted from the connection's first. */
+  get outputPosition(): number {
+    return this.out.position;
   }
 
   flush(): boolean {
-    const ok = this.writeOut();
-    if (this.ended.length !== 0) this.settleEnded();
-    return ok;
-  }
-
-  /** Hands the output to the socket, counting what each write carries (see handedBytes). */
-  private writeOut(): boolean {
-    const socket = this.socket;
-    if (this.closed || socket.destroyed) {
-      this.outText = "";
-      this.outParts = [];
-      this.outPartBytes = 0;
-      return true;
-    }
-    if (this.outParts.length === 0) {
-      if (this.outText.length > 0) {
-        const text = this.outText;
-        this.outText = "";
-        return this.writeText1(text);
-      }
-      return !socket.writableNeedDrain;
-    }
-    if (this.outText.length > 0) this.outParts.push(this.outText);
-    const parts = this.outParts;
-    this.outText = "";
-    this.outParts = [];
-    this.outPartBytes = 0;
-    if (parts.length > 1) socket.cork();
-    let ok = true;
-    for (const part of parts) ok = typeof part === "string" ? this.writeText1(part) : this.writeBytes1(part);
-    if (parts.length > 1) socket.uncork();
-    return ok && !socket.writableNeedDrain;
-  }
-
-  private writeText1(text: string): boolean {
-    this.flushedBytes += text.length;
-    this.writeLengths.push(text.length);
-    return this.socket.write(text, "latin1", this.onWritten);
-  }
-
-  private writeBytes1(data: Uint8Array): boolean {
-    this.flushedBytes += data.length;
-    this.writeLengths.push(data.length);
-    return this.socket.write(data, this.onWritten);
+    return this.out.flush();
   }
 
   drained(): Promise<void> {
-    if (this.gone || !this.socket.writableNeedDrain) return Promise.resolve();
-    if (this.drainWaiters === null) {
-      this.drainWaiters = [];
-      this.socket.on("drain", onSocketDrain);
-    }
-    const waiters = this.drainWaiters;
-    return new Promise((resolve) => waiters.push(resolve));
-  }
-
-  private wakeDrainWaiters(): void {
-    const waiters = this.drainWaiters;
-    if (waiters === null || waiters.length === 0) return;
-    this.drainWaiters = [];
-    for (const wake of waiters) wake();
+    return this.out.drained();
   }
 
   // ---- InputSource (gateway/input.ts) ----
@@ -880,7 +761,7 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
       socket.setTimeout(0);
       socket.removeListener("timeout", onSocketTimeout);
     }
-    this.wakeDrainWaiters();
+    this.out.wakeDrainWaiters();
     socket.pause();
     this.paused = false;
     const head = this.rb.take() ?? NO_BYTES;
