@@ -1,28 +1,41 @@
 /**
  * One client connection: socket bytes in, parser, exchanges, bytes out.
  *
- * States, derived from three fields rather than stored:
- * - reading a head: no `exchange`, the body `decoder` is done;
- * - busy: an `exchange` is running (the app has the request); bytes that
- *   arrive go to its body decoder, and once that is done they wait in
- *   the read buffer (read-buffer.ts) as the next (pipelined) request;
- * - discarding: the exchange is over but its body is not: the decoder
- *   drops the rest before the next head is read;
- * - closing: no further request will be read; the socket is ended once
- *   the output is flushed.
- * Requests on a connection are handled strictly one after another, so
- * pipelined requests are answered in order; after any framing error
- * nothing more is read as a request.
+ * The life of a request, from bytes to app to bytes:
+ * 1. `onData` appends the socket's bytes to the read buffer (read-buffer.ts)
+ *    and calls `pump`, the read loop.
+ * 2. `pump`, with no exchange running, first asks `outputBackedUp`: while
+ *    earlier responses still wait on the socket it stops reading (a client
+ *    that pipelines and never reads stalls on its own send buffer). Then
+ *    `readHead` feeds http1/request-head.ts; a malformed head goes to
+ *    `respondProtocolError` (400/414/431/501/505, one access line, close).
+ * 3. `startExchange` gets the framing (http1/request-framing.ts), picks the
+ *    body decoder, builds the Input and the environ, links the environ to its
+ *    Exchange (gateway/exchange-link.ts) and runs the app
+ *    (gateway/response.ts: `Exchange.run`). Body bytes that arrive go through
+ *    `feedBody` to the decoder and into the Input; the socket is paused above
+ *    INPUT_HIGH_WATER_MARK until the app reads (`consumed`).
+ * 4. The Exchange writes its head and body through `writeText`/`writeBytes`
+ *    into the output (output.ts), which `flush` hands to the socket, once per
+ *    batch of pipelined requests on the synchronous path.
+ * 5. `exchangeDone` reads the exchange's outcome (`keepAlive`, `aborted`,
+ *    `handedOver`, `upgraded`), asks http1/keep-alive.ts again with what the
+ *    connection has learnt since the head went out, queues the request on
+ *    the output (`requestEnded`: its access line and post hooks run once its
+ *    bytes are in the kernel, request-end.ts), then either reads the next
+ *    request (back to 2, discarding an unread body first) or ends the
+ *    connection.
+ * `upgrade` (takeOver) instead hands the socket over once the 101 is in the
+ * kernel: no parser, no timers, still counted by the server.
  *
- * Output: heads and bodies are appended to `outText` (Latin-1) and
- * `outParts` and handed to the socket by `flush()` — once per batch of
- * pipelined requests on the synchronous path — as one write, or one
- * corked writev when there are buffers.
- *
- * Backpressure: the socket is paused while the app's unread body exceeds
- * INPUT_HIGH_WATER_MARK or pipelined bytes exceed PIPELINE_HIGH_WATER_MARK,
- * and resumed when the app reads or the exchange ends. Responses wait for
- * `drain` (see gateway/response.ts).
+ * States, derived from a few fields rather than stored: reading a head (no
+ * `exchange`, the decoder done); busy (an `exchange` runs; bytes past its
+ * body wait in the read buffer as the next request, up to
+ * PIPELINE_HIGH_WATER_MARK); discarding (the exchange is over, its body is
+ * not); waiting for output (`waitingForOutput`); closing (no further request
+ * is read; the socket ends once the output is flushed); upgraded. Requests
+ * are handled strictly one after another, so pipelined requests are answered
+ * in order; after any framing error nothing more is read as a request.
  */
 
 import type { Socket } from "node:net";
