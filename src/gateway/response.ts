@@ -42,11 +42,13 @@ import {
 import { responseKeepsConnection, type ResponseFacts } from "../http1/keep-alive.js";
 import type { RequestFraming } from "../http1/request-framing.js";
 import type { RequestHead } from "../http1/request-head.js";
-import { COPY_BUFFER_BYTES, MAX_SOCKET_WRITE_BYTES, RETURN_GRACE_MS, SOCKET_BATCH_BYTES } from "../limits.js";
+import { MAX_SOCKET_WRITE_BYTES, RETURN_GRACE_MS, SOCKET_BATCH_BYTES } from "../limits.js";
 import type { ServerConfig } from "../options.js";
 import { ClientGoneListeners } from "./disconnect.js";
 import type { ExchangeControl, Takeover } from "./exchange-link.js";
 import type { Input } from "./input.js";
+import { ChunkGatherer } from "./chunk-gatherer.js";
+import { assembleHead, checkUpgradeHeaders, keepAliveLines } from "./head-assembly.js";
 import { checkResponseHeaders, checkResponseStatus } from "./start-response.js";
 import type { App, Body, Chunk, Environ, StartResponse, Write } from "./types.js";
 
@@ -87,8 +89,6 @@ const RESOLVED = Promise.resolve();
 /** What an async body's wait for its next chunk resolves with when the client left. */
 const GONE = Symbol("gone");
 
-/** A part of the body: a string here is ASCII-only (its bytes are its chars). */
-type Part = string | Uint8Array;
 
 function isThenable<T>(v: unknown): v is PromiseLike<T> {
   return v !== null && typeof v === "object" && typeof (v as { then?: unknown }).then === "function";
@@ -98,50 +98,6 @@ function quietReject(err: unknown): Promise<never> {
   const p = Promise.reject(err);
   p.catch(() => {});
   return p;
-}
-
-/** The last head assembled, and its parts (see assembleHead). */
-const lastParts = ["", "", "", "", "", ""];
-let lastHead = "";
-
-/**
- * status line + the application's headers + Date + Content-Length +
- * Transfer-Encoding + Connection, and the blank line. A server answering
- * the same way again (the same status, headers, second and length) gets the
- * same string back: one piece per head in the output rather than six, which
- * is less to join when a batch of responses goes to the socket.
- */
-function assembleHead(
-  status: string,
-  block: string,
-  date: string,
-  length: string,
-  coding: string,
-  connection: string,
-): string {
-  const p = lastParts;
-  if (p[0] === status && p[1] === block && p[2] === date && p[3] === length && p[4] === coding && p[5] === connection)
-    return lastHead;
-  p[0] = status;
-  p[1] = block;
-  p[2] = date;
-  p[3] = length;
-  p[4] = coding;
-  p[5] = connection;
-  lastHead = `${status}${block}${date}${length}${coding}${connection}\r\n`;
-  return lastHead;
-}
-
-let keepAliveSeconds = -1;
-let keepAliveText = "";
-
-/** "Connection: keep-alive" and "Keep-Alive: timeout=N" lines, made once for N. */
-function keepAliveLines(seconds: number): string {
-  if (seconds !== keepAliveSeconds) {
-    keepAliveSeconds = seconds;
-    keepAliveText = `Connection: keep-alive\r\nKeep-Alive: timeout=${seconds}\r\n`;
-  }
-  return keepAliveText;
 }
 
 /** Calls an iterator's return() (its cleanup) when it has one; what that throws or rejects with is dropped. */
@@ -157,27 +113,6 @@ function returnQuietly(it: Iterator<Chunk> | AsyncIterator<Chunk>): Promise<void
 }
 
 function noop(): void {}
-
-/**
- * A protocol switch's headers, checked and capitalised as startResponse does;
- * no Content-Length (a 101 has no body). Its `Connection: Upgrade` is kept,
- * where a final response's Connection is the server's to write (RFC 9110 §7.8).
- */
-function checkUpgradeHeaders(headers: [string, string][], capitalize: boolean): string {
-  if (!Array.isArray(headers)) return checkResponseHeaders(headers, capitalize, true).block;
-  let connection = "";
-  const rest: [string, string][] = [];
-  for (const pair of headers) {
-    if (Array.isArray(pair) && typeof pair[0] === "string" && pair[0].toLowerCase() === "connection") {
-      // Checked on its own (as a harmless name) so that its value gets the same checks.
-      const one = checkResponseHeaders([["X", pair[1]]], capitalize, true).block;
-      connection += `${capitalize ? "Connection" : pair[0]}${one.slice(1)}`;
-    } else {
-      rest.push(pair);
-    }
-  }
-  return checkResponseHeaders(rest, capitalize, true).block + connection;
-}
 
 export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   readonly environ: Environ;
@@ -202,17 +137,8 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   bodyFraming = Framing.None;
   /** With Framing.Length: body bytes still owed. */
   remaining = 0;
-  private parts: Part[] = [];
-  private partBytes = 0;
-  /**
-   * Copied chunk bytes not yet in `parts` are copyBuf[copyStart, copyEnd); the
-   * room past copyEnd takes the next copies. Bytes below copyEnd are never
-   * written again (views of them go to the socket), so a full buffer is
-   * replaced, not reused.
-   */
-  private copyBuf: Buffer | null = null;
-  private copyStart = 0;
-  private copyEnd = 0;
+  /** Body chunks gathered up to the minimum write size (chunk-gatherer.ts). */
+  private readonly gathered = new ChunkGatherer();
   /** The socket asked to wait for drain after the last flush. */
   private mustWait = false;
   /**
@@ -347,12 +273,12 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   private sendArray(chunks: Chunk[]): Promise<void> | undefined {
     let known = -1;
     if (!this.headersSent && this.status !== null && this.appContentLength < 0) {
-      for (const chunk of chunks) this.addPart(chunk, false);
-      known = this.partBytes;
+      for (const chunk of chunks) this.gathered.add(chunk, false);
+      known = this.gathered.bytes;
     } else {
-      for (const chunk of chunks) this.addPart(chunk, false);
+      for (const chunk of chunks) this.gathered.add(chunk, false);
     }
-    if (this.partBytes > MAX_SOCKET_WRITE_BYTES) return this.sendInSlices(known);
+    if (this.gathered.bytes > MAX_SOCKET_WRITE_BYTES) return this.sendInSlices(known);
     this.finish(known);
     return undefined;
   }
@@ -365,9 +291,7 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
    * more than a slice.
    */
   private async sendInSlices(known: number): Promise<void> {
-    const parts = this.parts;
-    this.parts = [];
-    this.partBytes = 0;
+    const parts = this.gathered.take();
     let first = true;
     for (const part of parts) {
       for (let at = 0; at < part.length; at += MAX_SOCKET_WRITE_BYTES) {
@@ -376,8 +300,7 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
           typeof part === "string"
             ? part.slice(at, at + MAX_SOCKET_WRITE_BYTES)
             : part.subarray(at, at + MAX_SOCKET_WRITE_BYTES);
-        this.parts.push(slice);
-        this.partBytes = slice.length;
+        this.gathered.add(slice, false);
         this.writeParts(first ? known : -1);
         first = false;
         if (!this.host.flush()) await this.host.drained();
@@ -523,7 +446,7 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
         throw err;
       }
       if (this.host.gone) throw new ClientDisconnectedError("the client went away before the response was sent");
-      this.addPart(data, true);
+      this.gathered.add(data, true);
       this.writeParts(-1);
       if (this.host.flush()) return RESOLVED;
       return this.host.drained();
@@ -536,10 +459,11 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
 
   /** Adds a chunk and writes what was gathered once it reaches the minimum chunk size. */
   private gather(chunk: Chunk): void {
-    this.addPart(chunk, true);
+    this.gathered.add(chunk, true);
     const min = this.environ["eventlet.minimum_write_chunk_size"];
     // An empty chunk sends nothing, not even the head (PEP 3333: the head waits for the first non-empty chunk).
-    if (this.partBytes > 0 && this.partBytes >= (typeof min === "number" ? min : this.host.config.minimumChunkBytes)) {
+    const gathered = this.gathered.bytes;
+    if (gathered > 0 && gathered >= (typeof min === "number" ? min : this.host.config.minimumChunkBytes)) {
       this.writeParts(-1);
       // Gathered chunks are framed at once; the socket gets them in batches
       // (fewer syscalls), and backpressure is checked at each batch.
@@ -547,71 +471,12 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
     }
   }
 
-  /**
-   * `copy`: the application gets control back while the bytes may still be
-   * held by reference — in `parts` until the minimum chunk size, in the
-   * connection's output until its batch, in the socket's buffer until the
-   * kernel takes them — so a chunk from a generator or write() is copied: a
-   * generator refilling one buffer must not change what was already sent
-   * (PEP 3333's bytes are immutable; a WSGI application cannot expect this).
-   * An array body is not copied: it was handed over whole, and nothing
-   * returns control to the application while it goes out.
-   */
-  private addPart(chunk: Chunk, copy: boolean): void {
-    if (typeof chunk === "string") {
-      if (chunk.length === 0) return;
-      const n = Buffer.byteLength(chunk);
-      this.sealCopies();
-      // UTF-8 length equals the string's length only when every char is ASCII.
-      if (n === chunk.length) this.parts.push(chunk);
-      else this.parts.push(Buffer.from(chunk, "utf8"));
-      this.partBytes += n;
-    } else if (chunk instanceof Uint8Array) {
-      if (chunk.length === 0) return;
-      if (copy) {
-        this.copyIn(chunk);
-      } else {
-        this.sealCopies();
-        this.parts.push(chunk);
-      }
-      this.partBytes += chunk.length;
-    } else {
-      throw new TypeError(`body chunks must be strings or Uint8Arrays, got ${typeof chunk}`);
-    }
-  }
-
-  /**
-   * Copies a chunk into the shared copy buffer: one memcpy, and an allocation
-   * only when the buffer is full, rather than a new Buffer for every chunk
-   * (a generator of small chunks made that a third of its cost).
-   */
-  private copyIn(chunk: Uint8Array): void {
-    let buf = this.copyBuf;
-    if (buf === null || buf.length - this.copyEnd < chunk.length) {
-      this.sealCopies();
-      buf = this.copyBuf = Buffer.allocUnsafe(Math.max(COPY_BUFFER_BYTES, chunk.length));
-      this.copyStart = this.copyEnd = 0;
-    }
-    buf.set(chunk, this.copyEnd);
-    this.copyEnd += chunk.length;
-  }
-
-  /** Moves the copied bytes not yet in `parts` there, as one view, keeping the order of parts. */
-  private sealCopies(): void {
-    if (this.copyEnd === this.copyStart) return;
-    this.parts.push((this.copyBuf as Buffer).subarray(this.copyStart, this.copyEnd));
-    this.copyStart = this.copyEnd;
-  }
-
   /** Writes the gathered parts, framed, sending the head first if it has not gone yet. */
   private writeParts(knownLength: number): void {
     if (!this.headersSent) this.sendHead(knownLength);
-    const n = this.partBytes;
+    const n = this.gathered.bytes;
     if (n === 0) return;
-    this.sealCopies();
-    const parts = this.parts;
-    this.parts = [];
-    this.partBytes = 0;
+    const parts = this.gathered.take();
     const before = encodeDataStart(this, n, this.appContentLength);
     if (before === null) return;
     if (before.length > 0) this.host.writeText(before);
@@ -740,9 +605,7 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
       this.aborted = true;
       return;
     }
-    this.parts = [];
-    this.partBytes = 0;
-    this.copyStart = this.copyEnd;
+    this.gathered.drop();
     const inputError = this.input.error;
     if (inputError instanceof HttpProtocolError) {
       // The request was at fault (a malformed chunk, a body too slow): answered as every protocol error is.
