@@ -42,11 +42,12 @@ import {
 import { responseKeepsConnection, type ResponseFacts } from "../http1/keep-alive.js";
 import type { RequestFraming } from "../http1/request-framing.js";
 import type { RequestHead } from "../http1/request-head.js";
-import { MAX_SOCKET_WRITE_BYTES, RETURN_GRACE_MS, SOCKET_BATCH_BYTES } from "../limits.js";
+import { MAX_SOCKET_WRITE_BYTES, SOCKET_BATCH_BYTES } from "../limits.js";
 import type { ServerConfig } from "../options.js";
 import { ClientGoneListeners } from "./disconnect.js";
 import type { ExchangeControl, Takeover } from "./exchange-link.js";
 import type { Input } from "./input.js";
+import { iterateAsync, iterateSync } from "./body-iteration.js";
 import { ChunkGatherer } from "./chunk-gatherer.js";
 import { assembleHead, checkUpgradeHeaders, keepAliveLines } from "./head-assembly.js";
 import { checkResponseHeaders, checkResponseStatus } from "./start-response.js";
@@ -86,8 +87,6 @@ export interface ExchangeHost extends Transport {
 }
 
 const RESOLVED = Promise.resolve();
-/** What an async body's wait for its next chunk resolves with when the client left. */
-const GONE = Symbol("gone");
 
 
 function isThenable<T>(v: unknown): v is PromiseLike<T> {
@@ -100,25 +99,13 @@ function quietReject(err: unknown): Promise<never> {
   return p;
 }
 
-/** Calls an iterator's return() (its cleanup) when it has one; what that throws or rejects with is dropped. */
-function returnQuietly(it: Iterator<Chunk> | AsyncIterator<Chunk>): Promise<void> | undefined {
-  try {
-    const r: unknown = it.return?.();
-    // the iterator's own cleanup failing adds nothing to the error that stopped it
-    if (isThenable(r)) return Promise.resolve(r).then(noop, noop);
-  } catch {
-    // as above
-  }
-  return undefined;
-}
-
 function noop(): void {}
 
 export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   readonly environ: Environ;
   readonly input: Input;
   readonly head: RequestHead;
-  private readonly host: ExchangeHost;
+  readonly host: ExchangeHost;
   private readonly framing: RequestFraming;
   /** Both ends speak HTTP/1.1 (the request's version, capped by maxHttpVersion). */
   readonly http11: boolean;
@@ -140,7 +127,7 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   /** Body chunks gathered up to the minimum write size (chunk-gatherer.ts). */
   private readonly gathered = new ChunkGatherer();
   /** The socket asked to wait for drain after the last flush. */
-  private mustWait = false;
+  mustWait = false;
   /**
    * The response is over (finished, failed, or the socket handed over): a
    * write() now — from an app that kept it — must not put bytes on a
@@ -260,10 +247,10 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
     if (Array.isArray(body)) return this.sendArray(body as Chunk[]);
     if (body !== null && typeof body === "object") {
       if (typeof (body as Iterable<Chunk>)[Symbol.iterator] === "function") {
-        return this.iterate((body as Iterable<Chunk>)[Symbol.iterator]());
+        return iterateSync(this, (body as Iterable<Chunk>)[Symbol.iterator]());
       }
       if (typeof (body as AsyncIterable<Chunk>)[Symbol.asyncIterator] === "function") {
-        return this.iterateAsync((body as AsyncIterable<Chunk>)[Symbol.asyncIterator]());
+        return iterateAsync(this, (body as AsyncIterable<Chunk>)[Symbol.asyncIterator]());
       }
     }
     throw new TypeError(`the application returned ${String(body)}, not an iterable body`);
@@ -309,112 +296,6 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
     this.finish(known);
   }
 
-  /** A synchronous iterable; waits for drain only when the socket asks for it. */
-  private iterate(it: Iterator<Chunk>): Promise<void> | undefined {
-    try {
-      for (;;) {
-        if (this.host.gone) {
-          void returnQuietly(it);
-          return undefined;
-        }
-        const r = it.next();
-        if (r.done === true) break;
-        this.gather(r.value);
-        if (this.mustWait) {
-          this.mustWait = false;
-          return this.host.drained().then(() => this.iterate(it));
-        }
-      }
-    } catch (err) {
-      // The iterator threw (or a chunk was bad): let it clean up, then fail the response.
-      void returnQuietly(it);
-      throw err;
-    }
-    this.finish(-1);
-    return undefined;
-  }
-
-  /**
-   * An async iterable. Its next() may wait for ever (SSE, long-poll): it is
-   * raced against the client leaving, so close() and the post hooks run when
-   * the client goes, not when the body next yields (maybe never).
-   */
-  private async iterateAsync(it: AsyncIterator<Chunk>): Promise<void> {
-    let wake: ((gone: typeof GONE) => void) | null = null;
-    const unregister = this.host.onGone(() => wake?.(GONE));
-    try {
-      for (;;) {
-        if (this.host.gone) {
-          await it.return?.();
-          return;
-        }
-        if (this.headersSent) this.host.flush();
-        // Promise.resolve: a hand-written iterator's next() may return a plain result, as `await` allows.
-        const next = Promise.resolve(it.next());
-        const r = await new Promise<IteratorResult<Chunk> | typeof GONE>((resolve, reject) => {
-          wake = resolve;
-          next.then(resolve, reject);
-        });
-        wake = null;
-        if (r === GONE) {
-          await this.returnWaiting(it, next);
-          return;
-        }
-        if (r.done === true) break;
-        try {
-          this.gather(r.value);
-        } catch (err) {
-          // A bad chunk: let the iterator clean up (as the synchronous path does), then fail the response.
-          await returnQuietly(it);
-          throw err;
-        }
-        if (this.mustWait) {
-          this.mustWait = false;
-          await this.host.drained();
-        }
-      }
-    } finally {
-      unregister();
-    }
-    this.finish(-1);
-  }
-
-  /**
-   * The client left while `next` was pending. An async generator runs
-   * return() only once that next() settles: soon when it was between two
-   * chunks (then its finally blocks run before close(), as when it stops at a
-   * yield), never when it waits for an event that will not come. So return()
-   * is waited for at most RETURN_GRACE_MS; what it or next() does later is logged.
-   */
-  private async returnWaiting(it: AsyncIterator<Chunk>, next: Promise<IteratorResult<Chunk>>): Promise<void> {
-    const log = this.host.config.log;
-    // As in fail(): the client leaving is not the app's fault, any other error still is.
-    next.then(undefined, (err: unknown) => {
-      if (err instanceof ClientDisconnectedError)
-        log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
-      else log.error(describeError(err));
-    });
-    let returned: unknown;
-    try {
-      returned = it.return?.();
-    } catch (err) {
-      log.error(describeError(err));
-      return;
-    }
-    if (!isThenable(returned)) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, RETURN_GRACE_MS);
-    });
-    await Promise.race([
-      Promise.resolve(returned).then(undefined, (err: unknown) => {
-        log.error(describeError(err));
-      }),
-      grace,
-    ]);
-    clearTimeout(timer);
-  }
-
   // ---- startResponse and write ----
 
   private start(status: string, headers: [string, string][], excInfo?: unknown): Write {
@@ -458,7 +339,7 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   // ---- body bytes ----
 
   /** Adds a chunk and writes what was gathered once it reaches the minimum chunk size. */
-  private gather(chunk: Chunk): void {
+  gather(chunk: Chunk): void {
     this.gathered.add(chunk, true);
     const min = this.environ["eventlet.minimum_write_chunk_size"];
     // An empty chunk sends nothing, not even the head (PEP 3333: the head waits for the first non-empty chunk).
@@ -490,7 +371,7 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   }
 
   /** The body is over: the last gathered bytes, the head if still unsent, the final chunk. */
-  private finish(knownLength: number): void {
+  finish(knownLength: number): void {
     this.writeParts(knownLength);
     this.over = true;
     this.completeResponse();
