@@ -122,9 +122,9 @@ export async function iterateAsync(t: BodyTarget, it: AsyncIterator<Chunk>): Pro
  * is waited for at most RETURN_GRACE_MS; what it or next() does later is logged.
  */
 async function returnWaiting(
-t: BodyTarget,
-it: AsyncIterator<Chunk>,
-next: Promise<IteratorResult<Chunk>>,
+  t: BodyTarget,
+  it: AsyncIterator<Chunk>,
+  next: Promise<IteratorResult<Chunk>>,
 ): Promise<void> {
   const log = t.host.config.log;
   // As in fail(): the client leaving is not the app's fault, any other error still is.

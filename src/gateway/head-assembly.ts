@@ -70,4 +70,3 @@ export function checkUpgradeHeaders(headers: [string, string][], capitalize: boo
   }
   return checkResponseHeaders(rest, capitalize, true).block + connection;
 }
-

@@ -75,7 +75,6 @@ export interface Transport {
   readonly outputBytes: number;
 }
 
-
 export interface ExchangeHost extends Transport {
   readonly config: ServerConfig;
   /** The connection may serve another request after this one: http1/keep-alive.ts's connectionMayContinue(). */
@@ -87,7 +86,6 @@ export interface ExchangeHost extends Transport {
 }
 
 const RESOLVED = Promise.resolve();
-
 
 function isThenable<T>(v: unknown): v is PromiseLike<T> {
   return v !== null && typeof v === "object" && typeof (v as { then?: unknown }).then === "function";
@@ -546,7 +544,10 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   onClientGone(listener: () => void): () => void {
     if (this.responseDone) return noop;
     const listeners = (this.goneListeners ??= new ClientGoneListeners());
-    if (this.clientLeft) listeners.fire((err) => this.reportListenerError(err));
+    if (this.clientLeft)
+      listeners.fire((err) => {
+        this.reportListenerError(err);
+      });
     return listeners.add(listener);
   }
 
@@ -554,7 +555,9 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   clientGone(): void {
     if (this.responseDone || this.clientLeft) return;
     this.clientLeft = true;
-    this.goneListeners?.fire((err) => this.reportListenerError(err));
+    this.goneListeners?.fire((err) => {
+      this.reportListenerError(err);
+    });
   }
 
   private reportListenerError(err: unknown): void {

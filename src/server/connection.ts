@@ -51,12 +51,7 @@ import { checkContinueHeaders } from "../gateway/start-response.js";
 import { continueResponse } from "../http1/response-head.js";
 import type { App } from "../gateway/types.js";
 import { EXCHANGE, type Takeover } from "../gateway/exchange-link.js";
-import {
-  INPUT_HIGH_WATER_MARK,
-  LINGER_MS,
-  PIPELINE_HIGH_WATER_MARK,
-  SOCKET_BATCH_BYTES,
-} from "../limits.js";
+import { INPUT_HIGH_WATER_MARK, LINGER_MS, PIPELINE_HIGH_WATER_MARK, SOCKET_BATCH_BYTES } from "../limits.js";
 import type { ServerConfig } from "../options.js";
 import { coarseNow, refreshClock } from "./clock.js";
 import { describeError } from "../errors.js";
@@ -93,15 +88,7 @@ export interface ConnectionOwner {
  * - `upgraded`: it was taken over (takeOver, or eventlet.already_handled / getSocket()).
  */
 export type ConnectionCloseReason =
-  | "client"
-  | "error"
-  | "protocol-error"
-  | "timeout"
-  | "done"
-  | "aborted"
-  | "shutdown"
-  | "deadline"
-  | "upgraded";
+  "client" | "error" | "protocol-error" | "timeout" | "done" | "aborted" | "shutdown" | "deadline" | "upgraded";
 
 const EMPTY_DECODER = new EmptyDecoder();
 const NO_BYTES = Buffer.alloc(0);
@@ -754,8 +741,10 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
     this.flush();
     return new Promise((resolve, reject) => {
       this.socket.write("", (err) => {
-        if (err !== undefined && err !== null) reject(new ClientDisconnectedError("the client went away before the upgrade"));
-        else if (this.closed || this.socket.destroyed) reject(new ClientDisconnectedError("the client went away before the upgrade"));
+        if (err !== undefined && err !== null)
+          reject(new ClientDisconnectedError("the client went away before the upgrade"));
+        else if (this.closed || this.socket.destroyed)
+          reject(new ClientDisconnectedError("the client went away before the upgrade"));
         else resolve(this.handOver());
       });
     });

@@ -112,7 +112,7 @@ function logAccess(
 /** Runs the hooks in order, each awaited; one that throws is logged and the others still run. */
 async function runHooks(hooks: PostHook[], env: Environ, log: Logger): Promise<void> {
   // After the caller's stack: a hook never runs inside the connection's bookkeeping.
-  await undefined;
+  await Promise.resolve();
   for (const hook of hooks) {
     try {
       const [fn, args = [], kwargs] = hook;

@@ -36,7 +36,6 @@ export interface WsgiServer {
   setSecureContext(opts: SslOptions): void;
 }
 
-
 function sweepInterval(cfg: ServerConfig): number {
   const limits = [cfg.keepaliveTimeoutMs, cfg.headersTimeoutMs, cfg.requestTimeoutMs, cfg.socketTimeoutMs].filter(
     (ms) => ms > 0,
@@ -410,10 +409,14 @@ class Server implements WsgiServer, ConnectionOwner {
       this.graceOver = true;
       return;
     }
-    const ms = deadlineAt === undefined ? FIRST_REQUEST_GRACE_MS : Math.min(FIRST_REQUEST_GRACE_MS, deadlineAt - Date.now());
-    this.graceTimer = setTimeout(() => {
-      this.endGrace();
-    }, Math.max(0, ms));
+    const ms =
+      deadlineAt === undefined ? FIRST_REQUEST_GRACE_MS : Math.min(FIRST_REQUEST_GRACE_MS, deadlineAt - Date.now());
+    this.graceTimer = setTimeout(
+      () => {
+        this.endGrace();
+      },
+      Math.max(0, ms),
+    );
   }
 
   private endGrace(): void {

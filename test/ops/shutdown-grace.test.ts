@@ -147,11 +147,16 @@ describe("the connection closed event", () => {
         ["done", (p) => p.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), "done", 1],
         ["protocol-error", (p) => p.write("BAD\r\n\r\n"), "protocol-error", 0],
         ["timeout", (p) => p.write(GET), "timeout", 1],
-        ["client", async (p) => {
-          await p.write(GET);
-          await p.responses(1);
-          p.destroy();
-        }, "client", 1],
+        [
+          "client",
+          async (p) => {
+            await p.write(GET);
+            await p.responses(1);
+            p.destroy();
+          },
+          "client",
+          1,
+        ],
       ];
       for (const [name, act, reason, requests] of cases) {
         const peer = await Peer.connect(s.port);

@@ -20,7 +20,11 @@ const HEAD_101 = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnectio
 /** Upgrades to a line echo protocol: each received chunk is sent back upper-cased until "bye". */
 function echoUpgrade(seen: { takeover?: Takeover; hookRan: Signal; returned: Signal }): App {
   return async (env) => {
-    env["eventlet.posthooks"].push([() => seen.hookRan.fire()]);
+    env["eventlet.posthooks"].push([
+      () => {
+        seen.hookRan.fire();
+      },
+    ]);
     const t = await takeOver(env, "101 Switching Protocols", [
       ["upgrade", "echo"],
       ["connection", "Upgrade"],
@@ -38,7 +42,9 @@ function echoUpgrade(seen: { takeover?: Takeover; hookRan: Signal; returned: Sig
       };
       if (t.head.length > 0) onData(t.head);
       socket.on("data", onData);
-      socket.on("close", () => resolve());
+      socket.on("close", () => {
+        resolve();
+      });
       socket.resume();
     });
     seen.returned.fire();
@@ -86,7 +92,9 @@ test("takeOver throws once the response has started, and while the request body 
   const refused = new Signal();
   const app: App = async (env, sr) => {
     if (env.PATH_INFO === "/body") {
-      await takeOver(env, "101 Switching Protocols", [["Upgrade", "x"]]).catch((e: Error) => errors.push(e.message));
+      await takeOver(env, "101 Switching Protocols", [["Upgrade", "x"]]).catch((e: unknown) => {
+        errors.push((e as Error).message);
+      });
       refused.fire();
       const body = await env["wsgi.input"].read();
       sr("200 OK", []);
@@ -94,7 +102,9 @@ test("takeOver throws once the response has started, and while the request body 
     }
     const write = sr("200 OK", []);
     await write("started");
-    await takeOver(env, "101 Switching Protocols", [["Upgrade", "x"]]).catch((e: Error) => errors.push(e.message));
+    await takeOver(env, "101 Switching Protocols", [["Upgrade", "x"]]).catch((e: unknown) => {
+      errors.push((e as Error).message);
+    });
     return [];
   };
   await withServer(app, {}, async (s) => {
@@ -105,13 +115,13 @@ test("takeOver throws once the response has started, and while the request body 
       await within(2000, "the first takeOver to be refused", refused.promise);
       await a.write("abcd");
       const [ra] = await a.responses(1);
-      assert.equal(ra!.body.toString(), "abcd", "the connection goes on as plain HTTP");
+      assert.equal(ra?.body.toString(), "abcd", "the connection goes on as plain HTTP");
       await b.write("GET /started HTTP/1.1\r\nHost: x\r\n\r\n");
       await b.waitForText("started");
       await s.log.waitFor("info", /"GET \/started/);
       assert.deepEqual(errors.length, 2);
-      assert.match(errors[0]!, /body still unread/);
-      assert.match(errors[1]!, /already started/);
+      assert.match(errors[0] ?? "", /body still unread/);
+      assert.match(errors[1] ?? "", /already started/);
     } finally {
       a.destroy();
       b.destroy();
