@@ -45,10 +45,8 @@ import { connectionMayContinue, type ConnectionFacts } from "../http1/keep-alive
 import { requestFraming } from "../http1/request-framing.js";
 import { RequestHeadParser, type RequestHead } from "../http1/request-head.js";
 import { buildEnviron, type ConnectionInfo } from "../gateway/environ.js";
-import { Input, type InputSource } from "../gateway/input.js";
+import { Input, expectsContinue, type InputSource } from "../gateway/input.js";
 import { Exchange, type ExchangeHost } from "../gateway/response.js";
-import { checkContinueHeaders } from "../gateway/start-response.js";
-import { continueResponse } from "../http1/response-head.js";
 import type { App } from "../gateway/types.js";
 import { EXCHANGE, type Takeover } from "../gateway/exchange-link.js";
 import { INPUT_HIGH_WATER_MARK, LINGER_MS, PIPELINE_HIGH_WATER_MARK, SOCKET_BATCH_BYTES } from "../limits.js";
@@ -312,9 +310,8 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
       : framing.contentLength > 0
         ? new LengthDecoder(framing.contentLength)
         : EMPTY_DECODER;
-    // A server limited to HTTP/1.0 sends no 100 Continue: 1xx responses are HTTP/1.1's
     // (RFC 9110 §15.2), and every other response it sends says HTTP/1.0.
-    const input = new Input(this, framing.expectContinue && this.config.http11, this.decoder.done);
+    const input = new Input(this, expectsContinue(framing.expectContinue, this.config.http11), this.decoder.done);
     this.input = input;
     const environ = buildEnviron(head, framing, this.info, input, this.config.environ);
     const exchange = new Exchange(this, head, framing, environ, input);
@@ -690,10 +687,13 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
     return this.exchange === null || this.exchange.headersSent;
   }
 
-  sendContinue(headerBlock: string, again: boolean): void {
-    this.writeText(continueResponse(headerBlock));
+  writeInterim(response: string): void {
+    this.writeText(response);
     this.flush();
-    if (again) this.expectAnotherBody();
+  }
+
+  get capitalizeResponseHeaders(): boolean {
+    return this.config.capitalizeResponseHeaders;
   }
 
   /**
@@ -702,7 +702,7 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
    * multi-phase uploads, as OpenStack Swift uses them). A Content-Length body
    * needs nothing: its rest is still to come.
    */
-  private expectAnotherBody(): void {
+  expectAnotherBody(): void {
     const input = this.input;
     const decoder = this.decoder;
     if (!(decoder instanceof ChunkedDecoder) || !decoder.done || input === null || input.error !== null) return;
@@ -711,10 +711,6 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
     input.reopen();
     this.resumeReading();
     this.pump();
-  }
-
-  renderContinueHeaders(headers: [string, string][]): string {
-    return checkContinueHeaders(headers, this.config.capitalizeResponseHeaders);
   }
 
   consumed(): void {
