@@ -403,22 +403,8 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
       this.requestStartedAt = 0;
       this.input = null; // nothing more goes to it: an idle connection need not hold it
     }
-    const input = exchange.input;
-    input.retire();
-    // exchange.keepAlive was decided when the head went out; since then the connection may
-    // have learnt it cannot serve another request (a body timed out or was malformed, the
-    // client half-closed, the server began shutting down): mayKeepAlive is asked again.
-    let keepAlive =
-      exchange.keepAlive &&
-      !exchange.aborted &&
-      !exchange.handedOver &&
-      !exchange.upgraded &&
-      !this.takenOver &&
-      this.mayKeepAlive;
-    if (!this.decoder.done) {
-      if (keepAlive && input.error === null) input.drop();
-      else keepAlive = false;
-    }
+    exchange.input.retire();
+    const keepAlive = this.keepsConnection(exchange);
     // The access line and post hooks wait until the response is in the kernel (settleEnded).
     exchange.wallSeconds = this.config.logAccess === null ? 0 : (performance.now() - startedMs) / 1000;
     this.out.requestEnded(exchange);
@@ -435,19 +421,7 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
       return;
     }
     if (!keepAlive) {
-      // A paused socket (a body the app did not read, pipelined bytes past the high-water
-      // mark, a socket the app took over and is done with) is resumed: what comes is dropped
-      // (onData ignores bytes once closing; a taken socket has no data listener) so the
-      // client's FIN is seen and the socket closes now. Left paused, it would be destroyed
-      // after LINGER_MS with unread bytes, and the RST that sends can wipe the response
-      // from the client's receive buffer (RFC 9112 §9.6).
-      if (this.paused || this.takenOver) {
-        this.paused = false;
-        this.socket.resume();
-      }
-      if (this.takenOver) this.setCloseReason("upgraded");
-      else this.setCloseReason(this.owner.closing ? "shutdown" : "done");
-      this.endConnection();
+      this.closeAfterResponse();
       return;
     }
     if (this.decoder.done && this.rb.empty) this.idleSince = this.now;
@@ -455,6 +429,43 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
     this.pump();
     // A client that half-closed is answered what it pipelined before its FIN, then no more can come.
     if (this.peerEnded && this.exchange === null) this.endConnection();
+  }
+
+  /**
+   * The exchange's outcome, read: exchange.keepAlive was decided when the head went out
+   * (http1/keep-alive.ts); since then the connection may have learnt it cannot serve another
+   * request (a body timed out or was malformed, the client half-closed, the server began
+   * shutting down), so mayKeepAlive is asked again. An unread body is discarded, if it can be.
+   */
+  private keepsConnection(exchange: Exchange): boolean {
+    const keepAlive =
+      exchange.keepAlive &&
+      !exchange.aborted &&
+      !exchange.handedOver &&
+      !exchange.upgraded &&
+      !this.takenOver &&
+      this.mayKeepAlive;
+    if (this.decoder.done) return keepAlive;
+    if (!keepAlive || exchange.input.error !== null) return false;
+    exchange.input.drop();
+    return true;
+  }
+
+  /** The response said Connection: close (or the socket was taken and is done with): the connection ends. */
+  private closeAfterResponse(): void {
+    // A paused socket (a body the app did not read, pipelined bytes past the high-water
+    // mark, a socket the app took over and is done with) is resumed: what comes is dropped
+    // (onData ignores bytes once closing; a taken socket has no data listener) so the
+    // client's FIN is seen and the socket closes now. Left paused, it would be destroyed
+    // after LINGER_MS with unread bytes, and the RST that sends can wipe the response
+    // from the client's receive buffer (RFC 9112 §9.6).
+    if (this.paused || this.takenOver) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    if (this.takenOver) this.setCloseReason("upgraded");
+    else this.setCloseReason(this.owner.closing ? "shutdown" : "done");
+    this.endConnection();
   }
 
   // ---- timeouts, driven by the server's sweep ----
