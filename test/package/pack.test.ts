@@ -103,7 +103,8 @@ const CONSUMER_TS = `
 import {
   server, listen, wrapSsl, formatDateTime, DEFAULT_LOG_FORMAT, MAX_REQUEST_LINE, MAX_HEADER_LINE,
   MAX_TOTAL_HEADER_SIZE, MINIMUM_CHUNK_SIZE, DEFAULT_MAX_SIMULTANEOUS_REQUESTS, ChunkReadError,
-  ClientDisconnectedError, HeaderLineTooLong, HeadersTooLarge, HttpProtocolError,
+  ClientDisconnectedError, HeaderLineTooLong, HeadersTooLarge, HttpProtocolError, HeaderLineTooLongError,
+  HeadersTooLargeError,
   type App, type Body, type Chunk, type Environ, type ErrorStream, type Input, type PostHook,
   type StartResponse, type Write, type ServerOptions, type WsgiServer, type CloseOptions,
   type ListenSocket, type ListenOptions, type Address, type SslOptions, type Logger, type LogTarget,
@@ -138,7 +139,9 @@ const closing: CloseOptions = { deadline: 1000 };
 const count: number = wsgi.outstandingRequests + wsgi.connectionCount;
 const sizes: number = MAX_REQUEST_LINE + MAX_HEADER_LINE + MAX_TOTAL_HEADER_SIZE + MINIMUM_CHUNK_SIZE;
 const text: string = formatDateTime(0) + DEFAULT_LOG_FORMAT;
-const failure: HttpProtocolError = new HeadersTooLarge();
+const failure: HttpProtocolError = new HeadersTooLargeError();
+const alias: typeof HeaderLineTooLong = HeaderLineTooLongError;
+void [alias, HeadersTooLarge];
 const status: number = failure.status;
 void [address, count, sizes, text, status, ChunkReadError, ClientDisconnectedError, HeaderLineTooLong];
 
