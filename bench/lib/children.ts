@@ -91,6 +91,8 @@ export interface ChildOptions {
   /** Milliseconds to wait for the child's "ready" message. */
   readyTimeoutMs?: number;
   cwd?: string;
+  /** A file descriptor for the child's stdout (e.g. --trace-deopt's output), instead of ours. */
+  stdoutFd?: number;
 }
 
 interface ReadyMessage {
@@ -118,7 +120,10 @@ export class IpcChild {
 
   static start(opts: ChildOptions): Promise<IpcChild> {
     const [cmd, argv] = command(opts.core, opts.nodeFlags ?? [], opts.script, opts.args ?? []);
-    const proc = spawn(cmd, argv, { stdio: ["ignore", "inherit", "inherit", "ipc"], cwd: opts.cwd ?? process.cwd() });
+    const proc = spawn(cmd, argv, {
+      stdio: ["ignore", opts.stdoutFd ?? "inherit", "inherit", "ipc"],
+      cwd: opts.cwd ?? process.cwd(),
+    });
     register(proc);
     const exitPromise = new Promise<void>((resolve) =>
       proc.once("exit", () => {

@@ -129,7 +129,7 @@ class RawConnection {
     if (line.startsWith("GET /hello ")) return this.closing ? canned.helloClose : canned.hello;
     if (line.startsWith("GET /big ")) return canned.big;
     if (line.startsWith("GET /stream ")) return canned.stream;
-    if (line.startsWith("POST /echo ")) {
+    if (line.startsWith("POST /echo ") || line.startsWith("POST /echo-iter ")) {
       const length = contentLength(headLower);
       if (length === 0) return echoResponse(0);
       this.skip = length;
