@@ -24,6 +24,8 @@ export interface Measurement {
   p99Us: number;
   /** Median over runs of the server's CPU time (user + system) per request, microseconds; null without /proc. */
   cpuUsPerRequest: number | null;
+  /** Median over runs of the server's minor page faults per request; null without /proc. */
+  faultsPerRequest: number | null;
   /** VmHWM of the server process over the scenario (warm-up included), bytes. */
   peakRssBytes: number | null;
   /** wrk's errors (connect, read, write, timeout, non-2xx/3xx) over all runs. */
@@ -145,6 +147,7 @@ const HEADER = [
   "requests/s",
   "p99",
   "CPU/req",
+  "faults/req",
   "peak RSS",
   "x node:http",
   "% of raw",
@@ -165,6 +168,7 @@ function rows(results: Measurement[]): string[][] {
       rps(r.requestsPerSec),
       ms(r.p99Us),
       r.cpuUsPerRequest === null ? "n/a" : `${r.cpuUsPerRequest.toFixed(1)} µs`,
+      r.faultsPerRequest === null ? "n/a" : r.faultsPerRequest.toFixed(2),
       r.idle !== undefined ? `${mb(r.idle.rssWithIdle)} (idle)` : mb(r.peakRssBytes),
       node === null ? "" : times(node),
       raw === null ? "" : percent(raw),

@@ -80,6 +80,7 @@ export class Bench {
 
   private async wrk(sc: Scenario, server: IpcChild, script: string, durationSec: number): Promise<WrkResult> {
     const cpuBefore = server.cpuUs();
+    const faultsBefore = server.minorFaults();
     const r = await runWrk({
       url: `${sc.tls ? "https" : "http"}://127.0.0.1:${server.port}${sc.path}`,
       connections: sc.connections,
@@ -89,6 +90,9 @@ export class Bench {
     });
     // CPU per request is what the server itself spends: far less noisy than requests/s on a shared machine.
     const cpuAfter = server.cpuUs();
+    const faultsAfter = server.minorFaults();
+    if (faultsBefore !== null && faultsAfter !== null && r.requests > 0)
+      r.serverFaultsPerRequest = (faultsAfter - faultsBefore) / r.requests;
     if (cpuBefore !== null && cpuAfter !== null && r.requests > 0)
       r.serverCpuUsPerRequest = (cpuAfter - cpuBefore) / r.requests;
     return r;
@@ -96,10 +100,12 @@ export class Bench {
 
   private progress(phase: Phase, sc: Scenario, c: Contender, label: string, r: WrkResult): void {
     const errs = errorCount(r);
+    const cpu =
+      r.serverCpuUsPerRequest === null ? "" : `  cpu ${r.serverCpuUsPerRequest.toFixed(1).padStart(6)} µs/req`;
+    const faults = r.serverFaultsPerRequest === null ? "" : `  ${r.serverFaultsPerRequest.toFixed(2)} faults/req`;
     process.stdout.write(
       `  ${phase.padEnd(5)} ${sc.name.padEnd(10)} ${contenderLabel(c).padEnd(16)} ${label.padEnd(9)} ${Math.round(r.requestsPerSec).toLocaleString("en-US").padStart(9)} req/s` +
-        `  p99 ${(r.p99Us / 1000).toFixed(2).padStart(7)} ms` +
-        `${r.serverCpuUsPerRequest === null ? "" : `  cpu ${r.serverCpuUsPerRequest.toFixed(1).padStart(6)} µs/req`}${errs > 0 ? `  errors ${JSON.stringify(r.errors)}` : ""}\n`,
+        `  p99 ${(r.p99Us / 1000).toFixed(2).padStart(7)} ms${cpu}${faults}${errs > 0 ? `  errors ${JSON.stringify(r.errors)}` : ""}\n`,
     );
   }
 
@@ -120,6 +126,9 @@ export class Bench {
       p99Us: median(runs.map((r) => r.p99Us)),
       cpuUsPerRequest: runs.every((r) => r.serverCpuUsPerRequest !== null)
         ? median(runs.map((r) => r.serverCpuUsPerRequest as number))
+        : null,
+      faultsPerRequest: runs.every((r) => r.serverFaultsPerRequest !== null)
+        ? median(runs.map((r) => r.serverFaultsPerRequest as number))
         : null,
       peakRssBytes: server.memory()?.peak ?? fallbackRss,
       errors: runs.reduce((n, r) => n + errorCount(r), 0),

@@ -48,7 +48,6 @@ function streamBody(): ReadableStream<Uint8Array> {
   });
 }
 
-// eslint-disable-next-line @typescript-eslint/require-await -- a fetch handler is async, whether or not it awaits
 async function handler(request: Request): Promise<Response> {
   const url = request.url;
   const path = url.slice(url.indexOf("/", url.indexOf("//") + 2)); // as Hono's getPath: no URL object
