@@ -201,6 +201,26 @@ export class Connection implements ExchangeHost, InputSource {
     } finally {
       this.pumping = false;
     }
+    // Stopped at an app that returned a promise, with responses to earlier pipelined requests
+    // not yet sent: this one likely follows within a few microtask turns and goes out with
+    // them, in one write as on the synchronous path. An app that really waits holds them
+    // back one turn of the event loop at most (deferFlush).
+    if (this.exchange !== null && this.outputBytes > 0 && !this.closing) this.deferFlush();
+    else this.flush();
+  }
+
+  /** A flush is due at the next check phase of the event loop (setImmediate). */
+  private flushDeferred = false;
+
+  private deferFlush(): void {
+    if (this.flushDeferred) return;
+    this.flushDeferred = true;
+    setImmediate(flushLater, this);
+  }
+
+  /** @internal */
+  deferredFlush(): void {
+    this.flushDeferred = false;
     this.flush();
   }
 
@@ -642,6 +662,9 @@ export class Connection implements ExchangeHost, InputSource {
 const CONNECTION = Symbol("eventwsgi.connection");
 type OwnedSocket = Socket & { [CONNECTION]: Connection };
 
+function flushLater(conn: Connection): void {
+  conn.deferredFlush();
+}
 function onSocketData(this: OwnedSocket, chunk: Buffer): void {
   this[CONNECTION].onData(chunk);
 }
