@@ -14,6 +14,7 @@
  */
 
 import { continueResponse } from "../http1/response-head.js";
+import { ByteQueue } from "./byte-queue.js";
 import { checkContinueHeaders } from "./start-response.js";
 
 /**
@@ -46,7 +47,6 @@ export interface InputSource {
 }
 
 const EMPTY = Buffer.alloc(0);
-const NL = 0x0a;
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 /** What a waiting call gets while it must go on waiting. */
 const NOT_READY = Symbol("not ready");
@@ -77,16 +77,13 @@ interface Waiting {
 
 export class Input implements AsyncIterable<Buffer> {
   private readonly source: InputSource;
-  private chunks: Buffer[] = [];
-  /** Bytes in `chunks`. */
-  private queued = 0;
+  /** Body bytes received and not yet read. */
+  private readonly bytes = new ByteQueue();
   private ended: boolean;
   private failure: Error | null = null;
   /** Calls waiting for bytes, the end or a failure, oldest first. */
   private readonly waits: Waiting[] = [];
   private discarding = false;
-  /** Bytes before this offset of the queue are known to hold no LF (readline). */
-  private scannedNoLf = 0;
   /** The request said Expect: 100-continue. */
   readonly continueExpected: boolean;
   /** A 100 Continue has been written. */
@@ -110,8 +107,7 @@ export class Input implements AsyncIterable<Buffer> {
   /** Body bytes received and decoded. */
   push(data: Buffer): void {
     if (this.discarding || data.length === 0) return;
-    this.chunks.push(data);
-    this.queued += data.length;
+    this.bytes.push(data);
     if (this.waits.length > 0) this.settle();
   }
 
@@ -135,7 +131,7 @@ export class Input implements AsyncIterable<Buffer> {
 
   /** Bytes received but not yet read by the application. */
   get buffered(): number {
-    return this.queued;
+    return this.bytes.length;
   }
 
   /** The whole body has arrived (whether or not it was read). */
@@ -160,9 +156,7 @@ export class Input implements AsyncIterable<Buffer> {
   /** Drop what is queued and all that comes (the server's discard between requests). */
   drop(): void {
     this.discarding = true;
-    this.chunks = [];
-    this.queued = 0;
-    this.scannedNoLf = 0;
+    this.bytes.clear();
   }
 
   // ---- the application's side ----
@@ -207,7 +201,8 @@ export class Input implements AsyncIterable<Buffer> {
       next: (): Promise<IteratorResult<Buffer>> => {
         if (finished) return Promise.resolve(DONE);
         if (this.waits.length === 0) {
-          if (this.queued > 0) return Promise.resolve({ done: false, value: this.take(this.firstChunkLength()) });
+          if (this.bytes.length > 0)
+            return Promise.resolve({ done: false, value: this.take(this.bytes.firstChunkLength) });
           if (this.ended) {
             finished = true;
             return Promise.resolve(DONE);
@@ -314,7 +309,7 @@ export class Input implements AsyncIterable<Buffer> {
         return n < 0 ? NOT_READY : this.take(n);
       }
       case Want.Chunk:
-        if (this.queued > 0) return this.take(this.firstChunkLength());
+        if (this.bytes.length > 0) return this.take(this.bytes.firstChunkLength);
         return this.ended ? EMPTY : NOT_READY;
       case Want.End:
         return this.ended ? undefined : NOT_READY;
@@ -337,87 +332,18 @@ export class Input implements AsyncIterable<Buffer> {
     }
   }
 
-  /** The bytes read(size) can take now, or -1 while it must wait. */
-  private bytesReady(size: number): number {
-    if (size < 0) return this.ended ? this.queued : -1;
-    if (this.queued >= size) return size;
-    return this.ended ? this.queued : -1;
-  }
-
-  /** The bytes readline(size) can take now, or -1 while it must wait. */
-  private lineReady(size: number): number {
-    const lf = this.findLf();
-    if (lf !== -1 && (size < 0 || lf < size)) return lf + 1;
-    if (size >= 0 && this.queued >= size) return size;
-    if (this.ended) return this.queued;
-    return -1;
-  }
-
-  private firstChunkLength(): number {
-    return (this.chunks[0] as Buffer).length;
-  }
-
-  /** Offset of the first LF in the queue, or -1. */
-  private findLf(): number {
-    let offset = 0;
-    for (const chunk of this.chunks) {
-      if (offset + chunk.length > this.scannedNoLf) {
-        const from = Math.max(0, this.scannedNoLf - offset);
-        const at = chunk.indexOf(NL, from);
-        if (at !== -1) return offset + at;
-      }
-      offset += chunk.length;
-    }
-    this.scannedNoLf = offset;
-    return -1;
-  }
-
-  /**
-   * Takes n bytes (n <= queued) off the front of the queue: a view when they
-   * lie in the first chunk, else one buffer they are copied into (read(n)
-   * must answer n contiguous bytes, as a Python file's read does).
-   */
+  /** Takes n bytes off the queue (see ByteQueue.take); the connection may read on. */
   private take(n: number): Buffer {
-    if (n === 0) return EMPTY;
-    const chunks = this.chunks;
-    const first = chunks[0] as Buffer;
-    let out: Buffer;
-    if (first.length === n) {
-      out = first;
-      if (chunks.length === 1) chunks.pop();
-      else chunks.shift();
-    } else if (first.length > n) {
-      chunks[0] = first.subarray(n);
-      out = first.subarray(0, n);
-    } else {
-      out = this.join(n);
-    }
-    this.queued -= n;
-    this.scannedNoLf = this.scannedNoLf > n ? this.scannedNoLf - n : 0;
-    this.source.consumed();
+    const out = this.bytes.take(n);
+    if (n > 0) this.source.consumed();
     return out;
   }
 
-  /** The first n bytes of the queue (spanning chunks) copied into one new buffer, and taken off it. */
-  private join(n: number): Buffer {
-    const chunks = this.chunks;
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    let used = 0;
-    while (filled < n) {
-      const c = chunks[used] as Buffer;
-      const want = n - filled;
-      if (c.length <= want) {
-        out.set(c, filled);
-        filled += c.length;
-        used++;
-      } else {
-        out.set(c.subarray(0, want), filled);
-        chunks[used] = c.subarray(want);
-        filled += want;
-      }
-    }
-    chunks.splice(0, used);
-    return out;
+  private bytesReady(size: number): number {
+    return this.bytes.bytesReady(size, this.ended);
+  }
+
+  private lineReady(size: number): number {
+    return this.bytes.lineReady(size, this.ended);
   }
 }

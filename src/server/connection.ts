@@ -16,8 +16,11 @@
  *    `feedBody` to the decoder and into the Input; the socket is paused above
  *    INPUT_HIGH_WATER_MARK until the app reads (`consumed`).
  * 4. The Exchange writes its head and body through `writeText`/`writeBytes`
- *    into the output (output.ts), which `flush` hands to the socket, once per
- *    batch of pipelined requests on the synchronous path.
+ *    into the output (output.ts), which `flush` hands to the socket once per
+ *    batch of pipelined requests: on the synchronous path when `pump` stops,
+ *    and when an app returned a promise `pump` defers the flush to the end of
+ *    the event-loop turn (`deferFlush`) while earlier responses wait unsent,
+ *    so a batch answered within microtask turns is still one write.
  * 5. `exchangeDone` reads the exchange's outcome (`keepAlive`, `aborted`,
  *    `handedOver`, `upgraded`), asks http1/keep-alive.ts again with what the
  *    connection has learnt since the head went out, queues the request on
