@@ -3,7 +3,8 @@
  * whether the app answers synchronously or returns a promise (issue 12): a
  * Connection fed through a stand-in socket that records each write(). An
  * app that is really waiting (on I/O, a timer) does not hold back the
- * responses before it for longer than one turn of the event loop.
+ * responses before it for longer than one turn of the event loop; over a
+ * real socket, pipelined answers to an async app come back in order.
  */
 
 import assert from "node:assert/strict";
@@ -13,6 +14,7 @@ import { test } from "node:test";
 import { Connection, type ConnectionOwner } from "../../src/server/connection.js";
 import { normalizeOptions } from "../../src/options.js";
 import type { App } from "../../src/gateway/types.js";
+import { parseAll, rawExchange, withServer } from "../support/wire.js";
 
 /** Takes writes and keeps them; calls write callbacks as a socket would, after the write. */
 class RecordingSocket extends EventEmitter {
@@ -141,4 +143,25 @@ test("an app still waiting does not hold back the responses before it beyond one
   await turn();
   assert.equal(sock.responses, 4);
   assert.equal(sock.writes.length, 2, "the last two in one write");
+});
+
+test("over a real socket: 32 pipelined requests to an async app that waits a varying number of turns are answered in order", async () => {
+  const app: App = async (env, sr) => {
+    const n = Number(env.PATH_INFO.slice(1));
+    // Some answer within microtask turns, some after an event-loop turn, one after a timer.
+    if (n % 5 === 0) await new Promise((resolve) => setImmediate(resolve));
+    else if (n === 17) await new Promise((resolve) => setTimeout(resolve, 5));
+    else for (let i = 0; i < n % 4; i++) await Promise.resolve();
+    sr("200 OK", [["Content-Type", "text/plain"]]);
+    return [`response ${n}`];
+  };
+  await withServer(app, {}, async (s) => {
+    const requests = Array.from({ length: 32 }, (_, i) => `GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join("");
+    const r = await rawExchange(s.port, requests, { responses: 32 });
+    const bodies = parseAll(r.data).map((res) => res.body.toString("latin1"));
+    assert.deepEqual(
+      bodies,
+      Array.from({ length: 32 }, (_, i) => `response ${i}`),
+    );
+  });
 });
