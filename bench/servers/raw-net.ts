@@ -88,13 +88,13 @@ class RawConnection {
   constructor(private readonly socket: net.Socket) {
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => {
-      if (!this.closing) this.onData(chunk);
+      this.onData(chunk);
     });
     socket.on("error", () => {});
   }
 
-  /** Not called once closing (checked by the caller: a check here would let TypeScript assume `closing` stays false). */
   private onData(chunk: Buffer): void {
+    if (this.closing) return;
     const buf = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
     this.pending = null;
     let offset = 0;
@@ -112,13 +112,18 @@ class RawConnection {
       const response = this.route(buf, offset, end);
       offset = end + 4;
       if (response !== null) out.push(response);
-      if (this.closing) break;
+      if (this.willClose()) break;
     }
-    if (offset < buf.length && !this.closing) this.pending = buf.subarray(offset);
+    if (offset < buf.length && !this.willClose()) this.pending = buf.subarray(offset);
     const [first] = out;
     if (out.length > 1) this.socket.write(Buffer.concat(out));
     else if (first !== undefined) this.socket.write(first);
-    if (this.closing) this.socket.end();
+    if (this.willClose()) this.socket.end();
+  }
+
+  /** route() may have set `closing` (a method call, so the check above does not narrow it away). */
+  private willClose(): boolean {
+    return this.closing;
   }
 
   /** The canned response for the head at buf[start, end), or null when a body must be skipped first. */
@@ -130,7 +135,7 @@ class RawConnection {
     if (line.startsWith("GET /hello ")) return this.closing ? canned.helloClose : canned.hello;
     if (line.startsWith("GET /big ")) return canned.big;
     if (line.startsWith("GET /stream ")) return canned.stream;
-    if (line.startsWith("POST /echo ")) {
+    if (line.startsWith("POST /echo ") || line.startsWith("POST /echo-iter ")) {
       const length = contentLength(headLower);
       if (length === 0) return echoResponse(0);
       this.skip = length;
