@@ -90,7 +90,8 @@ export function normalizeOptions(opts: ServerOptions = {}): ServerConfig {
   const keepaliveOpt = opts.keepalive ?? true;
   const keepalive = keepaliveOpt !== false && keepaliveOpt !== 0;
   const keepaliveSeconds = typeof keepaliveOpt === "number" ? nonNegative("keepalive", keepaliveOpt) : 0;
-  const maxHttpVersion = opts.maxHttpVersion ?? "HTTP/1.1";
+  // unknown: a JavaScript caller may pass anything, and is told so.
+  const maxHttpVersion: unknown = opts.maxHttpVersion ?? "HTTP/1.1";
   if (maxHttpVersion !== "HTTP/1.0" && maxHttpVersion !== "HTTP/1.1") {
     throw new TypeError(`maxHttpVersion must be "HTTP/1.0" or "HTTP/1.1"`);
   }

@@ -92,6 +92,7 @@ function isThenable<T>(v: unknown): v is PromiseLike<T> {
 }
 
 function quietReject(err: unknown): Promise<never> {
+  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the app threw, whatever it is
   const p = Promise.reject(err);
   p.catch(() => {});
   return p;
@@ -233,7 +234,8 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
     );
   }
 
-  private sendBody(body: Body): Promise<void> | undefined {
+  /** `body` is what the app returned: typed Body, but a JavaScript app may return anything, hence unknown. */
+  private sendBody(body: unknown): Promise<void> | undefined {
     // After a takeover the other protocol owns the socket; the body should be empty and is not sent.
     if (this.upgraded) return undefined;
     if (this.environ["eventlet.already_handled"] === true) {
@@ -299,6 +301,7 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   private start(status: string, headers: [string, string][], excInfo?: unknown): Write {
     if (excInfo !== undefined && excInfo !== null) {
       // PEP 3333: once the head is out, the error can only propagate.
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- PEP 3333 rethrows exc_info as given
       if (this.headersSent) throw excInfo;
     } else if (this.status !== null) {
       throw new Error("startResponse called a second time without excInfo (PEP 3333)");
@@ -571,7 +574,8 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   }
 
   /** close() on the body, exactly once, whatever happened. Errors it throws are logged. */
-  private closeBody(body: Body): Promise<void> | undefined {
+  /** `body` is unknown for the reason given at sendBody. */
+  private closeBody(body: unknown): Promise<void> | undefined {
     if (this.bodyClosed) return undefined;
     this.bodyClosed = true;
     const close = body !== null && typeof body === "object" ? (body as { close?: unknown }).close : undefined;

@@ -241,8 +241,7 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
         const buf = this.rb.bytes;
         if (!this.decoder.done) {
           if (buf === null) break;
-          this.feedBody(buf);
-          if (!this.decoder.done) break;
+          if (!this.feedBody(buf)) break;
           continue;
         }
         if (this.exchange !== null) {
@@ -381,7 +380,8 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
   }
 
   /** Feeds the body decoder from buf (the read buffer's store). */
-  private feedBody(buf: Buffer): void {
+  /** Returns whether the body is complete (the decoder done) after it. */
+  private feedBody(buf: Buffer): boolean {
     const input = this.input as Input;
     try {
       this.rb.advance(this.decoder.decode(buf, this.rb.start, this.rb.end, this.bodySink()));
@@ -398,7 +398,7 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
         );
         this.endConnection();
       }
-      return;
+      return true; // over: the connection is closing
     }
     if (this.decoder.done) {
       input.end();
@@ -412,6 +412,7 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
     } else if (input.buffered > INPUT_HIGH_WATER_MARK) {
       this.pauseReading();
     }
+    return this.decoder.done;
   }
 
   private exchangeDone(exchange: Exchange, startedMs: number): void {
@@ -451,6 +452,8 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
     if (this.paused) this.resumeReading();
     this.pump();
     // A client that half-closed is answered what it pipelined before its FIN, then no more can come.
+    // pump() may have started the next exchange: TypeScript keeps this.exchange narrowed to null across the call.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
     if (this.peerEnded && this.exchange === null) this.endConnection();
   }
 
