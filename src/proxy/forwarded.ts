@@ -1,0 +1,188 @@
+/**
+ * Who the client is, from the forwarding headers of a trusted peer
+ * (`forwardedAllowIps`), sans-IO: request headers in, an address, port and
+ * scheme out.
+ *
+ * Each proxy on the way appends one entry saying whom it got the request
+ * from: `Forwarded: for=…;proto=…` (RFC 7239 §4) or `X-Forwarded-For` (with
+ * `X-Forwarded-Proto`, the de-facto pair). The leftmost entry was written by
+ * the client itself, or by whoever it chose to claim to be, so it proves
+ * nothing. The walk starts at the right, at the entry the trusted peer
+ * wrote, and goes left while the address it names is trusted as well
+ * (a proxy in front of that peer); the first untrusted address is the
+ * client. When every hop is trusted, the leftmost is the client.
+ *
+ * An entry that names no IP address (`unknown`, an obfuscated `_name`, a
+ * malformed element) ends the walk: the address and port stay the socket's
+ * (API.md). Its `proto=` still counts when the element is well formed, since
+ * a trusted hop wrote it: a proxy may hide the client yet say the scheme.
+ *
+ * `Forwarded`, when present, wins and `X-Forwarded-*` are ignored. Names
+ * are matched exactly, case aside: `X_Forwarded_For` is another header, as
+ * it is for the environ, which drops it.
+ */
+
+import type { AllowList } from "./allow-list.js";
+import { formatIp, parseIPv4Octets, parseIPv6, parseIp } from "./ip.js";
+
+export type ForwardedScheme = "http" | "https";
+
+/** What the headers changed; null fields are left as the connection has them. */
+export interface ForwardedClient {
+  /** The client's address (canonical, ip.ts), or null: the peer's stands. */
+  readonly addr: string | null;
+  /** With `addr`: the entry's port, or "" when it has none. */
+  readonly port: string;
+  readonly scheme: ForwardedScheme | null;
+}
+
+const PORT = /^(?:0|[1-9][0-9]{0,4})$/;
+
+/** An address with an optional port: `1.2.3.4`, `1.2.3.4:80`, `[v6]`, `[v6]:80` (and a bare v6 when `bareV6`). */
+function parseNode(text: string, bareV6: boolean): { addr: string; port: string } | null {
+  let host = text;
+  let port = "";
+  if (text.startsWith("[")) {
+    const close = text.indexOf("]");
+    if (close === -1) return null;
+    host = text.slice(1, close);
+    const after = text.slice(close + 1);
+    if (after !== "") {
+      if (!after.startsWith(":")) return null;
+      port = after.slice(1);
+    }
+    if (parseIPv6(host) === null) return null;
+  } else if (bareV6 && text.indexOf(":") !== text.lastIndexOf(":")) {
+    if (parseIPv6(text) === null) return null;
+  } else {
+    const colon = text.indexOf(":");
+    if (colon !== -1) {
+      host = text.slice(0, colon);
+      port = text.slice(colon + 1);
+    }
+    if (parseIPv4Octets(host) === null) return null;
+  }
+  // RFC 7239 §6.3: an obfuscated port ("_abc") hides the port, not the address.
+  if (port.startsWith("_")) port = "";
+  else if (port !== "" && !(PORT.test(port) && Number(port) <= 65535)) return null;
+  const groups = parseIp(host);
+  return groups === null ? null : { addr: formatIp(groups), port };
+}
+
+function schemeOf(proto: string | undefined): ForwardedScheme | null {
+  if (proto === undefined) return null;
+  const p = proto.toLowerCase(); // URI schemes are case-insensitive (RFC 3986 §3.1)
+  return p === "http" || p === "https" ? p : null;
+}
+
+/** One entry of either header: the node it names (null when none) and its proto. */
+interface Hop {
+  readonly node: { addr: string; port: string } | null;
+  readonly scheme: ForwardedScheme | null;
+}
+
+/** Walks `hops` right to left (see the top of the file). `fallbackScheme` when the chosen hop says none. */
+function walk(hops: readonly Hop[], trust: AllowList, fallbackScheme: ForwardedScheme | null): ForwardedClient {
+  let chosen: { addr: string; port: string } | null = null;
+  let chosenScheme: ForwardedScheme | null = null;
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i] as Hop;
+    if (hop.node === null) return { addr: null, port: "", scheme: hop.scheme ?? fallbackScheme };
+    chosen = hop.node;
+    chosenScheme = hop.scheme;
+    if (!trust.allows(chosen.addr)) break;
+  }
+  if (chosen === null) return { addr: null, port: "", scheme: fallbackScheme };
+  return { addr: chosen.addr, port: chosen.port, scheme: chosenScheme ?? fallbackScheme };
+}
+
+/** Splits at `sep` outside quoted strings (RFC 9110 §5.6.4, with its backslash escapes). */
+function splitOutsideQuotes(text: string, sep: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === "\\") i++;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') {
+      quoted = true;
+    } else if (c === sep) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const QUOTED = /^"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*)"$/;
+
+/** A `token` or `quoted-string` value, unquoted; null when it is neither. */
+function pairValue(text: string): string | null {
+  if (TOKEN.test(text)) return text;
+  const m = QUOTED.exec(text);
+  return m === null ? null : (m[1] as string).replace(/\\(.)/g, "$1");
+}
+
+/** The parameters of one forwarded-element (RFC 7239 §4), or null when it is malformed. */
+function parseElement(element: string): Map<string, string> | null {
+  const params = new Map<string, string>();
+  for (const rawPair of splitOutsideQuotes(element, ";")) {
+    const pair = rawPair.trim();
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    if (eq <= 0) return null;
+    const name = pair.slice(0, eq).toLowerCase();
+    const value = pairValue(pair.slice(eq + 1));
+    // §4: each parameter at most once in an element.
+    if (!TOKEN.test(name) || value === null || params.has(name)) return null;
+    params.set(name, value);
+  }
+  return params;
+}
+
+function forwardedHops(value: string): Hop[] {
+  return splitOutsideQuotes(value, ",").map((element): Hop => {
+    const params = parseElement(element.trim());
+    if (params === null) return { node: null, scheme: null };
+    const node = params.get("for");
+    // A node without brackets cannot be IPv6 (RFC 7239 §6): a bare "::1" is malformed.
+    return { node: node === undefined ? null : parseNode(node, false), scheme: schemeOf(params.get("proto")) };
+  });
+}
+
+function xForwardedForHops(value: string): Hop[] {
+  return value.split(",").map((entry) => ({ node: parseNode(entry.trim(), true), scheme: null }));
+}
+
+/** The rightmost value of X-Forwarded-Proto, as a scheme (null when absent or not http/https). */
+function lastProto(value: string): ForwardedScheme | null {
+  const comma = value.lastIndexOf(",");
+  return schemeOf((comma === -1 ? value : value.slice(comma + 1)).trim());
+}
+
+/**
+ * The client as the headers of a trusted peer tell it. `headers` is the
+ * parser's flat `[name, value, …]`; repeated fields are read as one list, in
+ * order (RFC 9110 §5.3). Call it only for a peer in `trust`.
+ */
+export function resolveForwarded(headers: readonly string[], trust: AllowList): ForwardedClient {
+  let forwarded: string | null = null;
+  let xff: string | null = null;
+  let xfp: string | null = null;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (name.length !== 9 && name.length !== 15 && name.length !== 17) continue;
+    const value = headers[i + 1] as string;
+    const lower = name.toLowerCase();
+    if (lower === "forwarded") forwarded = forwarded === null ? value : `${forwarded},${value}`;
+    else if (lower === "x-forwarded-for") xff = xff === null ? value : `${xff},${value}`;
+    else if (lower === "x-forwarded-proto") xfp = xfp === null ? value : `${xfp},${value}`;
+  }
+  if (forwarded !== null) return walk(forwardedHops(forwarded), trust, null);
+  const scheme = xfp === null ? null : lastProto(xfp);
+  return walk(xff === null ? [] : xForwardedForHops(xff), trust, scheme);
+}
