@@ -95,7 +95,8 @@ function parseV1Address(text: string | undefined, v6: boolean): string {
 
 /** A v1 header at the start of `buf` (which starts with what can be "PROXY "), or null for more. */
 function parseV1(buf: Uint8Array): { header: ProxyHeader; length: number } | null {
-  const limit = Math.min(buf.length, PROXY_V1_MAX_BYTES);
+  // The CR may stand at index 105 at the latest, its LF then being the 107th byte.
+  const limit = Math.min(buf.length, PROXY_V1_MAX_BYTES - 1);
   let end = -1;
   for (let i = V1_PREFIX.length; i < limit; i++) {
     const b = buf[i];
@@ -107,7 +108,7 @@ function parseV1(buf: Uint8Array): { header: ProxyHeader; length: number } | nul
     if (b === 0x0a) throw new ProxyHeaderError("PROXY v1: LF without CR");
   }
   if (end === -1 || end + 1 >= buf.length) {
-    if (buf.length >= PROXY_V1_MAX_BYTES)
+    if (end === -1 && buf.length >= PROXY_V1_MAX_BYTES - 1)
       throw new ProxyHeaderError(`PROXY v1: no CRLF in the first ${PROXY_V1_MAX_BYTES} bytes`);
     return null;
   }
