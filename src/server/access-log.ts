@@ -3,6 +3,9 @@
  * named fields, compiled once into a function.
  */
 
+import type { ConnectionInfo } from "../gateway/environ.js";
+import { resolveForwarded } from "../proxy/forwarded.js";
+
 export interface AccessLogFields {
   client_ip: string;
   client_port: string;
@@ -85,4 +88,31 @@ function field(
     default:
       return (f) => pad(Number(f[name]).toFixed(precision === undefined ? 6 : Number(precision)));
   }
+}
+
+/**
+ * The `client_ip` and `client_port` of a request's line. From a peer that
+ * `forwardedAllowIps` trusts: the client its forwarding headers name, as
+ * REMOTE_ADDR and REMOTE_PORT were set; `logXForwardedFor` adds nothing
+ * then, the chain having been judged (the untrusted entries left of the
+ * client are the client's own claims). From any other peer, eventlet's rule:
+ * with `logXForwardedFor`, the X-Forwarded-For as sent, a comma, and the
+ * peer's address (the address of a PROXY protocol header, when there is one).
+ */
+export function logClient(
+  info: ConnectionInfo,
+  headers: readonly string[],
+  xForwardedFor: unknown,
+  logXForwardedFor: boolean,
+): { ip: string; port: string } {
+  const trust = info.trustedForwarding ?? null;
+  if (trust !== null) {
+    const client = resolveForwarded(headers, trust);
+    return client.addr === null
+      ? { ip: info.remoteAddr, port: info.remotePort }
+      : { ip: client.addr, port: client.port };
+  }
+  if (logXForwardedFor && typeof xForwardedFor === "string" && xForwardedFor.length > 0)
+    return { ip: `${xForwardedFor.replace(/ /g, "")},${info.remoteAddr}`, port: info.remotePort };
+  return { ip: info.remoteAddr, port: info.remotePort };
 }

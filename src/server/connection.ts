@@ -39,6 +39,7 @@ import { continueResponse } from "../http1/response-head.js";
 import type { App, PostHook } from "../gateway/types.js";
 import { INPUT_HIGH_WATER_MARK, PIPELINE_HIGH_WATER_MARK } from "../limits.js";
 import type { ServerConfig } from "../options.js";
+import { logClient } from "./access-log.js";
 import { coarseNow, refreshClock } from "./clock.js";
 import { describeError } from "./logger.js";
 import { ReadBuffer } from "./read-buffer.js";
@@ -112,6 +113,7 @@ export class Connection implements ExchangeHost, InputSource {
       remoteAddr: info.remoteAddr,
       remotePort: info.remotePort,
       https: info.https,
+      trustedForwarding: info.trustedForwarding ?? null,
       errors: info.errors,
       setIdle: () => {
         this.setIdle();
@@ -481,18 +483,18 @@ export class Connection implements ExchangeHost, InputSource {
   private logAccess(exchange: Exchange, startedMs: number): void {
     const format = this.config.logAccess;
     if (format === null) return;
-    let clientIp = this.info.remoteAddr;
-    if (this.config.logXForwardedFor) {
-      const forwarded = exchange.environ.HTTP_X_FORWARDED_FOR;
-      if (typeof forwarded === "string" && forwarded.length > 0)
-        clientIp = `${forwarded.replace(/ /g, "")},${clientIp}`;
-    }
+    const client = logClient(
+      this.info,
+      exchange.head.headers,
+      exchange.environ.HTTP_X_FORWARDED_FOR,
+      this.config.logXForwardedFor,
+    );
     const now = Date.now();
     try {
       this.config.log.info(
         format({
-          client_ip: clientIp,
-          client_port: this.info.remotePort,
+          client_ip: client.ip,
+          client_port: client.port,
           date_time: logDateTime(now),
           request_line: exchange.head.requestLine,
           status_code: exchange.statusCode,

@@ -13,6 +13,7 @@ import { AcceptGuard } from "./accept-guard.js";
 import { Connection, type ConnectionOwner } from "./connection.js";
 import type { Acceptor, Address, ListenSocket } from "./listen.js";
 import { createServerContext, secureSocket, type SslOptions } from "./tls.js";
+import { ProxyHeaderStage, describePeer, type PeerAddress } from "./proxy-stage.js";
 
 export interface CloseOptions {
   /** Milliseconds to let active requests finish; then every remaining connection is cut. */
@@ -90,6 +91,8 @@ class Server implements WsgiServer, ConnectionOwner {
   /** Accepted beyond maxSize: paused, unread, served in order when a slot frees; each with its close listener. */
   private readonly waiting = new Map<net.Socket, () => void>();
   private readonly sweep: NodeJS.Timeout;
+  /** With proxyProtocol: connections reading their PROXY header (each holds a slot). */
+  private readonly proxyStage: ProxyHeaderStage | null;
   /** Accept errors and running out of file descriptors: logs them, keeps the listener alive. */
   private readonly acceptGuard: AcceptGuard;
   private readonly serverName: string;
@@ -117,6 +120,11 @@ class Server implements WsgiServer, ConnectionOwner {
       this.serverName = this.address.host;
       this.serverPort = String(this.address.port);
     }
+    this.proxyStage = this.config.proxyProtocol
+      ? new ProxyHeaderStage(this.config, () => {
+          this.slotFreed();
+        })
+      : null;
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
@@ -142,9 +150,9 @@ class Server implements WsgiServer, ConnectionOwner {
     return this.connections.size;
   }
 
-  /** Connections holding a slot: served, or in their TLS handshake. */
+  /** Connections holding a slot: served, in their TLS handshake, or reading their PROXY header. */
   private get slotsInUse(): number {
-    return this.connections.size + this.handshakes.size;
+    return this.connections.size + this.handshakes.size + (this.proxyStage?.size ?? 0);
   }
 
   private accept(socket: net.Socket): void {
@@ -173,16 +181,35 @@ class Server implements WsgiServer, ConnectionOwner {
     this.serve(socket);
   }
 
+  /** The socket's own peer: "unix" on a Unix socket. */
+  private socketPeer(raw: net.Socket): PeerAddress {
+    if ("path" in this.address) return { remoteAddr: "unix", remotePort: "" };
+    return {
+      remoteAddr: plainAddress(raw.remoteAddress),
+      remotePort: raw.remotePort === undefined ? "" : String(raw.remotePort),
+    };
+  }
+
   private serve(raw: net.Socket): void {
+    const peer = this.socketPeer(raw);
+    // The PROXY header comes first, before TLS (proxy-stage.ts).
+    if (this.proxyStage !== null)
+      this.proxyStage.start(raw, peer, (client) => {
+        this.serveFrom(raw, client);
+      });
+    else this.serveFrom(raw, peer);
+  }
+
+  /** Serves `raw`, whose client is `peer`: over TLS once its handshake is done, or at once. */
+  private serveFrom(raw: net.Socket, peer: PeerAddress): void {
     const context = this.sock.secureContext;
     if (context === null) {
-      this.open(raw, raw);
+      this.open(raw, peer);
       raw.resume();
       return;
     }
     const secure = secureSocket(raw, context);
-    const peer = "path" in this.address ? "unix" : `${plainAddress(raw.remoteAddress)}:${String(raw.remotePort)}`;
-    const handshake: Handshake = { acceptedAt: Date.now(), peer };
+    const handshake: Handshake = { acceptedAt: Date.now(), peer: describePeer(peer) };
     let failed = false;
     const onError = (err: NodeJS.ErrnoException): void => {
       if (!failed) this.config.log.debug(`TLS handshake with ${handshake.peer} failed: ${describeTlsError(err)}`);
@@ -216,21 +243,24 @@ class Server implements WsgiServer, ConnectionOwner {
           secure.destroy(Object.assign(new Error(`TLS error: ${describeTlsError(err)}`), { code: err.code }));
       });
       this.handshakes.delete(secure);
-      this.open(secure, raw);
+      this.open(secure, peer);
     });
     this.handshakes.set(secure, handshake);
-    raw.resume();
+    // Bytes the PROXY stage put back on `raw` are taken by the TLS socket on its first tick;
+    // resuming `raw` would make them flow out first, to no listener, and the handshake would hang.
+    if (raw.readableLength === 0) raw.resume();
   }
 
-  /** Starts serving HTTP on `socket` (the TLS socket once its handshake is done, or `raw`). */
-  private open(socket: net.Socket, raw: net.Socket): void {
-    const unix = "path" in this.address;
+  /** Starts serving HTTP on `socket` (the TLS socket once its handshake is done, or the raw one). */
+  private open(socket: net.Socket, peer: PeerAddress): void {
+    const forwardedAllowIps = this.config.forwardedAllowIps;
     const info = {
       serverName: this.serverName,
       serverPort: this.serverPort,
-      remoteAddr: unix ? "unix" : plainAddress(raw.remoteAddress),
-      remotePort: unix || raw.remotePort === undefined ? "" : String(raw.remotePort),
+      remoteAddr: peer.remoteAddr,
+      remotePort: peer.remotePort,
       https: this.sock.tls,
+      trustedForwarding: forwardedAllowIps?.allows(peer.remoteAddr) === true ? forwardedAllowIps : null,
       errors: process.stderr,
     };
     this.connections.add(new Connection(this, socket, info));
@@ -283,6 +313,7 @@ class Server implements WsgiServer, ConnectionOwner {
     const now = Date.now();
     this.acceptGuard.probe(now);
     for (const conn of this.connections) conn.checkTimeouts(now);
+    this.proxyStage?.checkTimeouts(now);
     // A handshake must be over within headersTimeout (socketTimeout when there is none): a
     // client that connects and says nothing, or trickles a ClientHello, cannot hold a slot.
     const limitMs = this.config.headersTimeoutMs > 0 ? this.config.headersTimeoutMs : this.config.socketTimeoutMs;
@@ -313,6 +344,7 @@ class Server implements WsgiServer, ConnectionOwner {
     for (const socket of this.waiting.keys()) socket.destroy();
     this.waiting.clear();
     for (const secure of this.handshakes.keys()) secure.destroy();
+    this.proxyStage?.destroyAll();
     let timer: NodeJS.Timeout | undefined;
     if (deadline !== undefined) {
       timer = setTimeout(() => {
