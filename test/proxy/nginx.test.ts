@@ -113,7 +113,7 @@ describe("behind nginx", { skip: NGINX === null ? "nginx not installed: apt-get 
       await waitForPort(httpPort, nginx.child);
       await waitForPort(httpsPort, nginx.child);
     } catch (err) {
-      throw new Error(`nginx did not start: ${(err as Error).message}\n${nginx.output()}`);
+      throw new Error(`nginx did not start: ${(err as Error).message}\n${nginx.output()}`, { cause: err });
     }
   });
 
@@ -177,7 +177,7 @@ describe("behind nginx", { skip: NGINX === null ? "nginx not installed: apt-get 
     let failed = 0;
     const failures: string[] = [];
     const servedBy: Record<string, number> = { A: 0, B: 0 };
-    let closing: Promise<void> | null = null;
+    const run: { closing: Promise<void> | null } = { closing: null };
     const lane = async (): Promise<void> => {
       while (started < total) {
         started++;
@@ -191,13 +191,14 @@ describe("behind nginx", { skip: NGINX === null ? "nginx not installed: apt-get 
           failed++;
           if (failures.length < 5) failures.push((err as Error).message);
         }
-        if (done === closeAfter && closing === null) closing = (a as TestServer).server.close();
+        if (done === closeAfter && run.closing === null) run.closing = (a as TestServer).server.close();
       }
     };
     try {
       await within(60_000, `${total} requests through nginx`, Promise.all([lane(), lane(), lane(), lane()]));
       assert.equal(failed, 0, `failed requests: ${failures.join("; ")}`);
       assert.equal(done, total);
+      const closing = run.closing;
       assert.ok(closing !== null, "instance A was closed mid-run");
       await within(5000, "instance A to finish closing", closing);
       assert.ok((servedBy.A ?? 0) > 0 && (servedBy.B ?? 0) > 0, JSON.stringify(servedBy));

@@ -65,10 +65,10 @@ export interface Program {
 export function startProgram(file: string, args: string[]): Program {
   const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
-  child.stdout?.on("data", (d: Buffer) => {
+  child.stdout.on("data", (d: Buffer) => {
     out += d.toString();
   });
-  child.stderr?.on("data", (d: Buffer) => {
+  child.stderr.on("data", (d: Buffer) => {
     out += d.toString();
   });
   child.on("error", (err) => {
