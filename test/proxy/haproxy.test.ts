@@ -96,7 +96,7 @@ describe(
 
     function instanceApp(name: string): App {
       return (env, startResponse) => {
-        if (env.PATH_INFO === "/health") healthCheck.fire(String(env.REMOTE_ADDR));
+        if (env.PATH_INFO === "/health") healthCheck.fire(env.REMOTE_ADDR);
         startResponse("200 OK", [["Content-Type", "application/json"]]);
         return [JSON.stringify({ name, addr: env.REMOTE_ADDR, port: env.REMOTE_PORT })];
       };
