@@ -2,8 +2,9 @@
  * Behind HAProxy (Debian's, in TCP mode, started here on loopback): one
  * instance gets `send-proxy-v2`, another `send-proxy` (v1). The app's
  * REMOTE_ADDR and REMOTE_PORT are the real client's; HAProxy's health checks
- * (PROXY v2, with an HTTP check) are served; a direct connection without
- * the header is refused.
+ * (an HTTP check behind a PROXY v2 LOCAL header, which carries no address)
+ * are served, from HAProxy's own address; a direct connection without the
+ * header is refused.
  *
  * The client connects from 127.0.0.2 so that its address differs from
  * HAProxy's (127.0.0.1).
@@ -140,7 +141,7 @@ describe(
       }
     });
 
-    test("HAProxy's health checks, sent with a PROXY header, are served", async () => {
+    test("HAProxy's health checks, sent behind a PROXY v2 LOCAL header, are served with the socket's peer", async () => {
       const addr = await within(5000, "an HTTP health check from HAProxy", healthCheck.promise);
       assert.equal(addr, "127.0.0.1");
       assert.deepEqual(a?.log.error, []);
