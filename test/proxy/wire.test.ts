@@ -114,6 +114,51 @@ describe("forwardedAllowIps", () => {
     });
   });
 
+  test("each request on a kept-alive connection is judged by its own headers", async () => {
+    await withServer(whoAmI, { forwardedAllowIps: "127.0.0.1" }, async (s) => {
+      const two = await ask(
+        s.port,
+        GET("X-Forwarded-For: 203.0.113.7\r\n") + GET("X-Forwarded-For: 198.51.100.9\r\n") + GET(),
+        3,
+      );
+      assert.deepEqual(
+        two.map((w) => w.addr),
+        ["203.0.113.7", "198.51.100.9", "127.0.0.1"],
+      );
+    });
+  });
+
+  test("an IPv6 peer: ::1 trusted by its rule", async (t) => {
+    const { logger } = captureLog();
+    let sock;
+    try {
+      sock = await listen(["::1", 0]);
+    } catch {
+      t.skip("::1 is not available");
+      return;
+    }
+    const srv = server(sock, whoAmI, { log: logger, forwardedAllowIps: "::1" });
+    try {
+      const port = (srv.address as { port: number }).port;
+      const r = await new Promise<Buffer>((resolve, reject) => {
+        const c = net.connect({ host: "::1", port });
+        const got: Buffer[] = [];
+        c.on("data", (d: Buffer) => {
+          got.push(d);
+        });
+        c.on("error", reject);
+        c.on("close", () => {
+          resolve(Buffer.concat(got));
+        });
+        c.end(GET('Forwarded: for="[2001:db8::7]:4711";proto=https\r\nConnection: close\r\n'));
+      });
+      const who = first(r);
+      assert.deepEqual([who.addr, who.port, who.scheme], ["2001:db8::7", "4711", "https"]);
+    } finally {
+      await srv.close({ deadline: 500 });
+    }
+  });
+
   test("by default no peer is trusted, not even the loopback", async () => {
     await withServer(whoAmI, {}, async (s) => {
       const who = await askOne(s.port, GET("X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\n"));
