@@ -112,7 +112,12 @@ export class AllowList {
     if (this.blocks.length === 0) return false;
     const zone = peer.indexOf("%");
     const addr = parseIp(zone === -1 ? peer : peer.slice(0, zone));
-    if (addr === null) return false;
+    return addr !== null && this.allowsIp(addr);
+  }
+
+  /** Whether the address (already parsed) is in one of the blocks, or the list holds `*`. */
+  allowsIp(addr: IpGroups): boolean {
+    if (this.any) return true;
     for (const block of this.blocks) if (inBlock(addr, block)) return true;
     return false;
   }

@@ -23,7 +23,7 @@
  */
 
 import type { AllowList } from "./allow-list.js";
-import { formatIp, parseIPv4Octets, parseIPv6, parseIp } from "./ip.js";
+import { formatIp, parseIPv4, parseIPv6, parseIp, type IpGroups } from "./ip.js";
 
 export type ForwardedScheme = "http" | "https";
 
@@ -38,8 +38,14 @@ export interface ForwardedClient {
 
 const PORT = /^(?:0|[1-9][0-9]{0,4})$/;
 
+/** A hop's address (parsed, not yet spelt: only the chosen one is) and port. */
+interface Node {
+  readonly groups: IpGroups;
+  readonly port: string;
+}
+
 /** An address with an optional port: `1.2.3.4`, `1.2.3.4:80`, `[v6]`, `[v6]:80` (and a bare v6 when `bareV6`). */
-function parseNode(text: string, bareV6: boolean): { addr: string; port: string } | null {
+function parseNode(text: string, bareV6: boolean): Node | null {
   let host = text;
   let port = "";
   if (text.startsWith("[")) {
@@ -51,22 +57,20 @@ function parseNode(text: string, bareV6: boolean): { addr: string; port: string 
       if (!after.startsWith(":")) return null;
       port = after.slice(1);
     }
-    if (parseIPv6(host) === null) return null;
-  } else if (bareV6 && text.indexOf(":") !== text.lastIndexOf(":")) {
-    if (parseIPv6(text) === null) return null;
-  } else {
+    if (!host.includes(":")) return null;
+  } else if (!(bareV6 && text.indexOf(":") !== text.lastIndexOf(":"))) {
     const colon = text.indexOf(":");
     if (colon !== -1) {
       host = text.slice(0, colon);
       port = text.slice(colon + 1);
     }
-    if (parseIPv4Octets(host) === null) return null;
+    if (parseIPv4(host) === -1) return null;
   }
   // RFC 7239 §6.3: an obfuscated port ("_abc") hides the port, not the address.
   if (port.startsWith("_")) port = "";
   else if (port !== "" && !(PORT.test(port) && Number(port) <= 65535)) return null;
-  const groups = parseIp(host);
-  return groups === null ? null : { addr: formatIp(groups), port };
+  const groups = host.includes(":") ? parseIPv6(host) : parseIp(host);
+  return groups === null ? null : { groups, port };
 }
 
 function schemeOf(proto: string | undefined): ForwardedScheme | null {
@@ -77,23 +81,23 @@ function schemeOf(proto: string | undefined): ForwardedScheme | null {
 
 /** One entry of either header: the node it names (null when none) and its proto. */
 interface Hop {
-  readonly node: { addr: string; port: string } | null;
+  readonly node: Node | null;
   readonly scheme: ForwardedScheme | null;
 }
 
 /** Walks `hops` right to left (see the top of the file). `fallbackScheme` when the chosen hop says none. */
 function walk(hops: readonly Hop[], trust: AllowList, fallbackScheme: ForwardedScheme | null): ForwardedClient {
-  let chosen: { addr: string; port: string } | null = null;
+  let chosen: Node | null = null;
   let chosenScheme: ForwardedScheme | null = null;
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i] as Hop;
     if (hop.node === null) return { addr: null, port: "", scheme: hop.scheme ?? fallbackScheme };
     chosen = hop.node;
     chosenScheme = hop.scheme;
-    if (!trust.allows(chosen.addr)) break;
+    if (!trust.allowsIp(chosen.groups)) break;
   }
   if (chosen === null) return { addr: null, port: "", scheme: fallbackScheme };
-  return { addr: chosen.addr, port: chosen.port, scheme: chosenScheme ?? fallbackScheme };
+  return { addr: formatIp(chosen.groups), port: chosen.port, scheme: chosenScheme ?? fallbackScheme };
 }
 
 /** Splits at `sep` outside quoted strings (RFC 9110 §5.6.4, with its backslash escapes). */
@@ -170,6 +174,24 @@ function lastProto(value: string): ForwardedScheme | null {
  * order (RFC 9110 §5.3). Call it only for a peer in `trust`.
  */
 export function resolveForwarded(headers: readonly string[], trust: AllowList): ForwardedClient {
+  if (headers === last.headers && trust === last.trust) return last.client;
+  const client = walkHeaders(headers, trust);
+  last = { headers, trust, client };
+  return client;
+}
+
+/**
+ * The last answer, by the request's headers array: the environ asks, and the access log
+ * asks again once the response is sent, most often with no other request in between. One
+ * entry, not a WeakMap, whose get and set would cost more than the walk.
+ */
+let last: { headers: readonly string[] | null; trust: AllowList | null; client: ForwardedClient } = {
+  headers: null,
+  trust: null,
+  client: { addr: null, port: "", scheme: null },
+};
+
+function walkHeaders(headers: readonly string[], trust: AllowList): ForwardedClient {
   let forwarded: string | null = null;
   let xff: string | null = null;
   let xfp: string | null = null;

@@ -13,18 +13,40 @@
 export type IpGroups = Uint16Array;
 
 const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
-const DEC_OCTET = /^(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
-
-/** `a.b.c.d`, each a decimal 0–255 without leading zeros (no octal guessing), or null. */
-export function parseIPv4Octets(text: string): number[] | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
-  const octets: number[] = [];
-  for (const part of parts) {
-    if (!DEC_OCTET.test(part)) return null;
-    octets.push(Number(part));
+/**
+ * `a.b.c.d`, each a decimal 0–255 without leading zeros (no octal guessing),
+ * as one 32-bit number; -1 when it is not. By hand: this runs for every
+ * X-Forwarded-For entry of every request from a trusted proxy.
+ */
+export function parseIPv4(text: string): number {
+  const n = text.length;
+  if (n < 7 || n > 15) return -1;
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || ++dots > 3) return -1;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits === 1 && octet === 0) return -1; // a leading zero
+      octet = octet * 10 + (c - 0x30);
+      if (++digits > 3 || octet > 255) return -1;
+    } else {
+      return -1;
+    }
   }
-  return octets;
+  return dots === 3 && digits > 0 ? value * 256 + octet : -1;
+}
+
+/** `a.b.c.d` as four octets, or null (see parseIPv4). */
+export function parseIPv4Octets(text: string): number[] | null {
+  const v = parseIPv4(text);
+  return v === -1 ? null : [v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
 }
 
 function mappedV4(octets: readonly number[]): IpGroups {
@@ -78,8 +100,13 @@ export function parseIPv6(text: string): IpGroups | null {
 /** An IPv4 or IPv6 address in its usual text (no brackets, no zone), or null. */
 export function parseIp(text: string): IpGroups | null {
   if (text.includes(":")) return parseIPv6(text);
-  const octets = parseIPv4Octets(text);
-  return octets === null ? null : mappedV4(octets);
+  const v = parseIPv4(text);
+  if (v === -1) return null;
+  const g = new Uint16Array(8);
+  g[5] = 0xffff;
+  g[6] = v >>> 16;
+  g[7] = v & 0xffff;
+  return g;
 }
 
 /** The address of 4 (IPv4) or 16 (IPv6) bytes at `offset`. */
