@@ -16,7 +16,7 @@ import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { listen, server, wrapSsl, type App, type ServerOptions } from "../../src/index.js";
 import { captureLog, parseResponses, rawExchange, withServer } from "../support/wire.js";
-import { within } from "../support/wait.js";
+import { Signal, within } from "../support/wait.js";
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "../../../test/fixtures");
 
@@ -125,6 +125,24 @@ describe("forwardedAllowIps", () => {
         two.map((w) => w.addr),
         ["203.0.113.7", "198.51.100.9", "127.0.0.1"],
       );
+    });
+  });
+
+  test("the access log names each request's own client, however requests interleave", async () => {
+    const release = new Signal();
+    const app: App = async (env, startResponse) => {
+      if (env.PATH_INFO === "/wait") await release.promise;
+      return whoAmI(env, startResponse);
+    };
+    await withServer(app, { forwardedAllowIps: "127.0.0.1" }, async (s) => {
+      const slow = rawExchange(s.port, `GET /wait HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n`, {
+        responses: 1,
+      });
+      await askOne(s.port, GET("X-Forwarded-For: 198.51.100.9\r\n"));
+      release.fire();
+      await slow;
+      await s.log.waitFor("info", /^203\.0\.113\.7 .*"GET \/wait HTTP\/1.1" 200/);
+      await s.log.waitFor("info", /^198\.51\.100\.9 .*"GET \/ HTTP\/1.1" 200/);
     });
   });
 
