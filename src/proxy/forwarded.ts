@@ -37,38 +37,40 @@ export interface ForwardedClient {
 }
 
 const PORT = /^(?:0|[1-9][0-9]{0,4})$/;
+/** RFC 7239 §6.3: obfport = "_" 1*(ALPHA / DIGIT / "." / "_" / "-"). */
+const OBFUSCATED_PORT = /^_[A-Za-z0-9._-]+$/;
 
 /** A hop's address (parsed, not yet spelt: only the chosen one is) and port. */
-interface Node {
+interface HopAddress {
   readonly groups: IpGroups;
   readonly port: string;
 }
 
+/** The port after an address's ":" (an obfuscated one gives ""), or null when it is none. */
+function parsePort(text: string): string | null {
+  if (OBFUSCATED_PORT.test(text)) return "";
+  return PORT.test(text) && Number(text) <= 65535 ? text : null;
+}
+
 /** An address with an optional port: `1.2.3.4`, `1.2.3.4:80`, `[v6]`, `[v6]:80` (and a bare v6 when `bareV6`). */
-function parseNode(text: string, bareV6: boolean): Node | null {
+function parseHopAddress(text: string, bareV6: boolean): HopAddress | null {
   let host = text;
-  let port = "";
+  let port: string | null = "";
   if (text.startsWith("[")) {
     const close = text.indexOf("]");
     if (close === -1) return null;
     host = text.slice(1, close);
-    const after = text.slice(close + 1);
-    if (after !== "") {
-      if (!after.startsWith(":")) return null;
-      port = after.slice(1);
-    }
+    if (close + 1 < text.length) port = text.charCodeAt(close + 1) === 0x3a ? parsePort(text.slice(close + 2)) : null;
     if (!host.includes(":")) return null;
   } else if (!(bareV6 && text.indexOf(":") !== text.lastIndexOf(":"))) {
     const colon = text.indexOf(":");
     if (colon !== -1) {
       host = text.slice(0, colon);
-      port = text.slice(colon + 1);
+      port = parsePort(text.slice(colon + 1));
     }
     if (parseIPv4(host) === -1) return null;
   }
-  // RFC 7239 §6.3: an obfuscated port ("_abc") hides the port, not the address.
-  if (port.startsWith("_")) port = "";
-  else if (port !== "" && !(PORT.test(port) && Number(port) <= 65535)) return null;
+  if (port === null) return null;
   const groups = host.includes(":") ? parseIPv6(host) : parseIp(host);
   return groups === null ? null : { groups, port };
 }
@@ -81,13 +83,13 @@ function schemeOf(proto: string | undefined): ForwardedScheme | null {
 
 /** One entry of either header: the node it names (null when none) and its proto. */
 interface Hop {
-  readonly node: Node | null;
+  readonly node: HopAddress | null;
   readonly scheme: ForwardedScheme | null;
 }
 
 /** Walks `hops` right to left (see the top of the file). `fallbackScheme` when the chosen hop says none. */
 function walk(hops: readonly Hop[], trust: AllowList, fallbackScheme: ForwardedScheme | null): ForwardedClient {
-  let chosen: Node | null = null;
+  let chosen: HopAddress | null = null;
   let chosenScheme: ForwardedScheme | null = null;
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i] as Hop;
@@ -154,12 +156,12 @@ function forwardedHops(value: string): Hop[] {
     if (params === null) return { node: null, scheme: null };
     const node = params.get("for");
     // A node without brackets cannot be IPv6 (RFC 7239 §6): a bare "::1" is malformed.
-    return { node: node === undefined ? null : parseNode(node, false), scheme: schemeOf(params.get("proto")) };
+    return { node: node === undefined ? null : parseHopAddress(node, false), scheme: schemeOf(params.get("proto")) };
   });
 }
 
 function xForwardedForHops(value: string): Hop[] {
-  return value.split(",").map((entry) => ({ node: parseNode(entry.trim(), true), scheme: null }));
+  return value.split(",").map((entry) => ({ node: parseHopAddress(entry.trim(), true), scheme: null }));
 }
 
 /** The rightmost value of X-Forwarded-Proto, as a scheme (null when absent or not http/https). */

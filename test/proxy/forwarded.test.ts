@@ -110,6 +110,12 @@ describe("X-Forwarded-For and X-Forwarded-Proto", () => {
       "[2001:db8::7",
       "localhost",
       "203.0.113.7;for=1.2.3.4",
+      "203.0.113.7:",
+      "[2001:db8::7]:",
+      "[2001:db8::7]x",
+      "[203.0.113.7]",
+      "203.0.113.7:_",
+      "203.0.113.7:_a!",
     ]) {
       assert.deepEqual(resolve([["X-Forwarded-For", value]]), NOTHING, value);
     }
