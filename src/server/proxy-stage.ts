@@ -72,7 +72,7 @@ export class ProxyHeaderStage {
    * client it names, the socket paused and the bytes after the header unread
    * on it; or closes `raw` with one debug line.
    */
-  start(raw: net.Socket, socketPeer: PeerAddress, next: (client: PeerAddress) => void): void {
+  start(raw: net.Socket, socketPeer: PeerAddress, acceptedAt: number, next: (client: PeerAddress) => void): void {
     const log = this.config.log;
     if (!this.config.proxyAllowFrom.allows(socketPeer.remoteAddr)) {
       log.debug(
@@ -123,7 +123,7 @@ export class ProxyHeaderStage {
     raw.once("end", onEnd);
     raw.on("error", onError);
     raw.once("close", onClose);
-    this.pending.set(raw, { acceptedAt: Date.now(), peer: socketPeer, detach });
+    this.pending.set(raw, { acceptedAt, peer: socketPeer, detach });
     raw.resume();
   }
 

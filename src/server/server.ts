@@ -192,16 +192,20 @@ class Server implements WsgiServer, ConnectionOwner {
 
   private serve(raw: net.Socket): void {
     const peer = this.socketPeer(raw);
+    const acceptedAt = Date.now();
     // The PROXY header comes first, before TLS (proxy-stage.ts).
     if (this.proxyStage !== null)
-      this.proxyStage.start(raw, peer, (client) => {
-        this.serveFrom(raw, client);
+      this.proxyStage.start(raw, peer, acceptedAt, (client) => {
+        this.serveFrom(raw, client, acceptedAt);
       });
-    else this.serveFrom(raw, peer);
+    else this.serveFrom(raw, peer, acceptedAt);
   }
 
-  /** Serves `raw`, whose client is `peer`: over TLS once its handshake is done, or at once. */
-  private serveFrom(raw: net.Socket, peer: PeerAddress): void {
+  /**
+   * Serves `raw`, whose client is `peer`: over TLS once its handshake is done, or at once.
+   * `acceptedAt` (ms): a PROXY header and the handshake after it share one headersTimeout.
+   */
+  private serveFrom(raw: net.Socket, peer: PeerAddress, acceptedAt: number): void {
     const context = this.sock.secureContext;
     if (context === null) {
       this.open(raw, peer);
@@ -209,7 +213,7 @@ class Server implements WsgiServer, ConnectionOwner {
       return;
     }
     const secure = secureSocket(raw, context);
-    const handshake: Handshake = { acceptedAt: Date.now(), peer: describePeer(peer) };
+    const handshake: Handshake = { acceptedAt, peer: describePeer(peer) };
     let failed = false;
     const onError = (err: NodeJS.ErrnoException): void => {
       if (!failed) this.config.log.debug(`TLS handshake with ${handshake.peer} failed: ${describeTlsError(err)}`);
