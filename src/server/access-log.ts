@@ -3,8 +3,16 @@
  * named fields, compiled once into a function.
  */
 
-import type { ConnectionInfo } from "../gateway/environ.js";
+import type { AllowList } from "../proxy/allow-list.js";
 import { resolveForwarded } from "../proxy/forwarded.js";
+
+/** The connection's peer, as the access log needs it (gateway/environ.ts's ConnectionInfo is one). */
+export interface LoggedPeer {
+  readonly remoteAddr: string;
+  readonly remotePort: string;
+  /** forwardedAllowIps, when it trusts this peer. */
+  readonly trustedForwarding?: AllowList | null;
+}
 
 export interface AccessLogFields {
   client_ip: string;
@@ -98,21 +106,20 @@ function field(
  * client are the client's own claims). From any other peer, eventlet's rule:
  * with `logXForwardedFor`, the X-Forwarded-For as sent, a comma, and the
  * peer's address (the address of a PROXY protocol header, when there is one).
+ * `headers`: the request's, as parsed; null when none could be (a server-made 400).
  */
 export function logClient(
-  info: ConnectionInfo,
-  headers: readonly string[],
+  peer: LoggedPeer,
+  headers: readonly string[] | null,
   xForwardedFor: unknown,
   logXForwardedFor: boolean,
 ): { ip: string; port: string } {
-  const trust = info.trustedForwarding ?? null;
-  if (trust !== null) {
+  const trust = peer.trustedForwarding ?? null;
+  if (trust !== null && headers !== null) {
     const client = resolveForwarded(headers, trust);
-    return client.addr === null
-      ? { ip: info.remoteAddr, port: info.remotePort }
-      : { ip: client.addr, port: client.port };
+    if (client.addr !== null) return { ip: client.addr, port: client.port };
   }
-  if (logXForwardedFor && typeof xForwardedFor === "string" && xForwardedFor.length > 0)
-    return { ip: `${xForwardedFor.replace(/ /g, "")},${info.remoteAddr}`, port: info.remotePort };
-  return { ip: info.remoteAddr, port: info.remotePort };
+  if (trust === null && logXForwardedFor && typeof xForwardedFor === "string" && xForwardedFor.length > 0)
+    return { ip: `${xForwardedFor.replace(/ /g, "")},${peer.remoteAddr}`, port: peer.remotePort };
+  return { ip: peer.remoteAddr, port: peer.remotePort };
 }

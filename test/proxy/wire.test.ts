@@ -375,17 +375,49 @@ describe("proxyProtocol", () => {
     }
   });
 
-  test("close() cuts connections still reading their header", async () => {
+  /** A client that has begun its PROXY header; resolves once the server had turns to accept it and read. */
+  async function beginHeader(port: number): Promise<net.Socket> {
+    const c = net.connect({ host: "127.0.0.1", port });
+    c.on("error", () => {}); // a cut may come as a reset
+    await new Promise((r) => c.once("connect", r));
+    await new Promise((r) => c.write("PROXY ", r));
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    return c;
+  }
+
+  test("close(): a connection still reading its header gets the first-request grace, and is served", async () => {
     const { logger } = captureLog();
     const srv = server(await listen(["127.0.0.1", 0]), whoAmI, { log: logger, proxyProtocol: true });
-    const c = net.connect({ host: "127.0.0.1", port: (srv.address as { port: number }).port });
-    c.on("error", () => {}); // the cut may come as a reset
+    const c = await beginHeader((srv.address as { port: number }).port);
     try {
-      await new Promise((r) => c.once("connect", r));
-      c.write("PROXY ");
+      const got: Buffer[] = [];
+      c.on("data", (d: Buffer) => {
+        got.push(d);
+      });
+      const ended = new Promise((r) => c.once("close", r));
+      const closing = srv.close();
+      c.write(`${V1.slice("PROXY ".length)}${GET()}`);
+      await within(3000, "the response and the close", ended);
+      const [response] = parseResponses(Buffer.concat(got)).responses;
+      assert.equal(response?.status, 200);
+      assert.equal(response.headers.find(([n]) => n === "connection")?.[1], "close");
+      assert.equal((JSON.parse(response.body.toString()) as Who).addr, "203.0.113.7");
+      await within(3000, "close() to finish", closing);
+    } finally {
+      c.destroy();
+    }
+  });
+
+  test("close(): a header still unfinished when the grace ends is cut", async () => {
+    const { logger } = captureLog();
+    const srv = server(await listen(["127.0.0.1", 0]), whoAmI, { log: logger, proxyProtocol: true });
+    const c = await beginHeader((srv.address as { port: number }).port);
+    try {
       const closed = new Promise((r) => c.once("close", r));
-      await within(2000, "close() to finish", srv.close());
+      const started = Date.now();
+      await within(3000, "close() to finish", srv.close());
       await within(2000, "the client to see the close", closed);
+      assert.ok(Date.now() - started >= 900, "not before the grace");
     } finally {
       c.destroy();
     }
