@@ -85,7 +85,12 @@ backend v1
 
 describe(
   "behind HAProxy",
-  { skip: HAPROXY === null ? "haproxy not installed: apt-get install haproxy" : false },
+  {
+    skip:
+      HAPROXY === null
+        ? "haproxy not installed: needed to prove the PROXY protocol against a real sender (apt-get install haproxy)"
+        : false,
+  },
   () => {
     let dir = "";
     let haproxy: Program | null = null;
