@@ -1,7 +1,8 @@
 /**
- * The PROXY protocol stage (`proxyProtocol`): on each accepted socket,
- * before TLS and before any HTTP, read the header a load balancer sends
- * (proxy/proxy-header.ts) and learn whose connection it is.
+ * Who a connection's peer is (socketPeer), and the PROXY protocol stage
+ * (`proxyProtocol`): on each accepted socket, before TLS and before any
+ * HTTP, read the header a load balancer sends (proxy/proxy-header.ts) and
+ * learn whose connection it is.
  *
  * - A peer outside `proxyAllowFrom` is closed at once, unread: anyone else
  *   could claim any client address.
@@ -27,6 +28,21 @@ export interface PeerAddress {
   readonly remoteAddr: string;
   /** Decimal, or "" when there is none (a Unix socket). */
   readonly remotePort: string;
+}
+
+/** "::ffff:1.2.3.4" (an IPv4 peer on a dual-stack socket) → "1.2.3.4". */
+function plainAddress(address: string | undefined): string {
+  if (address === undefined) return "";
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}
+
+/** A socket's own peer; "unix" (no port) on a Unix socket. */
+export function socketPeer(raw: net.Socket, unix: boolean): PeerAddress {
+  if (unix) return { remoteAddr: UNIX_PEER, remotePort: "" };
+  return {
+    remoteAddr: plainAddress(raw.remoteAddress),
+    remotePort: raw.remotePort === undefined ? "" : String(raw.remotePort),
+  };
 }
 
 /** "1.2.3.4:5678", "[::1]:5678" or "unix", for log lines. */

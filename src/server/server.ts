@@ -15,7 +15,7 @@ import { Connection, type ConnectionCloseReason, type ConnectionOwner } from "./
 import type { Acceptor, Address, ListenSocket } from "./listen.js";
 import { describeError } from "../errors.js";
 import { createServerContext, secureSocket, type SslOptions } from "./tls.js";
-import { ProxyHeaderStage, describePeer, type PeerAddress } from "./proxy-stage.js";
+import { ProxyHeaderStage, describePeer, socketPeer, type PeerAddress } from "./proxy-stage.js";
 
 export interface CloseOptions {
   /** Milliseconds to let active requests finish; then every remaining connection is cut. */
@@ -50,12 +50,6 @@ function describeAddress(address: Address, secure: boolean): string {
   if ("path" in address) return `${scheme}:${address.path}`;
   const host = address.host.includes(":") ? `[${address.host}]` : address.host;
   return `${scheme}://${host}:${address.port}`;
-}
-
-/** "::ffff:1.2.3.4" (an IPv4 peer on a dual-stack socket) → "1.2.3.4". */
-function plainAddress(address: string | undefined): string {
-  if (address === undefined) return "";
-  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
 }
 
 /** One line for a TLS failure: OpenSSL's reason ("wrong version number") and code, or the socket error. */
@@ -216,17 +210,8 @@ class Server implements WsgiServer, ConnectionOwner {
     this.serve(socket);
   }
 
-  /** The socket's own peer: "unix" on a Unix socket. */
-  private socketPeer(raw: net.Socket): PeerAddress {
-    if ("path" in this.address) return { remoteAddr: "unix", remotePort: "" };
-    return {
-      remoteAddr: plainAddress(raw.remoteAddress),
-      remotePort: raw.remotePort === undefined ? "" : String(raw.remotePort),
-    };
-  }
-
   private serve(raw: net.Socket): void {
-    const peer = this.socketPeer(raw);
+    const peer = socketPeer(raw, "path" in this.address);
     const acceptedAt = Date.now();
     // The PROXY header comes first, before TLS (proxy-stage.ts).
     if (this.proxyStage !== null)
