@@ -124,13 +124,35 @@ function splitOutsideQuotes(text: string, sep: string): string[] {
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const QUOTED = /^"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*)"$/;
+
+/** qdtext and quoted-pair's second character (RFC 9110 §5.6.4): HTAB, SP, VCHAR, obs-text; not DEL. */
+function isQuotable(c: number): boolean {
+  return c === 0x09 || (c >= 0x20 && c <= 0xff && c !== 0x7f);
+}
+
+/** A `quoted-string` (RFC 9110 §5.6.4), unquoted; null when `text` is not exactly one. */
+function unquote(text: string): string | null {
+  const end = text.length - 1;
+  if (end < 1 || text.charCodeAt(0) !== 0x22 || text.charCodeAt(end) !== 0x22) return null;
+  let out = "";
+  let from = 1;
+  for (let i = 1; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c) {
+      // quoted-pair: the next character stands for itself
+      if (i + 1 >= end || !isQuotable(text.charCodeAt(i + 1))) return null;
+      out += text.slice(from, i);
+      from = ++i;
+    } else if (c === 0x22 || !isQuotable(c)) {
+      return null;
+    }
+  }
+  return out + text.slice(from, end);
+}
 
 /** A `token` or `quoted-string` value, unquoted; null when it is neither. */
 function pairValue(text: string): string | null {
-  if (TOKEN.test(text)) return text;
-  const m = QUOTED.exec(text);
-  return m === null ? null : (m[1] as string).replace(/\\(.)/g, "$1");
+  return TOKEN.test(text) ? text : unquote(text);
 }
 
 /** The parameters of one forwarded-element (RFC 7239 §4), or null when it is malformed. */

@@ -149,9 +149,17 @@ export function formatIp(g: IpGroups): string {
     }
     i = j;
   }
-  const hex = Array.from(g, (n) => n.toString(16));
-  if (bestStart === -1) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
+  let out = "";
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += "::";
+      i += bestLen - 1;
+      continue;
+    }
+    if (out !== "" && !out.endsWith(":")) out += ":";
+    out += (g[i] ?? 0).toString(16);
+  }
+  return out;
 }
 
 /** `text` read as an address and spelt canonically; null when it is not one. */
