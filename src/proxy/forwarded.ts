@@ -23,7 +23,7 @@
  */
 
 import type { AllowList } from "./allow-list.js";
-import { formatIp, parseIPv4, parseIPv6, parseIp, type IpGroups } from "./ip.js";
+import { formatIp, ipv4Groups, parseIPv4, parseIPv6, type IpGroups } from "./ip.js";
 
 export type ForwardedScheme = "http" | "https";
 
@@ -56,6 +56,7 @@ function parsePort(text: string): string | null {
 function parseHopAddress(text: string, bareV6: boolean): HopAddress | null {
   let host = text;
   let port: string | null = "";
+  let v4 = -1;
   if (text.startsWith("[")) {
     const close = text.indexOf("]");
     if (close === -1) return null;
@@ -68,10 +69,11 @@ function parseHopAddress(text: string, bareV6: boolean): HopAddress | null {
       host = text.slice(0, colon);
       port = parsePort(text.slice(colon + 1));
     }
-    if (parseIPv4(host) === -1) return null;
+    v4 = parseIPv4(host);
+    if (v4 === -1) return null;
   }
   if (port === null) return null;
-  const groups = host.includes(":") ? parseIPv6(host) : parseIp(host);
+  const groups = v4 !== -1 ? ipv4Groups(v4) : parseIPv6(host);
   return groups === null ? null : { groups, port };
 }
 

@@ -101,7 +101,11 @@ export function parseIPv6(text: string): IpGroups | null {
 export function parseIp(text: string): IpGroups | null {
   if (text.includes(":")) return parseIPv6(text);
   const v = parseIPv4(text);
-  if (v === -1) return null;
+  return v === -1 ? null : ipv4Groups(v);
+}
+
+/** An IPv4 address (parseIPv4's number) as IPv4-mapped IPv6 groups. */
+export function ipv4Groups(v: number): IpGroups {
   const g = new Uint16Array(8);
   g[5] = 0xffff;
   g[6] = v >>> 16;
