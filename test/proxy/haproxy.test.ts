@@ -1,7 +1,8 @@
 /**
  * Behind HAProxy (Debian's, in TCP mode, started here on loopback): one
  * instance gets `send-proxy-v2`, another `send-proxy` (v1). The app's
- * REMOTE_ADDR and REMOTE_PORT are the real client's; HAProxy's health checks
+ * REMOTE_ADDR and REMOTE_PORT are the real client's; in HTTP mode with
+ * `option forwardfor`, a third trusting 127.0.0.1 sees the client too; HAProxy's health checks
  * (an HTTP check behind a PROXY v2 LOCAL header, which carries no address)
  * are served, from HAProxy's own address; a direct connection without the
  * header is refused.
@@ -31,7 +32,7 @@ interface Seen {
 }
 
 /** A request from CLIENT_ADDR through `port`: the client's own local port and the app's answer. */
-function askFrom(port: number): Promise<{ localPort: number; seen: Seen }> {
+function askFrom(port: number, headers = ""): Promise<{ localPort: number; seen: Seen }> {
   return within(
     5000,
     `a request through HAProxy port ${port}`,
@@ -41,7 +42,7 @@ function askFrom(port: number): Promise<{ localPort: number; seen: Seen }> {
       let localPort = 0;
       c.on("connect", () => {
         localPort = c.localPort ?? 0;
-        c.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        c.write(`GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers}\r\n`);
       });
       c.on("data", (d: Buffer) => {
         chunks.push(d);
@@ -60,7 +61,15 @@ function askFrom(port: number): Promise<{ localPort: number; seen: Seen }> {
   );
 }
 
-function haproxyConfig(v2Front: number, v1Front: number, v2Back: number, v1Back: number): string {
+function haproxyConfig(ports: {
+  v2Front: number;
+  v1Front: number;
+  httpFront: number;
+  a: number;
+  b: number;
+  c: number;
+}): string {
+  const { v2Front, v1Front, httpFront } = ports;
   return `
 global
   maxconn 200
@@ -74,12 +83,21 @@ frontend v2
   default_backend v2
 backend v2
   option httpchk GET /health
-  server a 127.0.0.1:${v2Back} send-proxy-v2 check check-send-proxy inter 200ms
+  server a 127.0.0.1:${ports.a} send-proxy-v2 check check-send-proxy inter 200ms
 frontend v1
   bind 127.0.0.1:${v1Front}
   default_backend v1
 backend v1
-  server b 127.0.0.1:${v1Back} send-proxy
+  server b 127.0.0.1:${ports.b} send-proxy
+frontend http
+  mode http
+  bind 127.0.0.1:${httpFront}
+  option forwardfor
+  http-request del-header Forwarded
+  default_backend http
+backend http
+  mode http
+  server c 127.0.0.1:${ports.c}
 `;
 }
 
@@ -96,8 +114,10 @@ describe(
     let haproxy: Program | null = null;
     let a: TestServer | null = null;
     let b: TestServer | null = null;
+    let c: TestServer | null = null;
     let v2Front = 0;
     let v1Front = 0;
+    let httpFront = 0;
     const healthCheck = new Signal<string>();
 
     function instanceApp(name: string): App {
@@ -111,15 +131,18 @@ describe(
     before(async () => {
       a = await startServer(instanceApp("A"), { proxyProtocol: true });
       b = await startServer(instanceApp("B"), { proxyProtocol: true });
+      c = await startServer(instanceApp("C"), { forwardedAllowIps: "127.0.0.1" });
       dir = mkdtempSync(path.join(tmpdir(), "ewsgi-haproxy-"));
       v2Front = await freePort();
       v1Front = await freePort();
+      httpFront = await freePort();
       const cfg = path.join(dir, "haproxy.cfg");
-      writeFileSync(cfg, haproxyConfig(v2Front, v1Front, a.port, b.port));
+      writeFileSync(cfg, haproxyConfig({ v2Front, v1Front, httpFront, a: a.port, b: b.port, c: c.port }));
       haproxy = startProgram(HAPROXY as string, ["-f", cfg, "-db"]);
       try {
         await waitForPort(v2Front, haproxy.child);
         await waitForPort(v1Front, haproxy.child);
+        await waitForPort(httpFront, haproxy.child);
       } catch (err) {
         throw new Error(`haproxy did not start: ${(err as Error).message}\n${haproxy.output()}`, { cause: err });
       }
@@ -129,6 +152,7 @@ describe(
       await haproxy?.stop();
       await a?.close(500);
       await b?.close(500);
+      await c?.close(500);
       if (dir !== "") rmSync(dir, { recursive: true, force: true });
     });
 
@@ -144,6 +168,12 @@ describe(
         const { localPort, seen } = await askFrom(v1Front);
         assert.deepEqual(seen, { name: "B", addr: CLIENT_ADDR, port: String(localPort) });
       }
+    });
+
+    test("HTTP mode with option forwardfor: the client's address, not the one it claims", async () => {
+      const { seen } = await askFrom(httpFront, "X-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\n");
+      assert.equal(seen.name, "C");
+      assert.equal(seen.addr, CLIENT_ADDR);
     });
 
     test("HAProxy's health checks, sent behind a PROXY v2 LOCAL header, are served with the socket's peer", async () => {
