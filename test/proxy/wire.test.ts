@@ -176,6 +176,37 @@ describe("forwardedAllowIps", () => {
     }
   });
 
+  test("over TLS, a trusted proxy's proto=http makes the scheme http and removes HTTPS", async () => {
+    const { logger } = captureLog();
+    const sock = wrapSsl(await listen(["127.0.0.1", 0]), {
+      certfile: path.join(FIXTURES, "cert.pem"),
+      keyfile: path.join(FIXTURES, "key.pem"),
+      serverSide: true,
+    });
+    const srv = server(sock, whoAmI, { log: logger, forwardedAllowIps: "127.0.0.1" });
+    try {
+      const port = (srv.address as { port: number }).port;
+      const ask = async (headers: string): Promise<Who> => {
+        const secure = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false });
+        const chunks: Buffer[] = [];
+        secure.on("data", (d: Buffer) => {
+          chunks.push(d);
+        });
+        await within(3000, "the TLS handshake", new Promise((r) => secure.once("secureConnect", r)));
+        secure.write(GET(`Connection: close\r\n${headers}`));
+        await within(3000, "the response", new Promise((r) => secure.once("end", r)));
+        secure.destroy();
+        return first(Buffer.concat(chunks));
+      };
+      const plain = await ask("X-Forwarded-Proto: http\r\n");
+      assert.deepEqual([plain.scheme, plain.https], ["http", null]);
+      const direct = await ask("");
+      assert.deepEqual([direct.scheme, direct.https], ["https", "on"]);
+    } finally {
+      await srv.close({ deadline: 500 });
+    }
+  });
+
   test("by default no peer is trusted, not even the loopback", async () => {
     await withServer(whoAmI, {}, async (s) => {
       const who = await askOne(s.port, GET("X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\n"));
