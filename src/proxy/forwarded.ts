@@ -89,12 +89,21 @@ interface Hop {
   readonly scheme: ForwardedScheme | null;
 }
 
-/** Walks `hops` right to left (see the top of the file). `fallbackScheme` when the chosen hop says none. */
-function walk(hops: readonly Hop[], trust: AllowList, fallbackScheme: ForwardedScheme | null): ForwardedClient {
+/**
+ * Walks the entries right to left (see the top of the file), reading each only when the walk
+ * reaches it: a long list of client-written entries costs nothing left of the client.
+ * `fallbackScheme` when the chosen hop says none.
+ */
+function walk(
+  entries: readonly string[],
+  readHop: (entry: string) => Hop,
+  trust: AllowList,
+  fallbackScheme: ForwardedScheme | null,
+): ForwardedClient {
   let chosen: HopAddress | null = null;
   let chosenScheme: ForwardedScheme | null = null;
-  for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = hops[i] as Hop;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const hop = readHop(entries[i] as string);
     if (hop.node === null) return { addr: null, port: "", scheme: hop.scheme ?? fallbackScheme };
     chosen = hop.node;
     chosenScheme = hop.scheme;
@@ -174,18 +183,16 @@ function parseElement(element: string): Map<string, string> | null {
   return params;
 }
 
-function forwardedHops(value: string): Hop[] {
-  return splitOutsideQuotes(value, ",").map((element): Hop => {
-    const params = parseElement(element.trim());
-    if (params === null) return { node: null, scheme: null };
-    const node = params.get("for");
-    // A node without brackets cannot be IPv6 (RFC 7239 §6): a bare "::1" is malformed.
-    return { node: node === undefined ? null : parseHopAddress(node, false), scheme: schemeOf(params.get("proto")) };
-  });
+function forwardedHop(element: string): Hop {
+  const params = parseElement(element.trim());
+  if (params === null) return { node: null, scheme: null };
+  const node = params.get("for");
+  // A node without brackets cannot be IPv6 (RFC 7239 §6): a bare "::1" is malformed.
+  return { node: node === undefined ? null : parseHopAddress(node, false), scheme: schemeOf(params.get("proto")) };
 }
 
-function xForwardedForHops(value: string): Hop[] {
-  return value.split(",").map((entry) => ({ node: parseHopAddress(entry.trim(), true), scheme: null }));
+function xForwardedForHop(entry: string): Hop {
+  return { node: parseHopAddress(entry.trim(), true), scheme: null };
 }
 
 /** The rightmost value of X-Forwarded-Proto, as a scheme (null when absent or not http/https). */
@@ -230,7 +237,7 @@ function walkHeaders(headers: readonly string[], trust: AllowList): ForwardedCli
     else if (lower === "x-forwarded-for") xff = xff === null ? value : `${xff},${value}`;
     else if (lower === "x-forwarded-proto") xfp = xfp === null ? value : `${xfp},${value}`;
   }
-  if (forwarded !== null) return walk(forwardedHops(forwarded), trust, null);
+  if (forwarded !== null) return walk(splitOutsideQuotes(forwarded, ","), forwardedHop, trust, null);
   const scheme = xfp === null ? null : lastProto(xfp);
-  return walk(xff === null ? [] : xForwardedForHops(xff), trust, scheme);
+  return walk(xff === null ? [] : xff.split(","), xForwardedForHop, trust, scheme);
 }
