@@ -38,6 +38,7 @@ import type { RequestFraming } from "../http1/request-framing.js";
 import type { RequestHead } from "../http1/request-head.js";
 import type { ServerConfig } from "../options.js";
 import { describeError } from "../server/logger.js";
+import { provideClientGone } from "./disconnect.js";
 import type { Input } from "./input.js";
 import { checkResponseHeaders, checkResponseStatus } from "./start-response.js";
 import type { App, Body, Chunk, Environ, StartResponse, Write } from "./types.js";
@@ -213,6 +214,17 @@ export class Exchange {
     this.environ = environ;
     this.input = input;
     this.http11 = host.config.http11 && head.version === "HTTP/1.1";
+    // PROVISIONAL (disconnect.ts): replaced by core's implementation at merge.
+    provideClientGone(environ, (listener) => {
+      if (this.over) return () => {};
+      if (host.gone) {
+        queueMicrotask(listener);
+        return () => {};
+      }
+      return host.onGone(() => {
+        if (!this.over) listener();
+      });
+    });
   }
 
   /**
