@@ -22,14 +22,30 @@ export class BadRequestUrlError extends Error {
   }
 }
 
-/** A host the URL parser keeps as it is: lower-case reg-name, optional port. */
-const PLAIN_HOST = /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?$/;
+/**
+ * A host the URL parser keeps as it is, with an optional port: a lower-case
+ * name whose last label starts with a letter (a last label of digits, or 0x,
+ * is read as IPv4 and may be rewritten or refused), or a dotted quad in canonical form.
+ */
+const PLAIN_HOST =
+  /^(?:(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))(?::[0-9]{1,5})?$/;
 /** A path of characters outside the WHATWG path percent-encode set, with no "\" (read as "/"). */
 const PLAIN_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
 /** ".", "..", or their %2e spellings as a segment: the parser removes them. */
 const DOT_SEGMENT = /\/(?:\.|%2e)(?:\.|%2e)?(?:\/|$)/i;
 /** A query of characters outside the special-query percent-encode set. */
 const PLAIN_QUERY = /^[A-Za-z0-9\-._~!$&()*+,;=:@%/?[\]^`{|}]*$/;
+
+/** A host (and port) that new URL() would give back unchanged. */
+function isPlainHost(host: string, scheme: string): boolean {
+  if (!PLAIN_HOST.test(host) || host.includes("xn--")) return false; // punycode is checked by the parser
+  const colon = host.indexOf(":");
+  if (colon === -1) return true;
+  const digits = host.slice(colon + 1);
+  const port = Number(digits);
+  // The parser drops a default port and leading zeros, and refuses a port out of range.
+  return String(port) === digits && port <= 65535 && port !== (scheme === "https" ? 443 : 80);
+}
 
 /** The authority part: HTTP_HOST, else SERVER_NAME:SERVER_PORT (PEP 3333's URL reconstruction). */
 function hostOf(environ: Environ): string {
@@ -58,7 +74,7 @@ export function requestUrl(environ: Environ): string {
   const query = environ.QUERY_STRING;
   const url = `${scheme}://${host}${path}${query === undefined ? "" : `?${query}`}`;
   if (
-    PLAIN_HOST.test(host) &&
+    isPlainHost(host, scheme) &&
     PLAIN_PATH.test(path) &&
     !DOT_SEGMENT.test(path) &&
     (query === undefined || PLAIN_QUERY.test(query))
