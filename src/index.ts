@@ -36,3 +36,5 @@ export {
 } from "./fetch/fetch-app.js";
 export { wsgiFetch, type WsgiFetchOptions } from "./fetch/wsgi-fetch.js";
 export { serve, type ListenInfo, type ServeOptions } from "./fetch/serve.js";
+export { validator, type ValidatorOptions } from "./validate/validator.js";
+export { WsgiValidationError } from "./validate/error.js";
