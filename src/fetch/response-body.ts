@@ -15,32 +15,7 @@
  */
 
 import type { Body, Chunk } from "../gateway/types.js";
-
-/** undici's per-Response state slot, when this Node has one we can read (see knownSource). */
-const STATE: symbol | undefined = (() => {
-  const probe = new Response("probe");
-  for (const key of Object.getOwnPropertySymbols(probe)) {
-    const state = (probe as unknown as Record<symbol, { body?: { source?: unknown } } | undefined>)[key];
-    if (state?.body?.source === "probe") return key;
-  }
-  return undefined;
-})();
-
-interface UndiciBody {
-  source?: unknown;
-  stream?: ReadableStream<Uint8Array>;
-}
-
-/** The string, bytes or Blob a native Response was made with, when its stream is untouched. */
-function knownSource(res: object): string | Uint8Array | Blob | undefined {
-  if (STATE === undefined) return undefined;
-  const body = (res as Record<symbol, { body?: UndiciBody | null } | undefined>)[STATE]?.body;
-  if (body === undefined || body === null) return undefined;
-  const source = body.source;
-  if (body.stream?.locked === true) return undefined;
-  if (typeof source === "string" || source instanceof Uint8Array || source instanceof Blob) return source;
-  return undefined;
-}
+import { responseSource } from "./undici-state.js";
 
 /** A Response's body as it would be sent: known bytes, a stream, or nothing. */
 export type ResponseBody =
@@ -50,7 +25,7 @@ export type ResponseBody =
 
 /** What `res` holds, read without consuming a stream. */
 export function classifyBody(res: { body: unknown }): ResponseBody {
-  const source = knownSource(res);
+  const source = responseSource(res);
   if (source !== undefined) {
     if (source instanceof Blob) return { kind: "known", chunk: source.arrayBuffer().then((b) => new Uint8Array(b)) };
     return { kind: "known", chunk: source };

@@ -22,6 +22,7 @@ import { RequestHeadParser, type RequestHead } from "../http1/request-head.js";
 import { normalizeOptions, type ServerConfig, type ServerOptions } from "../options.js";
 import { describeError } from "../server/logger.js";
 import { MemoryHost } from "./memory-host.js";
+import { requestBodyLength } from "./undici-state.js";
 
 /** Options: the ServerOptions that matter without a socket, and who the client is said to be. */
 export type WsgiFetchOptions = Pick<
@@ -35,7 +36,7 @@ export type WsgiFetchOptions = Pick<
 };
 
 /** The request's head as bytes the server's parser reads. */
-function headBytes(request: Request, url: URL, chunked: boolean): Buffer {
+function headBytes(request: Request, url: URL, chunked: boolean, length: number | undefined): Buffer {
   let text = `${request.method} ${url.pathname}${url.search} HTTP/1.1\r\n`;
   let hasHost = false;
   for (const [name, value] of request.headers) {
@@ -46,6 +47,8 @@ function headBytes(request: Request, url: URL, chunked: boolean): Buffer {
   }
   if (!hasHost) text = text.replace("\r\n", `\r\nHost: ${url.host}\r\n`);
   if (chunked) text += "Transfer-Encoding: chunked\r\n";
+  else if (length !== undefined && request.headers.get("content-length") === null)
+    text += `Content-Length: ${length}\r\n`;
   return Buffer.from(`${text}\r\n`, "latin1");
 }
 
@@ -61,8 +64,8 @@ async function pumpBody(body: ReadableStream<Uint8Array>, input: Input, host: Me
   const reader = body.getReader();
   try {
     for (;;) {
-      // Backpressure: wait while the app has a chunk it has not read.
-      while (input.buffered > 0 && !host.gone) await host.nextRead();
+      // Backpressure: wait while the app has bytes it has not read, unless a read waits for more.
+      while (input.buffered > 0 && !input.waiting && !host.gone) await host.nextRead();
       if (host.gone) {
         await reader.cancel();
         return;
@@ -94,10 +97,14 @@ export function wsgiFetch(app: App, opts: WsgiFetchOptions = {}): (request: Requ
   return async (request) => {
     const url = new URL(request.url);
     const hasBody = request.body !== null;
-    const declared = request.headers.get("content-length");
+    // A body made from a string or bytes has a length undici knows (and sends as Content-Length).
+    const declared = request.headers.get("content-length") ?? requestBodyLength(request);
     let parsed;
     try {
-      parsed = parseHead(headBytes(request, url, hasBody && declared === null), config);
+      parsed = parseHead(
+        headBytes(request, url, hasBody && declared === undefined, typeof declared === "number" ? declared : undefined),
+        config,
+      );
     } catch (err) {
       // Refused as the server refuses it (400, 414, 431, 501).
       if (!(err instanceof HttpProtocolError)) throw err;
