@@ -128,10 +128,17 @@ function send(res: unknown, environ: Environ, start: StartResponse, request: Fet
     case "stream":
       // Each chunk goes out as it comes: an SSE event is not held back by minimumChunkSize.
       environ["eventlet.minimum_write_chunk_size"] = 0;
-      start(statusLine(res), headers);
-      return streamBody(body.stream, () => {
-        request[finishRequest]();
-      });
+      return streamBody(
+        body.stream,
+        (length) => {
+          if (length !== null && !headers.some(([n]) => n.toLowerCase() === "content-length"))
+            headers.push(["content-length", String(length)]);
+          start(statusLine(res), headers);
+        },
+        () => {
+          request[finishRequest]();
+        },
+      );
   }
 }
 

@@ -38,12 +38,64 @@ export function classifyBody(res: { body: unknown }): ResponseBody {
   throw new TypeError(`the Response's body is ${Object.prototype.toString.call(body)}, not a ReadableStream`);
 }
 
-/** A stream as a WSGI body; `onClose` runs once, when the gateway is done with it. */
-export function streamBody(stream: ReadableStream<unknown>, onClose: () => void): Body {
+/** Resolves with the read's result if it settles within a few microtask turns, else with null. */
+function readSoon<T>(read: Promise<T>): Promise<T | null> {
+  const later = Promise.resolve()
+    .then(() => undefined)
+    .then(() => null);
+  return Promise.race([read, later]);
+}
+
+/**
+ * A stream as a WSGI body. `begin(length)` calls start_response, lazily,
+ * before the first chunk goes out: with the body's length when the stream
+ * turned out to hold one chunk and to be closed right after it (a Response
+ * re-wrapped by middleware, `new Response(res.body, res)`, is such a stream),
+ * so that body goes out with a Content-Length in one write, as a string
+ * would; with null otherwise (chunked). `onClose` runs once, when the
+ * gateway is done with the body.
+ */
+export function streamBody(
+  stream: ReadableStream<unknown>,
+  begin: (length: number | null) => void,
+  onClose: () => void,
+): Body {
   const reader = stream.getReader();
   let done = false;
+  /** Read ahead while the first chunk was looked at. */
+  let ahead: Promise<IteratorResult<Chunk>> | null = null;
+  let started = false;
+
+  async function first(): Promise<IteratorResult<Chunk>> {
+    started = true;
+    const r = await reader.read();
+    if (r.done) {
+      begin(0);
+      return { done: true, value: undefined };
+    }
+    const chunk = r.value as Chunk;
+    const next = reader.read() as Promise<IteratorResult<Chunk>>;
+    // A read that fails this soon fails mid-body all the same: the first chunk still goes out.
+    const soon = await readSoon(next).catch(() => null);
+    if (soon?.done === true && (typeof chunk === "string" || chunk instanceof Uint8Array)) {
+      begin(typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.byteLength);
+    } else {
+      begin(null);
+      ahead = next;
+    }
+    return { done: false, value: chunk };
+  }
+
   const iterator: AsyncIterator<Chunk> = {
-    next: () => reader.read() as Promise<IteratorResult<Chunk>>,
+    next: () => {
+      if (!started) return first();
+      if (ahead !== null) {
+        const r = ahead;
+        ahead = null;
+        return r;
+      }
+      return reader.read() as Promise<IteratorResult<Chunk>>;
+    },
     return: async () => {
       if (!done) {
         done = true;
@@ -56,7 +108,7 @@ export function streamBody(stream: ReadableStream<unknown>, onClose: () => void)
     [Symbol.asyncIterator]: () => iterator,
     close: () => {
       if (!done) {
-        // Over without being read to the end (an error, a HEAD): let the stream's source stop.
+        // Over without being read to the end (an error, the client gone): let the stream's source stop.
         done = true;
         reader.cancel().catch(() => {});
       }
