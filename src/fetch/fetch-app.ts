@@ -15,7 +15,8 @@ import { STATUS_CODES } from "node:http";
 import type { App, Body, Environ, StartResponse } from "../gateway/types.js";
 import { BadRequestUrlError, requestUrl } from "./request-url.js";
 import { FetchRequest, finishRequest } from "./request.js";
-import { classifyBody, streamBody } from "./response-body.js";
+import { installLightResponse, lightParts, type LightParts } from "./light-response.js";
+import { classifyBody, streamBody, type ResponseBody } from "./response-body.js";
 import { responseHeaderList, type HeadersLike } from "./response-headers.js";
 
 /** The `env` a handler gets: the WSGI environ, and whatever `opts.env` adds. */
@@ -41,6 +42,13 @@ export type FetchModule = FetchHandler | { fetch: FetchHandler };
 export interface FetchAppOptions {
   /** Keys added to every request's `env` (bindings, as Cloudflare's). */
   env?: Record<string, unknown>;
+  /**
+   * Replace the global `Response` with eventwsgi's lighter one (light-response.ts), as
+   * @hono/node-server's serve() does by default; default true. It behaves as Node's own
+   * in everything but cost: a Response made from a string goes out without a Headers,
+   * a stream or undici's state ever being made.
+   */
+  overrideGlobalObjects?: boolean;
 }
 
 class Context implements ExecutionContext {
@@ -91,6 +99,8 @@ function statusLine(res: ResponseShape): string {
   return `${res.status} ${reason ?? "Unknown"}`;
 }
 
+const NONE: ResponseBody = { kind: "none" };
+
 /** No body, and no Content-Length invented (HEAD; API.md): an iterable that is not an array. */
 const NO_BODY: Body = { [Symbol.iterator]: () => [][Symbol.iterator]() };
 
@@ -99,8 +109,10 @@ function send(res: unknown, environ: Environ, start: StartResponse, request: Fet
     request[finishRequest]();
     throw new TypeError(`the fetch handler returned ${describe(res)}, not a Response`);
   }
-  const headers = responseHeaderList(res.headers);
-  const body = classifyBody(res);
+  const light = (res as { [lightParts]?: LightParts | null })[lightParts];
+  const headers = responseHeaderList(light != null ? light.headers : res.headers);
+  const body: ResponseBody =
+    light == null ? classifyBody(res) : light.body === null ? NONE : { kind: "known", chunk: light.body };
   if (environ.REQUEST_METHOD === "HEAD") {
     // RFC 9110 §9.3.2: no body; a Content-Length only if the Response has one.
     if (body.kind === "stream") body.stream.cancel().catch(() => {});
@@ -155,6 +167,7 @@ export function fetchApp(handler: FetchModule, opts: FetchAppOptions = {}): App 
   const fetch: FetchHandler = typeof handler === "function" ? handler : (req, env, ctx) => handler.fetch(req, env, ctx);
   if (typeof fetch !== "function") throw new TypeError("fetchApp() needs a function or an object with a fetch method");
   const extra = opts.env;
+  if (opts.overrideGlobalObjects !== false) installLightResponse();
   return (environ, startResponse) => {
     let url: string;
     try {
