@@ -10,7 +10,6 @@
 import { ChunkedDecoder, EmptyDecoder, LengthDecoder, type BodyDecoder } from "../http1/body-decoder.js";
 import type { ExchangeHost } from "../gateway/response.js";
 import type { InputSource } from "../gateway/input.js";
-import { checkContinueHeaders } from "../gateway/start-response.js";
 import type { ServerConfig } from "../options.js";
 
 /** The status line and headers of the response, once its head was written. */
@@ -117,9 +116,22 @@ export class MemoryHost implements ExchangeHost, InputSource {
     for (const l of [...this.goneListeners]) l();
   }
 
-  // ---- InputSource (no 100 Continue in memory: the body is there to be read) ----
+  // ---- InputSource ----
 
-  sendContinue(): void {}
+  /** No 100 Continue in memory: the request's body is there to be read (the head says no Expect). */
+  writeInterim(): void {}
+
+  /** A second 100 Continue never goes out here, so no further body follows. */
+  expectAnotherBody(): void {}
+
+  get capitalizeResponseHeaders(): boolean {
+    return this.config.capitalizeResponseHeaders;
+  }
+
+  /** No socket to hand over (a WebSocket, an Upgrade): the app's takeOver() fails. */
+  upgrade(): Promise<never> {
+    return Promise.reject(new Error("wsgiFetch: there is no connection to upgrade"));
+  }
 
   private consumedWaiters: (() => void)[] = [];
 
@@ -138,9 +150,6 @@ export class MemoryHost implements ExchangeHost, InputSource {
   }
   takeSocket(): unknown {
     throw new Error("wsgiFetch: there is no socket to take over");
-  }
-  renderContinueHeaders(headers: [string, string][]): string {
-    return checkContinueHeaders(headers, this.config.capitalizeResponseHeaders);
   }
 
   // ---- the response, read back ----

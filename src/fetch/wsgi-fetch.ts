@@ -125,6 +125,10 @@ export function wsgiFetch(app: App, opts: WsgiFetchOptions = {}): (request: Requ
     };
     const environ = buildEnviron(head, framing, info, input, config.environ);
     const exchange = new Exchange(host, head, framing, environ, input);
+    // The caller cancelling the body or aborting its request is the client leaving (request.signal).
+    host.onGone(() => {
+      exchange.clientGone();
+    });
     if (!empty && request.body !== null) void pumpBody(request.body, input, host);
     else if (request.body !== null) void request.body.cancel();
     const onAbort = (): void => {

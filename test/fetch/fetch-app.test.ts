@@ -316,3 +316,29 @@ test("request.body is a stream of what arrives, chunk by chunk (a chunked upload
     },
   );
 });
+
+test("request.signal aborts when the client half-closes before its body is complete", async () => {
+  const entered = new Signal();
+  const aborted = new Signal();
+  await withFetch(
+    (req) => {
+      req.signal.addEventListener("abort", () => {
+        aborted.fire();
+      });
+      entered.fire();
+      return new Promise<Response>(() => {}); // never answers: only the abort ends it
+    },
+    async ({ port }) => {
+      const sock = net.connect({ host: "127.0.0.1", port });
+      sock.on("error", () => {});
+      try {
+        sock.write("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc");
+        await within(3000, "the handler", entered.promise);
+        sock.end();
+        await within(3000, "the abort", aborted.promise);
+      } finally {
+        sock.destroy();
+      }
+    },
+  );
+});
