@@ -60,6 +60,11 @@ function options(argv: string[]): { runs: number; duration: number; warmup: numb
   };
 }
 
+/** How many of eventwsgi's requests fit in the CPU time of one of node-server's. */
+function cpuRatio(theirs: number, ours: number): string {
+  return ours > 0 ? `${(theirs / ours).toFixed(2)}×` : "-";
+}
+
 async function main(): Promise<void> {
   ensureWrk();
   hookExit();
@@ -78,14 +83,21 @@ async function main(): Promise<void> {
         children.set(name, await IpcChild.start({ script: join(here, file), core: pin?.serverCore ?? null }));
       const results = new Map<ServerName, WrkResult[]>([...children.keys()].map((k) => [k, []]));
       try {
-        const run = (child: IpcChild, seconds: number): Promise<WrkResult> =>
-          runWrk({
+        const run = async (child: IpcChild, seconds: number): Promise<WrkResult> => {
+          const cpuBefore = child.cpuUs();
+          const r = await runWrk({
             url: `http://127.0.0.1:${child.port}${sc.path}`,
             connections: sc.connections,
             durationSec: seconds,
             script,
             core: pin?.clientCore ?? null,
           });
+          const cpuAfter = child.cpuUs();
+          // CPU per request moves far less than requests/s when other work shares the machine.
+          if (cpuBefore !== null && cpuAfter !== null && r.requests > 0)
+            r.serverCpuUsPerRequest = (cpuAfter - cpuBefore) / r.requests;
+          return r;
+        };
         for (const child of children.values()) await run(child, opts.warmup);
         const order = [...children.keys()];
         for (let i = 0; i < opts.runs; i++) {
@@ -101,11 +113,13 @@ async function main(): Promise<void> {
       }
       const rps = (name: ServerName): number => median((results.get(name) ?? []).map((r) => r.requestsPerSec));
       const errors = (name: ServerName): number => (results.get(name) ?? []).reduce((n, r) => n + errorCount(r), 0);
+      const cpu = (name: ServerName): number =>
+        median((results.get(name) ?? []).map((r) => r.serverCpuUsPerRequest ?? 0));
       const theirs = rps("@hono/node-server");
       const ours = rps("eventwsgi");
       const ratio = theirs > 0 ? ours / theirs : 0;
       rows.push(
-        `| ${sc.name} | ${theirs.toFixed(0)} | ${ours.toFixed(0)} | ${ratio.toFixed(2)}× | ≥ ${sc.goal.toFixed(1)}× ${ratio >= sc.goal ? "met" : "NOT met"} | ${errors("@hono/node-server")} / ${errors("eventwsgi")} |`,
+        `| ${sc.name} | ${theirs.toFixed(0)} | ${ours.toFixed(0)} | ${ratio.toFixed(2)}× | ${cpu("@hono/node-server").toFixed(1)} | ${cpu("eventwsgi").toFixed(1)} | ${cpuRatio(cpu("@hono/node-server"), cpu("eventwsgi"))} | ≥ ${sc.goal.toFixed(1)}× ${ratio >= sc.goal ? "met" : "NOT met"} | ${errors("@hono/node-server")} / ${errors("eventwsgi")} |`,
       );
       process.stdout.write(`${rows[rows.length - 1] ?? ""}\n`);
     }
@@ -114,8 +128,8 @@ async function main(): Promise<void> {
   }
   process.stdout.write(
     `\n${opts.runs} run(s) of ${opts.duration} s, medians; load after: ${loadAverage()}\n\n` +
-      "| scenario | @hono/node-server req/s | eventwsgi req/s | ratio | goal | errors (node / ours) |\n" +
-      "| --- | ---: | ---: | ---: | --- | --- |\n" +
+      "| scenario | @hono/node-server req/s | eventwsgi req/s | ratio | node-server CPU µs/req | eventwsgi CPU µs/req | CPU ratio | goal (req/s) | errors (node / ours) |\n" +
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n" +
       `${rows.join("\n")}\n`,
   );
 }
