@@ -88,6 +88,10 @@ function isResponseShape(v: unknown): v is ResponseShape {
   );
 }
 
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === "object" && typeof (v as { then?: unknown }).then === "function";
+}
+
 function describe(v: unknown): string {
   if (v === null || typeof v !== "object") return String(v);
   return Object.prototype.toString.call(v);
@@ -185,8 +189,8 @@ export function fetchApp(handler: FetchModule, opts: FetchAppOptions = {}): App 
       request[finishRequest]();
       throw err;
     }
-    if (result instanceof Promise) {
-      return result.then(
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(
         (res) => send(res, environ, startResponse, request),
         (err: unknown) => {
           request[finishRequest]();

@@ -134,7 +134,8 @@ export function wsgiFetch(app: App, opts: WsgiFetchOptions = {}): (request: Requ
     const onAbort = (): void => {
       host.leave();
     };
-    request.signal.addEventListener("abort", onAbort, { once: true });
+    if (request.signal.aborted) host.leave();
+    else request.signal.addEventListener("abort", onAbort, { once: true });
     void Promise.resolve(exchange.run(app)).then(async () => {
       host.end(exchange.aborted);
       request.signal.removeEventListener("abort", onAbort);
