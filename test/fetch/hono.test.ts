@@ -11,8 +11,8 @@ import { cors } from "hono/cors";
 import { etag } from "hono/etag";
 import { streamSSE, streamText } from "hono/streaming";
 import net from "node:net";
-import { Signal, within } from "../support/wait.js";
-import { withFetch } from "./support.js";
+import { Signal, until, within } from "../support/wait.js";
+import { startFetch, withFetch } from "./support.js";
 
 function app(): Hono {
   const h = new Hono();
@@ -241,4 +241,36 @@ test("Hono: c.executionCtx.waitUntil work runs on after the response, which does
     clientGotResponse.fire();
     await within(3000, "waitUntil's work", workDone.promise);
   });
+});
+
+test("Hono: graceful close() waits for c.executionCtx.waitUntil work", async () => {
+  const release = new Signal();
+  let workDone = false;
+  const h = new Hono();
+  h.get("/", (c) => {
+    c.executionCtx.waitUntil(
+      (async () => {
+        await within(3000, "the release", release.promise);
+        workDone = true;
+      })(),
+    );
+    return c.text("ok");
+  });
+  const s = await startFetch(h);
+  try {
+    assert.equal(await (await fetch(`${s.base}/`, { headers: { connection: "close" } })).text(), "ok");
+    let doneWhenClosed: boolean | null = null;
+    const closing = s.server.close().then(() => {
+      doneWhenClosed = workDone;
+    });
+    // Once the server has nothing else left (its connection gone), only the waitUntil work holds close().
+    await until(3000, "the connection to close", () => s.server.connectionCount === 0);
+    await new Promise((r) => setTimeout(r, 50)); // a close() not waiting for the hook resolves within this
+    release.fire();
+    await within(3000, "close()", closing);
+    assert.equal(doneWhenClosed, true, "close() resolved before waitUntil's work was done");
+  } finally {
+    release.fire();
+    await s.close(500);
+  }
 });
