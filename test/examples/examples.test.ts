@@ -191,6 +191,24 @@ const EXAMPLES: Example[] = [
     },
   },
   {
+    title: "hono: a Hono app through fetchApp, with getConnInfo and waitUntil",
+    example: "hono",
+    async check({ origin, stdout }) {
+      const index = await fetch(`${origin}/`);
+      assert.equal(index.status, 200);
+      assert.equal(await index.text(), "Hello from Hono on eventwsgi!\n");
+      assert.deepEqual(await json(await fetch(`${origin}/hello/ada`)), { hello: "ada", from: "127.0.0.1" });
+      const echoed = await fetch(`${origin}/echo`, { method: "POST", body: '{"n":[1,2,3]}' });
+      assert.deepEqual(await json(echoed), { n: [1, 2, 3] });
+      const later = await fetch(`${origin}/later`);
+      assert.equal(await later.text(), "answered\n");
+      await stdout.waitFor(/^after the response to \/later$/m);
+      const missing = await fetch(`${origin}/nowhere`);
+      assert.equal(missing.status, 404);
+      await missing.text();
+    },
+  },
+  {
     title: "router: the Flask-style app of docs/from-eventlet.md",
     example: "router",
     async check({ origin }) {

@@ -153,6 +153,15 @@ const wrong: App = () => 42;
 void wrong;
 
 await wsgi.close(closing);
+
+// eventwsgi/hono, with hono installed beside it (an optional peer dependency).
+import { Hono } from "hono";
+import { fetchApp, type FetchEnv } from "eventwsgi";
+import { getConnInfo } from "eventwsgi/hono";
+const hono = new Hono<{ Bindings: FetchEnv }>();
+hono.get("/", (c) => c.text(getConnInfo(c).remote.address ?? "unknown"));
+const served: App = fetchApp(hono);
+void served;
 `;
 
 /** With `checkLibs`, the package's own .d.ts files are checked too (slower: all of @types/node with them). */
@@ -201,6 +210,8 @@ describe("the package, packed and installed into an empty project", () => {
     mkdirSync(consumer);
     writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
     await run("npm", ["install", "--ignore-scripts", tarball], consumer, env);
+    // hono, the optional peer that eventwsgi/hono's types need, as a user would have it installed.
+    symlinkSync(join(repo, "node_modules", "hono"), join(consumer, "node_modules", "hono"), "dir");
   });
 
   after(() => {
