@@ -201,7 +201,10 @@ export class Supervisor {
       forwardLines(worker.process.stdout, (t) => {
         process.stdout.write(t);
       });
-    if (worker.process.stderr !== null) forwardLines(worker.process.stderr, (t) => this.logs.error.write(t));
+    if (worker.process.stderr !== null)
+      forwardLines(worker.process.stderr, (t) => {
+        this.logs.error.write(t);
+      });
     worker.on("message", (message: unknown) => {
       if (isMessage(message)) this.onMessage(m, message as ToPrimary);
     });
