@@ -12,6 +12,7 @@
  * WsgiServer.close()'s rule (one that has not carried a request gets a short grace for its first).
  */
 
+import { setTimeout as delay } from "node:timers/promises";
 import type { App } from "../gateway/types.js";
 import { listen, type ListenSocket } from "../server/listen.js";
 import { server, type WsgiServer } from "../server/server.js";
@@ -21,6 +22,9 @@ import { loadApp, parseAppSpec } from "./load-app.js";
 import { isMessage, WORKER_SETTINGS_ENV, type ToPrimary, type ToWorker, type WorkerSettings } from "./messages.js";
 import { startWatchdog } from "./watchdog.js";
 import { accessFormat, WorkerLog } from "./worker-log.js";
+
+/** Milliseconds a just-handed connection is given for its first request before close(). */
+const NEW_CONNECTION_GRACE_MS = 1000;
 
 function send(message: ToPrimary, done?: () => void): void {
   if (process.send === undefined || !process.connected) {
@@ -67,6 +71,7 @@ class WorkerProcess {
   private readonly settings: WorkerSettings;
   private readonly log: WorkerLog;
   private readonly servers: WsgiServer[] = [];
+  private readonly socks: ListenSocket[] = [];
   private stopping = false;
   private unlistenAcked: (() => void) | null = null;
 
@@ -91,6 +96,7 @@ class WorkerProcess {
         await sock.close();
         return;
       }
+      this.socks.push(sock);
       this.servers.push(server(sock, app, opts));
     }
   }
@@ -106,10 +112,15 @@ class WorkerProcess {
     const acked = new Promise<void>((resolve) => {
       this.unlistenAcked = resolve;
     });
-    // close() closes the listener at once (cluster stops handing us connections), then drains.
-    const closed = this.servers.map((s) => s.close({ deadline: deadlineMs }));
+    // Closing the listeners tells cluster to hand us nothing more; once the primary answers,
+    // every connection it handed us has arrived.
+    await Promise.all(this.socks.map((sock) => sock.close()));
     send({ t: "unlistened" });
-    await Promise.all([...closed, acked]);
+    await acked;
+    // A connection handed over just now has not sent its request yet: give it the time to,
+    // so that close() finds it busy and lets it finish, instead of closing it as idle.
+    if (this.servers.some((s) => s.connectionCount > 0)) await delay(NEW_CONNECTION_GRACE_MS);
+    await Promise.all(this.servers.map((s) => s.close({ deadline: deadlineMs })));
     this.exit(0);
   }
 
