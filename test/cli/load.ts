@@ -81,7 +81,7 @@ function exchange(sock: net.Socket, close: boolean, timeoutMs: number): Promise<
       );
     };
     const onError = (err: Error): void => {
-      finish(new ExchangeError(`${(err as NodeJS.ErrnoException).code ?? err.message}`, buf.length > 0));
+      finish(new ExchangeError((err as NodeJS.ErrnoException).code ?? err.message, buf.length > 0));
     };
     sock.on("data", onData);
     sock.once("close", onClose);
@@ -130,6 +130,11 @@ export class Load {
     return this.stats;
   }
 
+  /** Read through a call: stop() flips it while a client awaits. */
+  private running(): boolean {
+    return !this.stopped;
+  }
+
   private ok(): void {
     this.stats.ok++;
     this.counted();
@@ -163,7 +168,7 @@ export class Load {
   private async keepAliveClient(): Promise<void> {
     while (!this.stopped) {
       let sock = await this.fresh(false);
-      for (let n = 1; sock !== null && n < this.opts.perConnection && !this.stopped; n++) {
+      for (let n = 1; sock !== null && n < this.opts.perConnection && this.running(); n++) {
         const current: net.Socket = sock;
         try {
           if (!(await exchange(current, false, this.opts.timeoutMs))) {
