@@ -131,7 +131,7 @@ export class Load {
   }
 
   /** Read through a call: stop() flips it while a client awaits. */
-  private running(): boolean {
+  private active(): boolean {
     return !this.stopped;
   }
 
@@ -168,7 +168,7 @@ export class Load {
   private async keepAliveClient(): Promise<void> {
     while (!this.stopped) {
       let sock = await this.fresh(false);
-      for (let n = 1; sock !== null && n < this.opts.perConnection && this.running(); n++) {
+      for (let n = 1; sock !== null && n < this.opts.perConnection && this.active(); n++) {
         const current: net.Socket = sock;
         try {
           if (!(await exchange(current, false, this.opts.timeoutMs))) {
