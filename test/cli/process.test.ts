@@ -1,0 +1,195 @@
+/**
+ * The process model, through the real command: workers, wsgi.multiprocess, TERM (in-flight
+ * requests finish, exit 0, pid file removed) and a second TERM that forces, TTIN/TTOU, USR1
+ * reopening the log files, whole access lines from several workers, -e, a hung worker's stack
+ * under --timeout, backoff for workers that die as they start, and --reload (a broken edit
+ * leaves the old workers serving).
+ */
+
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { within } from "../support/wait.js";
+import { APP, get, serveCli } from "./support.js";
+
+let dir = "";
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "eventwsgi-proc-"));
+});
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("eventwsgi workers", () => {
+  test("two workers both serve, and wsgi.multiprocess is true; with one it is false", async () => {
+    const { cli, port } = await serveCli(["-w", "2", APP]);
+    try {
+      const pids = new Set<number>();
+      for (let i = 0; i < 10 && pids.size < 2; i++) {
+        const { body } = await get(port, "/environ");
+        const e = JSON.parse(body) as { multiprocess: boolean; pid: number };
+        assert.equal(e.multiprocess, true);
+        pids.add(e.pid);
+      }
+      assert.equal(pids.size, 2, "round-robin reaches both workers");
+    } finally {
+      await cli.stop();
+    }
+    const one = await serveCli(["-w", "1", APP]);
+    try {
+      assert.equal(
+        (JSON.parse((await get(one.port, "/environ")).body) as { multiprocess: boolean }).multiprocess,
+        false,
+      );
+    } finally {
+      await one.cli.stop();
+    }
+  });
+
+  test("TERM lets a request in flight finish, exits 0 and removes the pid file", async () => {
+    const pidFile = join(dir, "term.pid");
+    const { cli, port } = await serveCli(["-w", "2", "-p", pidFile, APP]);
+    try {
+      assert.equal(readFileSync(pidFile, "utf8").trim(), String(cli.pid));
+      const slow = get(port, "/slow?ms=1500");
+      await cli.waitFor(/slow request started in \d+/, 5000, "stdout");
+      cli.signal("SIGTERM");
+      const res = await slow;
+      assert.equal(res.status, 200);
+      const { code } = await within(10_000, "the CLI to exit", cli.exited);
+      assert.equal(code, 0);
+      assert.equal(existsSync(pidFile), false, "the pid file is removed");
+      assert.match(cli.stderr, /TERM: stopping gracefully[^]*stopped \(shutdown\)[^]*\[INFO\] stopped/);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  test("a second TERM stops at once, not after --graceful-timeout", async () => {
+    const { cli, port } = await serveCli(["-w", "1", "--graceful-timeout", "60", APP]);
+    try {
+      const slow = get(port, "/slow?ms=30000", 40_000).catch((err: unknown) => err);
+      await cli.waitFor(/slow request started in \d+/, 5000, "stdout");
+      cli.signal("SIGTERM");
+      await cli.waitFor(/TERM: stopping gracefully/, 5000);
+      cli.signal("SIGTERM");
+      const { code } = await within(10_000, "the forced stop", cli.exited);
+      assert.equal(code, 0);
+      assert.match(cli.stderr, /TERM again: stopping now/);
+      assert.ok((await slow) instanceof Error, "the request in flight is cut");
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  test("TTIN adds a worker, TTOU removes one", async () => {
+    const { cli, port } = await serveCli(["-w", "1", APP]);
+    try {
+      cli.signal("SIGTTIN");
+      await cli.waitFor(/TTIN: 2 worker\(s\)[^]*worker \d+ serving/, 10_000);
+      cli.signal("SIGTTOU");
+      await cli.waitFor(/TTOU: 1 worker\(s\)[^]*worker \d+ stopped \(TTOU\)/, 10_000);
+      cli.signal("SIGTTOU");
+      await cli.waitFor(/TTOU ignored: one worker is the least/, 5000);
+      assert.equal((await get(port, "/")).status, 200);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  test("-e sets an environment variable for the workers", async () => {
+    const { cli, port } = await serveCli(["-e", "FIXTURE_GREETING=hello there", APP]);
+    try {
+      assert.equal((await get(port, "/env?name=FIXTURE_GREETING")).body, "hello there\n");
+    } finally {
+      await cli.stop();
+    }
+  });
+});
+
+describe("eventwsgi logs", () => {
+  test("access lines from two workers arrive whole, and USR1 reopens the files", async () => {
+    const access = join(dir, "access.log");
+    const { cli, port } = await serveCli(["-w", "2", "--access-logfile", access, APP]);
+    try {
+      const long = `/${"x".repeat(6000)}`;
+      await Promise.all(Array.from({ length: 40 }, () => get(port, long)));
+      renameSync(access, `${access}.1`);
+      cli.signal("SIGUSR1");
+      await cli.waitFor(/USR1: log files reopened/, 5000);
+      await get(port, "/after-rotation");
+      cli.signal("SIGTERM");
+      await within(10_000, "the CLI to exit", cli.exited);
+      const rotated = readFileSync(`${access}.1`, "utf8").split("\n");
+      assert.equal(rotated.pop(), "");
+      assert.equal(rotated.length, 40);
+      for (const line of rotated)
+        assert.match(
+          line,
+          new RegExp(`^127\\.0\\.0\\.1 - - \\[[^\\]]+\\] "GET ${long} HTTP/1\\.1" 200 \\d+ \\d+\\.\\d{6}$`),
+        );
+      assert.match(readFileSync(access, "utf8"), /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/after-rotation HTTP\/1\.1" 200 /);
+    } finally {
+      await cli.stop();
+    }
+  });
+});
+
+describe("eventwsgi failures of workers", () => {
+  test("--timeout: a worker stuck in a busy loop is killed, its JavaScript stack logged first", async () => {
+    const { cli, port } = await serveCli(["-w", "1", "-t", "1", APP]);
+    try {
+      const stuck = get(port, "/spin", 20_000).catch((err: unknown) => err);
+      const [line] = await cli.waitFor(
+        /worker \d+ timed out: no heartbeat for [\d.]+ s \(--timeout 1\); its JavaScript stack[^]*?\n\[/,
+        20_000,
+      );
+      assert.match(line, /at spinForever \(file:\/\/\/.*fixtures\/app\.js:\d+:\d+\)/);
+      assert.match(line, /at app \(file:\/\/\/.*fixtures\/app\.js:\d+:\d+\)/);
+      await cli.waitFor(/died \(signal SIGKILL\)[^]*worker \d+ serving/, 15_000);
+      assert.ok((await stuck) instanceof Error);
+      assert.equal((await get(port, "/")).status, 200, "the replacement serves");
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  test("workers that die as they start are restarted with backoff, not in a hot loop", async () => {
+    const { Cli } = await import("./support.js");
+    const cli = new Cli(["-b", "127.0.0.1:0", "-w", "1", APP], { FIXTURE_WORKER_EXIT: "7" });
+    try {
+      await cli.waitFor(/died while starting \(exit code 7\)/, 10_000);
+      await cli.waitFor(/(died while starting[^]*){4}/, 15_000);
+      const started = Date.now();
+      const before = cli.count(/died while starting/);
+      await cli.waitFor(new RegExp(`(died while starting[^]*){${before + 1}}`), 20_000);
+      // By the fifth failure the backoff is at least 800 ms.
+      assert.ok(Date.now() - started >= 700, `the next restart waited ${Date.now() - started} ms`);
+      assert.match(cli.stderr, /starting a replacement \(with backoff\)/);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  test("--reload: an edit is served after a rolling restart; a broken edit leaves the old workers serving", async () => {
+    const appDir = mkdtempSync(join(dir, "reload-"));
+    const file = join(appDir, "app.mjs");
+    const source = (word: string): string =>
+      `export default (env, sr) => { sr("200 OK", [["Content-Type", "text/plain"]]); return ["${word}\\n"]; };\n`;
+    writeFileSync(file, source("one"));
+    const { cli, port } = await serveCli(["-w", "1", "--reload", file]);
+    try {
+      assert.equal((await get(port, "/")).body, "one\n");
+      writeFileSync(file, source("two"));
+      await cli.waitFor(/rolling restart \(.*app\.mjs changed\)[^]*stopped \(.*app\.mjs changed\)/, 15_000);
+      assert.equal((await get(port, "/")).body, "two\n");
+      writeFileSync(file, "export default (;\n");
+      await cli.waitFor(/died while starting \(exit code 3\): cannot load/, 15_000);
+      assert.equal((await get(port, "/")).body, "two\n", "the old worker still serves");
+    } finally {
+      await cli.stop();
+    }
+  });
+});
