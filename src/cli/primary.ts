@@ -25,6 +25,7 @@ import { loadApp, parseAppSpec } from "./load-app.js";
 import { LogSink } from "./log-sink.js";
 import { removePidFile, writePidFile } from "./pidfile.js";
 import { watchForReload } from "./reload-watch.js";
+import { checkServerOptions } from "./server-options.js";
 import { Supervisor, type SupervisorLogs } from "./supervisor.js";
 import { packageVersion } from "./version.js";
 
@@ -80,6 +81,7 @@ async function prepare(config: CliConfig): Promise<BindTarget[]> {
   const targets = config.bind.map(parseBind);
   checkEnvPairs(config.env);
   const spec = parseAppSpec(config.app);
+  checkServerOptions(config);
   checkTls(config);
   if (config.reload) spec.module = resolve(spec.module);
   await loadApp(spec, config.fetch);

@@ -17,11 +17,11 @@ import type { App } from "../gateway/types.js";
 import { listen, type ListenSocket } from "../server/listen.js";
 import { server, type WsgiServer } from "../server/server.js";
 import { wrapSsl } from "../server/tls.js";
-import type { ServerOptions } from "../options.js";
 import { loadApp, parseAppSpec } from "./load-app.js";
 import { isMessage, WORKER_SETTINGS_ENV, type ToPrimary, type ToWorker, type WorkerSettings } from "./messages.js";
 import { startWatchdog } from "./watchdog.js";
-import { accessFormat, WorkerLog } from "./worker-log.js";
+import { serverOptions } from "./server-options.js";
+import { WorkerLog } from "./worker-log.js";
 
 /** Milliseconds a just-handed connection is given for its first request before close(). */
 const NEW_CONNECTION_GRACE_MS = 1000;
@@ -32,28 +32,6 @@ function send(message: ToPrimary, done?: () => void): void {
     return;
   }
   process.send(message, undefined, {}, () => done?.());
-}
-
-/** ServerOptions from the command's settings. */
-function serverOptions(settings: WorkerSettings, log: WorkerLog): ServerOptions {
-  const c = settings.config;
-  const opts: ServerOptions & Record<string, unknown> = {
-    log,
-    maxSize: c.maxConnections,
-    keepalive: c.keepAlive === 0 ? false : c.keepAlive,
-    logOutput: !c.noAccessLog,
-    logFormat: accessFormat(c.accessLogformat),
-    urlLengthLimit: c.limitRequestLine,
-    debug: c.debug,
-    headersTimeout: c.headersTimeout,
-    environ: { "wsgi.multiprocess": settings.multiprocess },
-    // The proxy options (issue 13's "Behind proxies"), passed through: the server core reads them
-    // once they exist there.
-    forwardedAllowIps: c.forwardedAllowIps,
-    proxyProtocol: c.proxyProtocol,
-    proxyAllowFrom: c.proxyAllowFrom,
-  };
-  return opts;
 }
 
 /** Counts requests and asks once for a replacement when --max-requests is reached. */
@@ -83,7 +61,7 @@ class WorkerProcess {
   async start(): Promise<void> {
     const c = this.settings.config;
     const app = countRequests(await loadApp(parseAppSpec(c.app), c.fetch), this.settings.maxRequests);
-    const opts = serverOptions(this.settings, this.log);
+    const opts = serverOptions(this.settings.config, this.settings.multiprocess, this.log);
     for (const target of this.settings.binds) {
       let sock: ListenSocket = await listen("path" in target ? target.path : [target.host, target.port], {
         backlog: c.backlog,

@@ -7,12 +7,14 @@
  */
 
 import assert from "node:assert/strict";
+import http from "node:http";
+import https from "node:https";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { within } from "../support/wait.js";
-import { APP, get, serveCli } from "./support.js";
+import { APP, Cli, get, repoRoot, serveCli } from "./support.js";
 
 let dir = "";
 before(() => {
@@ -94,6 +96,52 @@ describe("eventwsgi workers", () => {
       cli.signal("SIGTTOU");
       await cli.waitFor(/TTOU ignored: one worker is the least/, 5000);
       assert.equal((await get(port, "/")).status, 200);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  test("a Unix socket served by two workers; its file is removed at exit", async () => {
+    const path = join(dir, "app.sock");
+    const cli = new Cli(["-w", "2", "-b", `unix:${path}`, APP]);
+    try {
+      await cli.waitFor(/listening on unix:\S+app\.sock with 2 worker/, 10_000);
+      await cli.waitFor(/ready: 2 worker\(s\) serving/, 15_000);
+      const status = await new Promise<number>((resolve, reject) => {
+        http
+          .get({ socketPath: path, path: "/", agent: false }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+          .on("error", reject);
+      });
+      assert.equal(status, 200);
+      cli.signal("SIGTERM");
+      assert.equal((await within(10_000, "the CLI to exit", cli.exited)).code, 0);
+      assert.equal(existsSync(path), false, "the socket's file is removed");
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  test("--certfile/--keyfile: HTTPS", async () => {
+    const fixture = (name: string): string => join(repoRoot, "test", "fixtures", name);
+    const cli = new Cli(["-b", "127.0.0.1:0", "--certfile", fixture("cert.pem"), "--keyfile", fixture("key.pem"), APP]);
+    try {
+      const [, port] = await cli.waitFor(/listening on https:\/\/127\.0\.0\.1:(\d+)/, 10_000);
+      await cli.waitFor(/ready: 1 worker\(s\) serving/, 15_000);
+      const body = await new Promise<string>((resolve, reject) => {
+        https
+          .get({ host: "127.0.0.1", port: Number(port), path: "/", rejectUnauthorized: false, agent: false }, (res) => {
+            let text = "";
+            res.setEncoding("utf8").on("data", (d: string) => (text += d));
+            res.on("end", () => {
+              resolve(text);
+            });
+          })
+          .on("error", reject);
+      });
+      assert.match(body, /^pid=\d+\n$/);
     } finally {
       await cli.stop();
     }

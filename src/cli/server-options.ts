@@ -1,0 +1,42 @@
+/**
+ * The command's settings → ServerOptions, for the workers; and the same options checked by the
+ * server core's own normalisation in the primary, so that a value the core refuses (a bad
+ * --forwarded-allow-ips list) is a usage error at start, not a worker failing to start.
+ */
+
+import { normalizeOptions, type ServerOptions } from "../options.js";
+import type { Logger } from "../server/logger.js";
+import { UsageError } from "./errors.js";
+import type { CliConfig } from "./flags.js";
+import { accessFormat } from "./worker-log.js";
+
+export function serverOptions(c: CliConfig, multiprocess: boolean, log: Logger): ServerOptions {
+  return {
+    log,
+    maxSize: c.maxConnections,
+    keepalive: c.keepAlive === 0 ? false : c.keepAlive,
+    logOutput: !c.noAccessLog,
+    logFormat: accessFormat(c.accessLogformat),
+    urlLengthLimit: c.limitRequestLine,
+    debug: c.debug,
+    headersTimeout: c.headersTimeout,
+    environ: { "wsgi.multiprocess": multiprocess },
+    // Issue 13's "Behind proxies" options; a core without them ignores them.
+    ...({
+      forwardedAllowIps: c.forwardedAllowIps,
+      proxyProtocol: c.proxyProtocol,
+      proxyAllowFrom: c.proxyAllowFrom,
+    } as Partial<ServerOptions>),
+  };
+}
+
+const silent: Logger = { info() {}, debug() {}, error() {} };
+
+/** Throws a UsageError with the core's message when it refuses the options. */
+export function checkServerOptions(c: CliConfig): void {
+  try {
+    normalizeOptions(serverOptions(c, false, silent));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
