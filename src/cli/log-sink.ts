@@ -16,6 +16,8 @@ export class LogSink {
   constructor(target: string, std: NodeJS.WriteStream) {
     this.target = target;
     this.std = std;
+    // A reader of our stdout or stderr that went away (EPIPE) must not take the server down.
+    if (std.listenerCount("error") === 0) std.on("error", ignoreError);
     this.open();
   }
 
@@ -48,6 +50,8 @@ export class LogSink {
     this.stream = stream;
   }
 }
+
+function ignoreError(): void {}
 
 /**
  * Forwards a worker's stdout or stderr to a sink a whole line at a time (a write from one worker
