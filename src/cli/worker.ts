@@ -58,7 +58,16 @@ class WorkerProcess {
     this.log = new WorkerLog(settings.config.debug);
   }
 
-  async start(): Promise<void> {
+  /** Settles once start() is over, however it ended; a stop waits for it. */
+  private startedPromise: Promise<unknown> = Promise.resolve();
+
+  start(): Promise<void> {
+    const starting = this.listenAll();
+    this.startedPromise = starting.catch(() => undefined);
+    return starting;
+  }
+
+  private async listenAll(): Promise<void> {
     const c = this.settings.config;
     const app = countRequests(await loadApp(parseAppSpec(c.app), c.fetch), this.settings.maxRequests);
     const opts = serverOptions(this.settings.config, this.settings.multiprocess, this.log);
@@ -69,10 +78,6 @@ class WorkerProcess {
       if (c.certfile !== null) {
         const ssl = { certfile: c.certfile, serverSide: true, ...(c.keyfile !== null ? { keyfile: c.keyfile } : {}) };
         sock = wrapSsl(sock, ssl);
-      }
-      if (this.stopping) {
-        await sock.close();
-        return;
       }
       this.socks.push(sock);
       this.servers.push(server(sock, app, opts));
@@ -90,6 +95,9 @@ class WorkerProcess {
     const acked = new Promise<void>((resolve) => {
       this.unlistenAcked = resolve;
     });
+    // A listener being set up now is registered with the primary's round-robin: it must be
+    // closed through the same steps as the others.
+    await this.startedPromise;
     // Closing the listeners tells cluster to hand us nothing more; once the primary answers,
     // every connection it handed us has arrived.
     await Promise.all(this.socks.map((sock) => sock.close()));
