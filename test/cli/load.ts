@@ -96,6 +96,8 @@ export class Load {
   private readonly running: Promise<void>[] = [];
   private readonly opts: LoadOptions;
   private readonly waiters: { n: number; resolve: () => void }[] = [];
+  /** When each failed request began. */
+  private readonly failureStarts: number[] = [];
 
   constructor(opts: LoadOptions) {
     this.opts = opts;
@@ -140,7 +142,13 @@ export class Load {
     this.counted();
   }
 
-  private fail(what: string): void {
+  /** Failures of requests begun at or after `ms` (Date.now()). */
+  failedSince(ms: number): number {
+    return this.failureStarts.filter((t) => t >= ms).length;
+  }
+
+  private fail(what: string, startedAt: number): void {
+    this.failureStarts.push(startedAt);
     this.stats.failed++;
     this.counted();
     if (this.stats.failures.length < 10) this.stats.failures.push(`${new Date().toISOString()} ${what}`);
@@ -148,6 +156,7 @@ export class Load {
 
   /** One request on a new connection; true when it succeeded. */
   private async fresh(close: boolean): Promise<net.Socket | null> {
+    const startedAt = Date.now();
     let sock: net.Socket | null = null;
     try {
       sock = await connect(this.opts.port);
@@ -155,7 +164,7 @@ export class Load {
       this.ok();
       if (keep) return sock;
     } catch (err) {
-      this.fail(`new connection: ${(err as Error).message}`);
+      this.fail(`new connection: ${(err as Error).message}`, startedAt);
     }
     sock?.destroy();
     return null;
@@ -170,6 +179,7 @@ export class Load {
       let sock = await this.fresh(false);
       for (let n = 1; sock !== null && n < this.opts.perConnection && this.active(); n++) {
         const current: net.Socket = sock;
+        const startedAt = Date.now();
         try {
           if (!(await exchange(current, false, this.opts.timeoutMs))) {
             current.destroy();
@@ -182,7 +192,7 @@ export class Load {
           if (err instanceof ExchangeError && !err.anyByte) {
             this.stats.retried++;
             sock = await this.fresh(false);
-          } else this.fail(`reused connection: ${(err as Error).message}`);
+          } else this.fail(`reused connection: ${(err as Error).message}`, startedAt);
         }
       }
       sock?.destroy();

@@ -90,12 +90,14 @@ test("kill -9 of one worker: it is replaced, with a log line, and the service go
     process.kill(Number(pid), "SIGKILL");
     await cli.waitFor(new RegExp(`worker ${pid ?? ""} died \\(signal SIGKILL\\)`), 10_000);
     await cli.waitFor(/starting a replacement[^]*worker \d+ serving/, 20_000);
-    const failedAtKill = load.stats.failed;
-    const at = load.total;
-    await within(60_000, "2000 more requests", load.reached(at + 2000));
+    const replaced = Date.now();
+    await within(60_000, "2000 more requests", load.reached(load.total + 2000));
     const stats = await load.stop();
     stopped = true;
-    assert.equal(stats.failed, failedAtKill, `no failure once the replacement serves: ${stats.failures.join("; ")}`);
+    // A request already on its way to the killed worker may fail (or hang until its timeout);
+    // none begun once the replacement serves may.
+    assert.equal(load.failedSince(replaced), 0, `failures after the replacement: ${stats.failures.join("; ")}`);
+    const failedAtKill = stats.failed;
     process.stdout.write(`# kill -9: ${failedAtKill} failed of ${stats.ok + stats.failed} (allowed there)\n`);
   } finally {
     if (!stopped) await load.stop();
