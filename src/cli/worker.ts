@@ -9,10 +9,10 @@
  * answered "not accepted" by cluster and goes to another worker. The worker then says
  * "unlistened" and exits only after the primary's answer: the channel is ordered, so by then every
  * hand-off sent before has arrived and been answered. Connections already taken drain under
- * WsgiServer.close()'s rule (one that has not carried a request gets a short grace for its first).
+ * WsgiServer.close()'s rule (one that has not carried a request gets a short grace for its first;
+ * an idle kept-alive one is closed, which its client retries, RFC 9112 §9.3.1).
  */
 
-import { setTimeout as delay } from "node:timers/promises";
 import type { App } from "../gateway/types.js";
 import { listen, type ListenSocket } from "../server/listen.js";
 import { server, type WsgiServer } from "../server/server.js";
@@ -22,9 +22,6 @@ import { isMessage, WORKER_SETTINGS_ENV, type ToPrimary, type ToWorker, type Wor
 import { startWatchdog } from "./watchdog.js";
 import { serverOptions } from "./server-options.js";
 import { WorkerLog } from "./worker-log.js";
-
-/** Milliseconds a just-handed connection is given for its first request before close(). */
-const NEW_CONNECTION_GRACE_MS = 1000;
 
 function send(message: ToPrimary, done?: () => void): void {
   if (process.send === undefined || !process.connected) {
@@ -103,9 +100,8 @@ class WorkerProcess {
     await Promise.all(this.socks.map((sock) => sock.close()));
     send({ t: "unlistened" });
     await acked;
-    // A connection handed over just now has not sent its request yet: give it the time to,
-    // so that close() finds it busy and lets it finish, instead of closing it as idle.
-    if (this.servers.some((s) => s.connectionCount > 0)) await delay(NEW_CONNECTION_GRACE_MS);
+    // close() gives a connection that has not carried a request yet a grace for its first one
+    // (FIRST_REQUEST_GRACE_MS): one handed over just now is served, not closed as idle.
     await Promise.all(this.servers.map((s) => s.close({ deadline: deadlineMs })));
     this.exit(0);
   }
