@@ -138,14 +138,14 @@ export const FLAGS: readonly FlagSpec[] = [
     key: "limitRequestLine",
     kind: "int",
     meta: "N",
-    help: "bytes: a longer request line gets 414",
+    help: "bytes: a request line this long gets 414",
   },
   {
     name: "limit-request-field-size",
     key: "limitRequestFieldSize",
     kind: "int",
     meta: "N",
-    help: "bytes: a longer header line gets 431",
+    help: "bytes: a header line this long gets 400",
   },
   {
     name: "max-requests",

@@ -113,12 +113,6 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   if (config.pid !== null) writePidFile(config.pid);
   const where = binds.map((b) => describeBind(b, config.certfile !== null)).join(", ");
   logs.say("INFO", `eventwsgi ${version} listening on ${where} with ${config.workers} worker(s)`);
-  if (config.limitRequestFieldSize !== 8192) {
-    logs.say(
-      "ERROR",
-      "--limit-request-field-size is not applied yet: the server core has no option for it (header lines stay limited to 8192 bytes)",
-    );
-  }
   return serve(config, binds, logs);
 }
 

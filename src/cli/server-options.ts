@@ -18,6 +18,7 @@ export function serverOptions(c: CliConfig, multiprocess: boolean, log: Logger):
     logOutput: !c.noAccessLog,
     logFormat: accessFormat(c.accessLogformat),
     urlLengthLimit: c.limitRequestLine,
+    headerLineLimit: c.limitRequestFieldSize,
     debug: c.debug,
     headersTimeout: c.headersTimeout,
     environ: { "wsgi.multiprocess": multiprocess },

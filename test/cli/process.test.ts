@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import https from "node:https";
+import net from "node:net";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -142,6 +143,27 @@ describe("eventwsgi workers", () => {
           .on("error", reject);
       });
       assert.match(body, /^pid=\d+\n$/);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  test("--limit-request-line and --limit-request-field-size reach the server", async () => {
+    const { cli, port } = await serveCli(["--limit-request-line", "100", "--limit-request-field-size", "100", APP]);
+    try {
+      const raw = (head: string): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const c = net.connect({ host: "127.0.0.1", port }, () => c.end(head));
+          let text = "";
+          c.setEncoding("latin1").on("data", (d: string) => (text += d));
+          c.on("end", () => {
+            resolve(text);
+          });
+          c.on("error", reject);
+        });
+      assert.match(await raw(`GET /${"a".repeat(120)} HTTP/1.1\r\nHost: x\r\n\r\n`), /^HTTP\/1\.[01] 414 /);
+      assert.match(await raw(`GET / HTTP/1.1\r\nHost: x\r\nX-Long: ${"b".repeat(120)}\r\n\r\n`), /^HTTP\/1\.[01] 400 /);
+      assert.match(await raw(`GET / HTTP/1.1\r\nHost: x\r\nX-Short: ${"b".repeat(60)}\r\n\r\n`), /^HTTP\/1\.1 200 /);
     } finally {
       await cli.stop();
     }
