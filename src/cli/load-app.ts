@@ -67,18 +67,11 @@ function pickExport(mod: Record<string, unknown>, spec: AppSpec): [string, unkno
 
 type FetchHandler = (...args: unknown[]) => unknown;
 
-/** The fetch adapter's fetchApp, loaded only when a fetch-style app is served. */
+/** The fetch adapter's fetchApp (a root export once the adapter is built in), loaded only when a fetch-style app is served. */
 async function loadFetchApp(): Promise<(handler: FetchHandler) => App> {
-  const adapter = "../fetch/index.js";
-  try {
-    const mod = (await import(adapter)) as { fetchApp?: (handler: FetchHandler) => App };
-    if (typeof mod.fetchApp === "function") return mod.fetchApp;
-  } catch {
-    // Not built into this version: said below.
-  }
-  throw new StartupError(
-    "fetch-style apps need the fetch adapter (fetchApp), which this build of eventwsgi does not have yet",
-  );
+  const root = (await import("../index.js")) as { fetchApp?: (handler: FetchHandler) => App };
+  if (typeof root.fetchApp === "function") return root.fetchApp;
+  throw new StartupError("fetch-style apps need the fetch adapter (fetchApp), which this build of eventwsgi does not have yet");
 }
 
 /** Loads the module and returns the WSGI App it serves (a fetch-style app wrapped by fetchApp). */

@@ -5,13 +5,13 @@
  */
 
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { FLAGS } from "../../src/cli/flags.js";
-import { APP, BROKEN, Cli, repoRoot } from "./support.js";
+import { APP, BROKEN, Cli } from "./support.js";
 
 interface Run {
   code: number | null;
@@ -141,7 +141,8 @@ describe("eventwsgi failures to serve exit 1 with one line", () => {
   });
 
   test("a fetch-style module: served by the fetch adapter, or a clear 'not available' line", async () => {
-    const adapter = existsSync(join(repoRoot, "dist", "src", "fetch", "index.js"));
+    const root = (await import("../../src/index.js")) as { fetchApp?: unknown };
+    const adapter = typeof root.fetchApp === "function";
     const r = await run([`${APP}:fetchStyle`, "--check-config"]);
     if (adapter) assert.equal(r.code, 0, r.stderr);
     else {
