@@ -169,6 +169,20 @@ describe("eventwsgi workers", () => {
     }
   });
 
+  test("a fetch-style export (an object with fetch) is served through fetchApp", async (t) => {
+    const root = (await import("../../src/index.js")) as { fetchApp?: unknown };
+    if (typeof root.fetchApp !== "function") {
+      t.skip("the fetch adapter (fetchApp) is not in this build yet");
+      return;
+    }
+    const { cli, port } = await serveCli([`${APP}:fetchStyle`]);
+    try {
+      assert.deepEqual(await get(port, "/"), { status: 200, body: "fetched\n" });
+    } finally {
+      await cli.stop();
+    }
+  });
+
   test("-e sets an environment variable for the workers", async () => {
     const { cli, port } = await serveCli(["-e", "FIXTURE_GREETING=hello there", APP]);
     try {
