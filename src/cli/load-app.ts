@@ -71,7 +71,9 @@ type FetchHandler = (...args: unknown[]) => unknown;
 async function loadFetchApp(): Promise<(handler: FetchHandler) => App> {
   const root = (await import("../index.js")) as { fetchApp?: (handler: FetchHandler) => App };
   if (typeof root.fetchApp === "function") return root.fetchApp;
-  throw new StartupError("fetch-style apps need the fetch adapter (fetchApp), which this build of eventwsgi does not have yet");
+  throw new StartupError(
+    "fetch-style apps need the fetch adapter (fetchApp), which this build of eventwsgi does not have yet",
+  );
 }
 
 /** Loads the module and returns the WSGI App it serves (a fetch-style app wrapped by fetchApp). */

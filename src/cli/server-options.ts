@@ -33,11 +33,30 @@ export function serverOptions(c: CliConfig, multiprocess: boolean, log: Logger):
 
 const silent: Logger = { info() {}, debug() {}, error() {} };
 
+/** The flag behind each ServerOptions name the core may cite in its message. */
+const FLAG_OF = new Map<string, string>(
+  Object.entries({
+    forwardedAllowIps: "--forwarded-allow-ips",
+    proxyAllowFrom: "--proxy-allow-from",
+    proxyProtocol: "--proxy-protocol",
+    logFormat: "--access-logformat",
+    urlLengthLimit: "--limit-request-line",
+    headerLineLimit: "--limit-request-field-size",
+    maxSize: "--max-connections",
+    keepalive: "--keep-alive",
+    headersTimeout: "--headers-timeout",
+  }),
+);
+
+function inFlagTerms(message: string): string {
+  return message.replace(/\b[a-zA-Z]+\b/g, (word) => FLAG_OF.get(word) ?? word);
+}
+
 /** Throws a UsageError with the core's message when it refuses the options. */
 export function checkServerOptions(c: CliConfig): void {
   try {
     normalizeOptions(serverOptions(c, false, silent));
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(inFlagTerms((err as Error).message));
   }
 }

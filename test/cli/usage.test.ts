@@ -78,7 +78,11 @@ describe("eventwsgi usage errors exit 2 with one line", () => {
     ["no module", [], /no MODULE\[:EXPORT\] given/],
     ["two modules", [APP, APP], /one MODULE\[:EXPORT\] expected, got 2/],
     ["--keyfile alone", ["--keyfile", "k.pem", APP], /--keyfile needs --certfile/],
-    ["an access log format the server refuses", ["--access-logformat", "%(nope)s", APP], /unknown field: nope/],
+    [
+      "an access log format the server refuses",
+      ["--access-logformat", "%(nope)s", APP],
+      /--access-logformat names an unknown field: nope/,
+    ],
   ];
   for (const [what, args, expected] of cases) {
     test(what, async () => {
