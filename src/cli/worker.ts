@@ -13,6 +13,7 @@
  * an idle kept-alive one is closed, which its client retries, RFC 9112 §9.3.1).
  */
 
+import { once } from "node:events";
 import type { App } from "../gateway/types.js";
 import { listen, type ListenSocket } from "../server/listen.js";
 import { server, type WsgiServer } from "../server/server.js";
@@ -99,7 +100,8 @@ class WorkerProcess {
     // every connection it handed us has arrived.
     await Promise.all(this.socks.map((sock) => sock.close()));
     send({ t: "unlistened" });
-    await acked;
+    // Without a primary (it died), nothing more can be handed to us, and no answer will come.
+    if (process.connected) await Promise.race([acked, once(process, "disconnect")]);
     // close() gives a connection that has not carried a request yet a grace for its first one
     // (FIRST_REQUEST_GRACE_MS): one handed over just now is served, not closed as idle.
     await Promise.all(this.servers.map((s) => s.close({ deadline: deadlineMs })));

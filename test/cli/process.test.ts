@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { within } from "../support/wait.js";
+import { until, within } from "../support/wait.js";
 import { APP, Cli, get, repoRoot, serveCli } from "./support.js";
 
 let dir = "";
@@ -235,6 +235,27 @@ describe("eventwsgi failures of workers", () => {
       await cli.waitFor(/died \(signal SIGKILL\)[^]*worker \d+ serving/, 15_000);
       assert.ok((await stuck) instanceof Error);
       assert.equal((await get(port, "/")).status, 200, "the replacement serves");
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  test("workers whose primary is killed stop on their own", async () => {
+    const { cli } = await serveCli(["-w", "2", APP]);
+    try {
+      const pids = [...cli.stderr.matchAll(/worker (\d+) serving/g)].map((m) => Number(m[1]));
+      assert.equal(pids.length, 2);
+      process.kill(cli.pid, "SIGKILL");
+      await within(5000, "the primary to die", cli.exited);
+      const alive = (pid: number): boolean => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      await until(10_000, "the workers to exit", () => !pids.some(alive));
     } finally {
       await cli.stop();
     }
