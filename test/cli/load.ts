@@ -96,6 +96,8 @@ export class Load {
   private readonly running: Promise<void>[] = [];
   private readonly opts: LoadOptions;
   private readonly waiters: { n: number; resolve: () => void }[] = [];
+  /** How many failures of each kind ("new connection: ECONNREFUSED"). */
+  readonly failureKinds = new Map<string, number>();
   /** When each failed request began. */
   private readonly failureStarts: number[] = [];
 
@@ -149,6 +151,7 @@ export class Load {
 
   private fail(what: string, startedAt: number): void {
     this.failureStarts.push(startedAt);
+    this.failureKinds.set(what, (this.failureKinds.get(what) ?? 0) + 1);
     this.stats.failed++;
     this.counted();
     if (this.stats.failures.length < 10) this.stats.failures.push(`${new Date().toISOString()} ${what}`);

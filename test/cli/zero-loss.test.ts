@@ -1,8 +1,9 @@
 /**
  * Zero failed requests: the CLI with 2 workers under load (kept-alive and new connections mixed,
  * every request counted) through HUP rolling restarts, --max-requests recycles and the final TERM;
- * then a kill -9 of one worker, where failures are allowed but the service goes on. The access
- * log must hold one whole line per request served.
+ * then a kill -9 of one worker, where failures are allowed but the service goes on; and a TERM
+ * under load, after which only new connections may fail. The access log must hold one whole line
+ * per request served.
  */
 
 import assert from "node:assert/strict";
@@ -102,6 +103,31 @@ test("kill -9 of one worker: it is replaced, with a log line, and the service go
     assert.equal(load.failedSince(replaced), 0, `failures after the replacement: ${stats.failures.join("; ")}`);
     const failedAtKill = stats.failed;
     process.stdout.write(`# kill -9: ${failedAtKill} failed of ${stats.ok + stats.failed} (allowed there)\n`);
+  } finally {
+    if (!stopped) await load.stop();
+    await cli.stop();
+  }
+});
+
+test("TERM under load: every request the server took is answered; only new connections are refused", async () => {
+  const { cli, port } = await serveCli(["-w", "2", "--no-access-log", APP]);
+  const load = new Load({ port, keepAliveClients: 4, freshClients: 2, perConnection: 40, timeoutMs: 10_000 });
+  let stopped = false;
+  try {
+    await within(60_000, "3000 requests", load.reached(3000));
+    cli.signal("SIGTERM");
+    const { code } = await within(40_000, "the CLI to stop", cli.exited);
+    assert.equal(code, 0);
+    await load.stop();
+    stopped = true;
+    // Once the listener is closed, connecting fails (refused, or reset by the kernel for a
+    // connection still in its accept queue): those requests never reached the server.
+    const allowed = /^new connection: (connect )?(ECONNREFUSED|ECONNRESET)\b/;
+    const other = [...load.failureKinds].filter(([kind]) => !allowed.test(kind));
+    assert.deepEqual(other, [], "no request the server took failed or hung");
+    process.stdout.write(
+      `# TERM: ${load.stats.ok} ok; after the stop: ${[...load.failureKinds].map(([k, n]) => `${n} × ${k}`).join(", ") || "none"}\n`,
+    );
   } finally {
     if (!stopped) await load.stop();
     await cli.stop();
