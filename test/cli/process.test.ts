@@ -200,6 +200,10 @@ describe("eventwsgi logs", () => {
     try {
       const long = `/${"x".repeat(6000)}`;
       await Promise.all(Array.from({ length: 40 }, () => get(port, long)));
+      // An access line is written once the response is handed to the kernel, and travels to
+      // the primary after it: the client can have its response before the line is in the file.
+      const lineCount = (): number => (existsSync(access) ? readFileSync(access, "utf8").split("\n").length - 1 : 0);
+      await until(10_000, "40 access lines in the file", () => lineCount() >= 40);
       renameSync(access, `${access}.1`);
       cli.signal("SIGUSR1");
       await cli.waitFor(/USR1: log files reopened/, 5000);
