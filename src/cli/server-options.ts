@@ -22,12 +22,9 @@ export function serverOptions(c: CliConfig, multiprocess: boolean, log: Logger):
     debug: c.debug,
     headersTimeout: c.headersTimeout,
     environ: { "wsgi.multiprocess": multiprocess },
-    // Issue 13's "Behind proxies" options; a core without them ignores them.
-    ...({
-      forwardedAllowIps: c.forwardedAllowIps,
-      proxyProtocol: c.proxyProtocol,
-      proxyAllowFrom: c.proxyAllowFrom,
-    } as Partial<ServerOptions>),
+    forwardedAllowIps: c.forwardedAllowIps,
+    proxyProtocol: c.proxyProtocol,
+    proxyAllowFrom: c.proxyAllowFrom,
   };
 }
 

@@ -183,6 +183,40 @@ describe("eventwsgi workers", () => {
     }
   });
 
+  test("--forwarded-allow-ips (default 127.0.0.1,::1) and --proxy-protocol reach the server", async () => {
+    const raw = (port: number, bytes: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const c = net.connect({ host: "127.0.0.1", port }, () => c.end(bytes));
+        let text = "";
+        c.setEncoding("latin1").on("data", (d: string) => (text += d));
+        c.on("close", () => {
+          resolve(text);
+        });
+        c.on("error", reject);
+      });
+    const forwarded =
+      "GET /environ HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n";
+    const trusting = await serveCli([APP]);
+    try {
+      const res = await raw(trusting.port, forwarded);
+      assert.match(res, /"remote":"203\.0\.113\.7","scheme":"https"/, "a loopback proxy is trusted by default");
+    } finally {
+      await trusting.cli.stop();
+    }
+    const strict = await serveCli(["--forwarded-allow-ips", "10.0.0.1", "--proxy-protocol", APP]);
+    try {
+      assert.equal(await raw(strict.port, forwarded), "", "no PROXY header: the connection is closed unanswered");
+      const res = await raw(strict.port, `PROXY TCP4 198.51.100.9 127.0.0.1 5555 80\r\n${forwarded}`);
+      assert.match(
+        res,
+        /"remote":"198\.51\.100\.9","scheme":"http"/,
+        "the PROXY header's client; X-Forwarded-* not believed from it",
+      );
+    } finally {
+      await strict.cli.stop();
+    }
+  });
+
   test("-e sets an environment variable for the workers", async () => {
     const { cli, port } = await serveCli(["-e", "FIXTURE_GREETING=hello there", APP]);
     try {
