@@ -24,6 +24,8 @@ interface Example {
   /** The file under examples/, without extension. */
   example: string;
   env?: Record<string, string>;
+  /** node's arguments, when the example is not started as dist/examples/NAME.js. */
+  args?: string[];
   /** A reason to skip, when something the example needs is missing. */
   missing?: () => string | null;
   check: (ex: RunningExample) => Promise<void>;
@@ -209,6 +211,28 @@ const EXAMPLES: Example[] = [
     },
   },
   {
+    title: "cli: the eventwsgi command with a config file (two workers)",
+    example: "cli/app",
+    // The config binds 127.0.0.1:8000; the flag wins over it (flags, then the config file).
+    args: [
+      "dist/src/cli/main.js",
+      "-c",
+      "examples/cli/eventwsgi.config.json",
+      "-b",
+      "127.0.0.1:0",
+      "dist/examples/cli/app.js",
+    ],
+    async check({ origin, stdout, stderr }) {
+      await stderr.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+ with 2 worker/);
+      await stderr.waitFor(/ready: 2 worker\(s\) serving/);
+      const answer = (await json(await fetch(`${origin}/hi`))) as Record<string, unknown>;
+      assert.equal(answer.path, "/hi");
+      assert.equal(answer.multiprocess, true);
+      // The config's access-log format, whole lines through the primary, on stdout ("-").
+      await stdout.waitFor(/^127\.0\.0\.1 "GET \/hi HTTP\/1\.1" 200 \d+ \d+\.\d{3}$/m);
+    },
+  },
+  {
     title: "router: the Flask-style app of docs/from-eventlet.md",
     example: "router",
     async check({ origin }) {
@@ -229,14 +253,14 @@ const EXAMPLES: Example[] = [
   },
 ];
 
-for (const { title, example, env, missing, check } of EXAMPLES) {
+for (const { title, example, env, args, missing, check } of EXAMPLES) {
   test(`examples/${title}`, async (t) => {
     const reason = missing?.() ?? null;
     if (reason !== null) {
       t.skip(reason);
       return;
     }
-    const running = await startExample(example, env);
+    const running = await startExample(example, { env, args });
     try {
       await check(running);
     } finally {

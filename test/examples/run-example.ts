@@ -8,7 +8,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { within } from "../support/wait.js";
 
-const examplesDir = fileURLToPath(new URL("../../examples/", import.meta.url));
+/** The repository root (this file runs from dist/test/examples/). */
+export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
 /** A child's output, kept whole, with a wait for a line that matches. */
 export class Output {
@@ -50,10 +51,24 @@ export interface RunningExample {
   readonly exited: Promise<number | null>;
 }
 
-export async function startExample(name: string, env: Record<string, string> = {}): Promise<RunningExample> {
-  const child = spawn(process.execPath, [`${examplesDir}${name}.js`], {
-    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", ...env },
+/** How an example starts: node's arguments (from the repository root) and its environment. */
+export interface Launch {
+  /** Default: ["dist/examples/NAME.js"]. */
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/**
+ * Starts `name` (dist/examples/NAME.js, or `launch.args`) in a process group of its own, so that
+ * stopping it also stops any worker it forked.
+ */
+export async function startExample(name: string, launch: Launch = {}): Promise<RunningExample> {
+  const args = launch.args ?? [`dist/examples/${name}.js`];
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", EVENTWSGI_CMD_ARGS: "", ...launch.env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
   const exited = new Promise<number | null>((resolve) => {
     child.once("exit", (code) => {
@@ -65,7 +80,8 @@ export async function startExample(name: string, env: Record<string, string> = {
   try {
     const started = await Promise.race([
       // Any host (an example that ignores HOST listens on 0.0.0.0): it is reached on 127.0.0.1.
-      stderr.waitFor(/wsgi starting up on (https?):\/\/\S+:(\d+)/),
+      // The eventwsgi command says "listening on" instead.
+      stderr.waitFor(/(?:wsgi starting up on|listening on) (https?):\/\/\S+:(\d+)/),
       exited.then((code) => {
         throw new Error(`example ${name} exited (${String(code)}) before listening: ${stderr.text}`);
       }),
@@ -78,14 +94,29 @@ export async function startExample(name: string, env: Record<string, string> = {
   }
 }
 
-/** SIGTERM, and SIGKILL if it has not exited 10 s later; resolves once it has exited. */
-export async function stopExample(ex: Pick<RunningExample, "child" | "exited">): Promise<void> {
-  if (ex.child.exitCode !== null || ex.child.signalCode !== null) return;
-  ex.child.kill("SIGTERM");
+/** Sends `signal` to the example's process group (the example and anything it forked). */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try {
-    await within(10_000, "the example to exit after SIGTERM", ex.exited);
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
   } catch {
-    ex.child.kill("SIGKILL");
-    await ex.exited;
+    // The group is gone already.
   }
+}
+
+/**
+ * SIGTERM to the example, and SIGKILL to its whole process group if it has not exited 10 s later;
+ * resolves once it has exited. Its process group is then killed in any case, so that no worker of
+ * an example outlives the test.
+ */
+export async function stopExample(ex: Pick<RunningExample, "child" | "exited">): Promise<void> {
+  if (ex.child.exitCode === null && ex.child.signalCode === null) {
+    ex.child.kill("SIGTERM");
+    try {
+      await within(10_000, "the example to exit after SIGTERM", ex.exited);
+    } catch {
+      signalGroup(ex.child, "SIGKILL");
+      await ex.exited;
+    }
+  }
+  signalGroup(ex.child, "SIGKILL");
 }
