@@ -24,3 +24,9 @@ export type { Input } from "./gateway/input.js";
 export type { ServerOptions } from "./options.js";
 export type { Logger, LogTarget } from "./server/logger.js";
 export type { AccessLogFields } from "./server/access-log.js";
+
+// WebSocket (eventlet.websocket)
+export { WebSocketWSGI, type WebSocketHandler } from "./websocket/wsgi.js";
+export { WebSocketClosedError, type WebSocket, type Message as WebSocketMessage } from "./websocket/websocket.js";
+export { WebSocketProtocolError } from "./websocket/errors.js";
+export type { PermessageDeflateOptions, WebSocketOptions } from "./websocket/options.js";

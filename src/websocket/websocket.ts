@@ -1,0 +1,589 @@
+/**
+ * The WebSocket a handler is given (API.md, "WebSocket"): eventlet's RFC6455WebSocket, over a
+ * socket the server handed over after the 101.
+ *
+ * The life of a connection. Bytes from the socket go to the FrameReader; frames are handled in
+ * order, one at a time: control frames at once (a ping is answered, a close ends reading), data
+ * frames into a MessageBuilder (through the inflater for a compressed message, which is
+ * asynchronous: reading waits for it). Whole messages wait in a queue for wait(). The states are
+ * three: open; closing (a close frame sent or received); closed (the socket is gone).
+ *
+ * Backpressure, both ways. Reading stops while the handler leaves more than QUEUE_HIGH_WATER
+ * of messages unconsumed, and while more than OUTPUT_HIGH_WATER_BYTES of our own frames wait for a
+ * peer that does not read (so its pings, or its messages echoed, cannot grow our memory). send()
+ * resolves once the socket has taken the frame: at once below the socket's high-water mark, at
+ * its next "drain" above it.
+ */
+
+import type { Socket } from "node:net";
+import type { Environ } from "../gateway/types.js";
+import {
+  closePayload,
+  CloseCode,
+  encodeFrame,
+  encodeTextFrame,
+  frameHeader,
+  isSendableCloseCode,
+  MAX_CLOSE_REASON_BYTES,
+  MAX_CONTROL_PAYLOAD,
+  Opcode,
+} from "./frame.js";
+import { FrameReader, parseClosePayload, type Frame } from "./frame-reader.js";
+import { MessageBuilder, wholeMessage } from "./message-builder.js";
+import { PerMessageDeflate } from "./deflate.js";
+import type { DeflateParams } from "./extensions.js";
+import { WebSocketProtocolError } from "./errors.js";
+import { CLOSE_TIMEOUT_MS, type WebSocketConfig } from "./options.js";
+
+/** A message: a string for text, a Buffer for binary. */
+export type Message = string | Buffer;
+
+/** send()'s data: a string goes as text, bytes as binary. */
+export type SendData = string | Uint8Array | ArrayBuffer;
+
+/** send(), ping() or close() on a connection whose closing has begun, or a socket that is gone. */
+export class WebSocketClosedError extends Error {
+  readonly code = "ERR_WEBSOCKET_CLOSED";
+  constructor(message = "the WebSocket is closed") {
+    super(message);
+    this.name = "WebSocketClosedError";
+  }
+}
+
+/** Reading stops while the handler leaves this many unconsumed messages, or this many bytes of them. */
+const QUEUE_HIGH_WATER_COUNT = 64;
+const QUEUE_HIGH_WATER_BYTES = 1024 * 1024;
+/** Reading stops while this many bytes of our frames wait in the socket (a peer that does not read). */
+const OUTPUT_HIGH_WATER_BYTES = 1024 * 1024;
+/** Payloads from this size are written after their header rather than copied into one buffer. */
+const COPY_LIMIT = 16 * 1024;
+/** How much bigger than maxMessageBytes a compressed message may be on the wire (stored-block overhead). */
+const compressedBudget = (max: number): number => max + Math.ceil(max / 1024) + 1024;
+
+const RESOLVED = Promise.resolve();
+const SOCKET_OWNER = Symbol("eventwsgi.websocket");
+type OwnedSocket = Socket & { [SOCKET_OWNER]: WebSocket };
+
+export class WebSocket implements AsyncIterable<Message> {
+  /** PATH_INFO of the handshake request. */
+  readonly path: string;
+  /** The subprotocol chosen, "" when none. */
+  readonly protocol: string;
+  /** The Origin header, "" when none. */
+  readonly origin: string;
+  readonly environ: Environ;
+  /** The protocol version (RFC 6455's 13). */
+  readonly version = 13;
+  /** The peer's close code (1005: its close had none; 1006: no close frame came), or the code we failed it with. */
+  closeCode: number | null = null;
+  closeReason: string | null = null;
+  /** Resolves (never rejects) once the socket is closed. */
+  readonly closed: Promise<void>;
+
+  /** @internal for the heartbeat: Date.now() of the last bytes from the peer. */
+  lastSeenMs = Date.now();
+  /** @internal for the heartbeat: when its ping went out (0: none outstanding). */
+  heartbeatPingMs = 0;
+
+  private readonly socket: Socket;
+  private readonly reader: FrameReader;
+  private readonly builder: MessageBuilder;
+  private readonly deflate: PerMessageDeflate | null;
+  private readonly threshold: number;
+  private readonly maxMessageBytes: number;
+
+  private readonly queue: Message[] = [];
+  private queuedBytes = 0;
+  private readonly waiters: ((m: Message | null) => void)[] = [];
+  private drainWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  /** Compressed sends run in order; later frames wait behind them. */
+  private sendChain: Promise<void> | null = null;
+  private pendingSends = 0;
+
+  private frameMessageText = false;
+  private compressedSoFar = 0;
+  private inflating = false;
+  private pausedByQueue = false;
+  private pausedByOutput = false;
+  /** No more messages will come (a close frame, a protocol failure, the socket's end). */
+  private readDone = false;
+  private closeSent = false;
+  /** The close frame went to the socket: nothing may follow it. */
+  private closeWritten = false;
+  private closeReceived = false;
+  /** The peer's close waits for the handler to be done with the messages before it. */
+  private closeAnswerPending = false;
+  private isClosed = false;
+  private closeTimer: NodeJS.Timeout | null = null;
+  private resolveClosed!: () => void;
+
+  /** @internal made by WebSocketWSGI once the 101 is out. */
+  constructor(
+    socket: Socket,
+    environ: Environ,
+    protocol: string,
+    deflate: DeflateParams | null,
+    config: WebSocketConfig,
+    head: Buffer,
+  ) {
+    this.socket = socket;
+    this.environ = environ;
+    this.path = environ.PATH_INFO;
+    this.protocol = protocol;
+    this.origin = typeof environ.HTTP_ORIGIN === "string" ? environ.HTTP_ORIGIN : "";
+    this.maxMessageBytes = config.maxMessageBytes;
+    this.deflate = deflate === null ? null : new PerMessageDeflate(deflate);
+    this.threshold = config.deflate?.threshold ?? 0;
+    this.reader = new FrameReader(deflate !== null, config.maxMessageBytes);
+    this.builder = new MessageBuilder(config.maxMessageBytes);
+    this.closed = new Promise<void>((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    (socket as OwnedSocket)[SOCKET_OWNER] = this;
+    socket.on("data", onSocketData);
+    socket.on("end", onSocketEnd);
+    socket.on("close", onSocketClose);
+    socket.on("error", onSocketError);
+    socket.on("drain", onSocketDrain);
+    if (socket.destroyed) {
+      queueMicrotask(() => {
+        this.onClose();
+      });
+      return;
+    }
+    if (head.length > 0) this.onData(head);
+    socket.resume();
+  }
+
+  // ---- the handler's API ----
+
+  /** Sends a message: text for a string, binary for bytes. Resolves once the socket has taken it. */
+  send(data: SendData): Promise<void> {
+    if (this.closeSent || this.isClosed)
+      return Promise.reject(new WebSocketClosedError("send() after the close began"));
+    const text = typeof data === "string";
+    let bytes: Buffer | null = null;
+    if (!text)
+      bytes =
+        data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const length = text ? (this.deflate === null ? 0 : Buffer.byteLength(data)) : bytes!.length;
+    if (this.deflate !== null && length >= this.threshold) {
+      const payload = bytes ?? Buffer.from(data as string);
+      const opcode = text ? Opcode.Text : Opcode.Binary;
+      return this.enqueue(() =>
+        this.deflate!.deflate(payload).then((deflated) => this.writeData(opcode, true, deflated)),
+      );
+    }
+    if (this.sendChain !== null) {
+      return this.enqueue(() =>
+        text ? this.writeFrame(encodeTextFrame(data)) : this.writeData(Opcode.Binary, false, bytes!),
+      );
+    }
+    return text ? this.writeFrame(encodeTextFrame(data)) : this.writeData(Opcode.Binary, false, bytes!);
+  }
+
+  /** The next whole message; null once no more will come. */
+  wait(): Promise<Message | null> {
+    const message = this.queue.shift();
+    if (message !== undefined) {
+      this.queuedBytes -= typeof message === "string" ? message.length : message.length;
+      if (this.pausedByQueue && !this.queueFull()) {
+        this.pausedByQueue = false;
+        this.updateFlow();
+        this.processFrames();
+      }
+      return Promise.resolve(message);
+    }
+    if (this.closeAnswerPending) this.answerClose();
+    if (this.readDone || this.isClosed) return Promise.resolve(null);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
+    for (;;) {
+      const message = await this.wait();
+      if (message === null) return;
+      yield message;
+    }
+  }
+
+  /**
+   * The closing handshake (RFC 6455 §7.1.2): sends a close frame after any pending sends, then
+   * resolves once the peer answered and the socket closed, or after 5 s.
+   */
+  close(code = CloseCode.Normal as number, reason = ""): Promise<void> {
+    if (!isSendableCloseCode(code))
+      throw new RangeError(`close code ${String(code)} is not 1000–1003, 1007–1011 or 3000–4999`);
+    if (Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES)
+      throw new RangeError("a close reason is at most 123 UTF-8 bytes");
+    this.startClose(code, reason, CLOSE_TIMEOUT_MS);
+    return this.closed;
+  }
+
+  /** @internal the handler returned: the peer's close is answered, or a 1000 is sent. */
+  finish(): Promise<void> {
+    if (this.closeAnswerPending) this.answerClose();
+    else this.startClose(CloseCode.Normal, "", CLOSE_TIMEOUT_MS);
+    return this.closed;
+  }
+
+  /** Sends a ping (at most 125 bytes of data). */
+  ping(data: SendData = ""): Promise<void> {
+    const payload =
+      typeof data === "string"
+        ? Buffer.from(data)
+        : Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+    if (payload.length > MAX_CONTROL_PAYLOAD) throw new RangeError("a ping's data is at most 125 bytes");
+    if (this.closeSent || this.isClosed)
+      return Promise.reject(new WebSocketClosedError("ping() after the close began"));
+    const frame = encodeFrame(Opcode.Ping, true, false, payload);
+    return this.sendChain === null ? this.writeFrame(frame) : this.enqueue(() => this.writeFrame(frame));
+  }
+
+  // ---- for WebSocketWSGI and the heartbeat ----
+
+  /** @internal the handler threw: close with 1011 (RFC 6455 §7.4.1). */
+  closeForError(): Promise<void> {
+    this.startClose(CloseCode.InternalError, "", CLOSE_TIMEOUT_MS);
+    return this.closed;
+  }
+
+  /** @internal the server is shutting down: 1001, then the socket goes after the handshake, 5 s or the deadline. */
+  shutdown(deadlineMs: number | undefined): void {
+    const limit = deadlineMs === undefined ? CLOSE_TIMEOUT_MS : Math.min(CLOSE_TIMEOUT_MS, Math.max(0, deadlineMs));
+    this.startClose(CloseCode.GoingAway, "", limit);
+    this.armCloseTimer(limit);
+  }
+
+  /** @internal the heartbeat's ping. */
+  heartbeatPing(now: number): void {
+    this.heartbeatPingMs = now;
+    if (!this.closeSent && !this.isClosed)
+      this.writeFrame(encodeFrame(Opcode.Ping, true, false, Buffer.alloc(0))).catch(ignore);
+  }
+
+  /** @internal the heartbeat's verdict: the peer is gone (1006, never sent on the wire). */
+  drop(): void {
+    this.closeCode ??= CloseCode.Abnormal;
+    this.socket.destroy();
+  }
+
+  /** @internal reading is paused by us: the peer's silence is not its fault. */
+  get readingPaused(): boolean {
+    return this.pausedByQueue || this.pausedByOutput || this.inflating;
+  }
+
+  get isOpen(): boolean {
+    return !this.isClosed;
+  }
+
+  // ---- reading ----
+
+  /** @internal */
+  onData(chunk: Buffer): void {
+    this.lastSeenMs = Date.now();
+    this.heartbeatPingMs = 0;
+    if (this.readDone) return; // after a close or a failure, what comes is dropped
+    this.reader.push(chunk);
+    this.processFrames();
+  }
+
+  private processFrames(): void {
+    try {
+      while (!this.readDone && !this.inflating && !this.pausedByQueue) {
+        const frame = this.reader.read();
+        if (frame === null) break;
+        this.handleFrame(frame);
+      }
+    } catch (err) {
+      this.fail(err);
+    }
+    this.updateFlow();
+  }
+
+  private handleFrame(frame: Frame): void {
+    switch (frame.opcode) {
+      case Opcode.Ping:
+        if (!this.closeSent) this.writeControl(encodeFrame(Opcode.Pong, true, false, frame.payload));
+        return;
+      case Opcode.Pong:
+        return;
+      case Opcode.Close:
+        this.onCloseFrame(frame.payload);
+        return;
+      default:
+        if (frame.compressed) this.inflateFrame(frame);
+        else this.plainFrame(frame);
+    }
+  }
+
+  private plainFrame(frame: Frame): void {
+    if (frame.opcode !== Opcode.Continuation) {
+      this.frameMessageText = frame.opcode === Opcode.Text;
+      if (frame.fin) {
+        this.deliver(wholeMessage(frame.payload, this.frameMessageText));
+        return;
+      }
+      this.builder.begin(this.frameMessageText);
+    }
+    this.builder.append(frame.payload);
+    if (frame.fin) {
+      this.reader.maxPayload = this.maxMessageBytes;
+      this.deliver(this.builder.finish());
+    } else {
+      this.reader.maxPayload = this.builder.remaining;
+    }
+  }
+
+  private inflateFrame(frame: Frame): void {
+    const budget = compressedBudget(this.maxMessageBytes);
+    if (frame.opcode !== Opcode.Continuation) {
+      this.frameMessageText = frame.opcode === Opcode.Text;
+      this.builder.begin(this.frameMessageText);
+      this.compressedSoFar = 0;
+    }
+    this.compressedSoFar += frame.payload.length;
+    this.reader.maxPayload = frame.fin ? budget : budget - this.compressedSoFar;
+    this.inflating = true;
+    this.deflate!.inflate(frame.payload, frame.fin, (bytes) => {
+      this.builder.append(bytes);
+    }).then(
+      () => {
+        this.inflating = false;
+        if (frame.fin) this.deliver(this.builder.finish());
+        this.processFrames();
+      },
+      (err: unknown) => {
+        this.inflating = false;
+        this.fail(err);
+      },
+    );
+  }
+
+  private deliver(message: Message): void {
+    const waiter = this.waiters.shift();
+    if (waiter !== undefined) {
+      waiter(message);
+      return;
+    }
+    this.queue.push(message);
+    this.queuedBytes += message.length;
+    if (this.queueFull()) this.pausedByQueue = true;
+  }
+
+  private queueFull(): boolean {
+    return this.queue.length >= QUEUE_HIGH_WATER_COUNT || this.queuedBytes >= QUEUE_HIGH_WATER_BYTES;
+  }
+
+  /**
+   * The peer's close (RFC 6455 §5.5.1): answered with the same code, then the server closes TCP
+   * first (§7.1.1). As eventlet, where the handler meets the close in its next wait(), messages
+   * that came before the close are the handler's to answer first: while it is still busy with one,
+   * the answer waits for its next wait(), its return, or CLOSE_TIMEOUT_MS.
+   */
+  private onCloseFrame(payload: Buffer): void {
+    const { code, reason } = parseClosePayload(payload);
+    this.closeReceived = true;
+    if (this.closeCode === null) {
+      this.closeCode = code;
+      this.closeReason = reason;
+    }
+    const handlerWaiting = this.waiters.length > 0;
+    this.endReading();
+    if (this.closeSent) {
+      if (this.closeWritten) this.socket.end();
+    } else if (handlerWaiting) {
+      this.answerClose();
+    } else {
+      this.closeAnswerPending = true;
+      this.armCloseTimer(CLOSE_TIMEOUT_MS, () => {
+        this.answerClose();
+      });
+    }
+  }
+
+  /** Answers the peer's close with its own code (none when it sent none). */
+  private answerClose(): void {
+    const code = this.closeCode === CloseCode.NoStatus ? undefined : (this.closeCode ?? undefined);
+    this.startClose(code, "", CLOSE_TIMEOUT_MS);
+  }
+
+  /** Fails the connection (RFC 6455 §7.1.7): a close frame with the error's code, now, then our FIN. */
+  private fail(err: unknown): void {
+    const code = err instanceof WebSocketProtocolError ? err.closeCode : CloseCode.InternalError;
+    this.endReading();
+    if (!this.closeSent) {
+      this.closeSent = true;
+      this.closeCode ??= code;
+      this.closeReason ??= "";
+      this.writeClose(code, "");
+    }
+    this.socket.end();
+    this.armCloseTimer(CLOSE_TIMEOUT_MS);
+  }
+
+  private endReading(): void {
+    this.readDone = true;
+    for (const waiter of this.waiters.splice(0)) waiter(null);
+  }
+
+  /** Pauses or resumes the socket as the queue, the output and the inflater allow. */
+  private updateFlow(): void {
+    if (this.isClosed) return;
+    const shouldRead = this.readDone || (!this.pausedByQueue && !this.pausedByOutput && !this.inflating);
+    if (shouldRead) {
+      if (this.socket.isPaused()) this.socket.resume();
+    } else if (!this.socket.isPaused()) {
+      this.socket.pause();
+    }
+  }
+
+  // ---- closing ----
+
+  private startClose(code: number | undefined, reason: string, timeoutMs: number): void {
+    if (this.closeSent || this.isClosed) return;
+    this.closeSent = true;
+    if (this.closeAnswerPending) {
+      // Its timer was to answer the peer: this close is the answer.
+      this.closeAnswerPending = false;
+      if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+      this.closeTimer = null;
+    }
+    const write = (): Promise<void> => {
+      this.writeClose(code, reason);
+      if (this.closeReceived) this.socket.end();
+      return RESOLVED;
+    };
+    if (this.sendChain === null) write();
+    else this.enqueue(write).catch(ignore);
+    this.armCloseTimer(timeoutMs);
+  }
+
+  private writeClose(code: number | undefined, reason: string): void {
+    if (this.closeWritten) return;
+    this.closeWritten = true;
+    this.writeControl(encodeFrame(Opcode.Close, true, false, closePayload(code, reason)));
+  }
+
+  /** After `ms`: `action`, or by default, the socket is dropped (the closing handshake took too long). */
+  private armCloseTimer(ms: number, action?: () => void): void {
+    if (this.isClosed) return;
+    if (this.closeTimer !== null) {
+      // A shorter limit (a shutdown deadline) replaces a longer one; never the reverse.
+      if (ms >= CLOSE_TIMEOUT_MS && action === undefined) return;
+      clearTimeout(this.closeTimer);
+    }
+    this.closeTimer = setTimeout(
+      action ??
+        (() => {
+          this.closeCode ??= CloseCode.Abnormal;
+          this.socket.destroy();
+        }),
+      ms,
+    );
+    this.closeTimer.unref();
+  }
+
+  /** @internal the peer's FIN: nothing more will come (allowHalfOpen is on: our side ends too). */
+  onEnd(): void {
+    if (!this.closeReceived) this.closeCode ??= CloseCode.Abnormal;
+    this.endReading();
+    this.socket.end();
+    this.armCloseTimer(CLOSE_TIMEOUT_MS);
+  }
+
+  /** @internal */
+  onClose(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closeCode ??= CloseCode.Abnormal;
+    this.closeReason ??= "";
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.closeTimer = null;
+    this.deflate?.close();
+    this.endReading();
+    const err = new WebSocketClosedError("the connection closed");
+    for (const w of this.drainWaiters.splice(0)) w.reject(err);
+    this.resolveClosed();
+  }
+
+  // ---- writing ----
+
+  /** Runs `step` after every send queued before it. */
+  private enqueue(step: () => Promise<void>): Promise<void> {
+    const previous = this.sendChain ?? RESOLVED;
+    this.pendingSends++;
+    const run = previous.then(step);
+    const settled: Promise<void> = run.then(
+      () => this.sendSettled(settled),
+      () => this.sendSettled(settled),
+    );
+    this.sendChain = settled;
+    return run;
+  }
+
+  private sendSettled(link: Promise<void>): void {
+    if (--this.pendingSends === 0 && this.sendChain === link) this.sendChain = null;
+  }
+
+  private writeData(opcode: number, compressed: boolean, payload: Buffer): Promise<void> {
+    if (payload.length < COPY_LIMIT) return this.writeFrame(encodeFrame(opcode, true, compressed, payload));
+    if (this.closeWritten || this.socket.destroyed) return Promise.reject(new WebSocketClosedError());
+    const socket = this.socket;
+    socket.cork();
+    socket.write(frameHeader(opcode, true, compressed, payload.length));
+    const ok = socket.write(payload);
+    socket.uncork();
+    return this.afterWrite(ok);
+  }
+
+  private writeFrame(frame: Buffer): Promise<void> {
+    if (this.closeWritten || this.socket.destroyed) return Promise.reject(new WebSocketClosedError());
+    return this.afterWrite(this.socket.write(frame));
+  }
+
+  /** Pongs and close frames: written even after close was sent (a pong), errors ignored. */
+  private writeControl(frame: Buffer): void {
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    this.afterWrite(this.socket.write(frame)).catch(ignore);
+  }
+
+  private afterWrite(ok: boolean): Promise<void> {
+    if (this.socket.writableLength > OUTPUT_HIGH_WATER_BYTES && !this.pausedByOutput) {
+      this.pausedByOutput = true;
+      this.updateFlow();
+    }
+    if (ok) return RESOLVED;
+    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+  }
+
+  /** @internal */
+  onDrain(): void {
+    for (const w of this.drainWaiters.splice(0)) w.resolve();
+    if (this.pausedByOutput) {
+      this.pausedByOutput = false;
+      this.updateFlow();
+      this.processFrames();
+    }
+  }
+}
+
+function ignore(): void {
+  /* the socket's close settles what is left */
+}
+
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[SOCKET_OWNER].onData(chunk);
+}
+function onSocketEnd(this: OwnedSocket): void {
+  this[SOCKET_OWNER].onEnd();
+}
+function onSocketClose(this: OwnedSocket): void {
+  this[SOCKET_OWNER].onClose();
+}
+function onSocketDrain(this: OwnedSocket): void {
+  this[SOCKET_OWNER].onDrain();
+}
+function onSocketError(): void {
+  /* a reset or a broken pipe: "close" follows, and closeCode says 1006 */
+}
