@@ -40,8 +40,10 @@ export class Heartbeat {
 
   private sweep(now: number): void {
     for (const ws of this.sockets) {
-      if (ws.readingPaused) {
+      if (ws.seen || ws.readingPaused || ws.lastSeenMs === 0) {
+        ws.seen = false;
         ws.lastSeenMs = now;
+        ws.heartbeatPingMs = 0;
         continue;
       }
       if (ws.heartbeatPingMs > 0) {

@@ -61,6 +61,7 @@ const COPY_LIMIT = 16 * 1024;
 const compressedBudget = (max: number): number => max + Math.ceil(max / 1024) + 1024;
 
 const RESOLVED = Promise.resolve();
+const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 const SOCKET_OWNER = Symbol("eventwsgi.websocket");
 type OwnedSocket = Socket & { [SOCKET_OWNER]: WebSocket };
 
@@ -77,25 +78,28 @@ export class WebSocket implements AsyncIterable<Message> {
   /** The peer's close code (1005: its close had none; 1006: no close frame came), or the code we failed it with. */
   closeCode: number | null = null;
   closeReason: string | null = null;
-  /** Resolves (never rejects) once the socket is closed. */
-  readonly closed: Promise<void>;
-
-  /** @internal for the heartbeat: Date.now() of the last bytes from the peer. */
-  lastSeenMs = Date.now();
+  /** @internal for the heartbeat: bytes came from the peer since its last look (cheaper than a clock read per chunk). */
+  seen = true;
+  /** @internal for the heartbeat: when it last saw bytes from the peer. */
+  lastSeenMs = 0;
   /** @internal for the heartbeat: when its ping went out (0: none outstanding). */
   heartbeatPingMs = 0;
 
   private readonly socket: Socket;
   private readonly reader: FrameReader;
-  private readonly builder: MessageBuilder;
+  /** Made for the first fragmented or compressed message. */
+  private builder: MessageBuilder | null = null;
   private readonly deflate: PerMessageDeflate | null;
   private readonly threshold: number;
   private readonly maxMessageBytes: number;
 
-  private readonly queue: Message[] = [];
+  // Made when first needed: an idle connection holds none of them.
+  private queue: Message[] | null = null;
   private queuedBytes = 0;
-  private readonly waiters: ((m: Message | null) => void)[] = [];
-  private drainWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  private waiters: ((m: Message | null) => void)[] | null = null;
+  private drainWaiters: { resolve: () => void; reject: (err: Error) => void }[] | null = null;
+  private closedPromise: Promise<void> | null = null;
+  private resolveClosed: (() => void) | null = null;
   /** Compressed sends run in order; later frames wait behind them. */
   private sendChain: Promise<void> | null = null;
   private pendingSends = 0;
@@ -115,7 +119,6 @@ export class WebSocket implements AsyncIterable<Message> {
   private closeAnswerPending = false;
   private isClosed = false;
   private closeTimer: NodeJS.Timeout | null = null;
-  private resolveClosed!: () => void;
 
   /** @internal made by WebSocketWSGI once the 101 is out. */
   constructor(
@@ -135,10 +138,6 @@ export class WebSocket implements AsyncIterable<Message> {
     this.deflate = deflate === null ? null : new PerMessageDeflate(deflate);
     this.threshold = config.deflate?.threshold ?? 0;
     this.reader = new FrameReader(deflate !== null, config.maxMessageBytes);
-    this.builder = new MessageBuilder(config.maxMessageBytes);
-    this.closed = new Promise<void>((resolve) => {
-      this.resolveClosed = resolve;
-    });
     (socket as OwnedSocket)[SOCKET_OWNER] = this;
     socket.on("data", onSocketData);
     socket.on("end", onSocketEnd);
@@ -184,7 +183,7 @@ export class WebSocket implements AsyncIterable<Message> {
 
   /** The next whole message; null once no more will come. */
   wait(): Promise<Message | null> {
-    const message = this.queue.shift();
+    const message = this.queue?.shift();
     if (message !== undefined) {
       this.queuedBytes -= typeof message === "string" ? message.length : message.length;
       if (this.pausedByQueue && !this.queueFull()) {
@@ -196,15 +195,31 @@ export class WebSocket implements AsyncIterable<Message> {
     }
     if (this.closeAnswerPending) this.answerClose();
     if (this.readDone || this.isClosed) return Promise.resolve(null);
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
-    for (;;) {
-      const message = await this.wait();
-      if (message === null) return;
-      yield message;
+  /** Resolves (never rejects) once the socket is closed. */
+  get closed(): Promise<void> {
+    if (this.closedPromise === null) {
+      this.closedPromise = this.isClosed
+        ? RESOLVED
+        : new Promise<void>((resolve) => {
+            this.resolveClosed = resolve;
+          });
     }
+    return this.closedPromise;
+  }
+
+  /** The messages until close. A plain iterator, not an async generator: one promise per message. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+    const next = (): Promise<IteratorResult<Message>> =>
+      this.wait().then((value) => (value === null ? DONE : { value, done: false }));
+    const iterator: AsyncIterableIterator<Message> = {
+      next,
+      return: () => Promise.resolve(DONE),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /**
@@ -281,8 +296,7 @@ export class WebSocket implements AsyncIterable<Message> {
 
   /** @internal */
   onData(chunk: Buffer): void {
-    this.lastSeenMs = Date.now();
-    this.heartbeatPingMs = 0;
+    this.seen = true;
     if (this.readDone) return; // after a close or a failure, what comes is dropped
     this.reader.push(chunk);
     this.processFrames();
@@ -324,14 +338,14 @@ export class WebSocket implements AsyncIterable<Message> {
         this.deliver(wholeMessage(frame.payload, this.frameMessageText));
         return;
       }
-      this.builder.begin(this.frameMessageText);
+      (this.builder ??= new MessageBuilder(this.maxMessageBytes)).begin(this.frameMessageText);
     }
-    this.builder.append(frame.payload);
+    this.builder!.append(frame.payload);
     if (frame.fin) {
       this.reader.maxPayload = this.maxMessageBytes;
-      this.deliver(this.builder.finish());
+      this.deliver(this.builder!.finish());
     } else {
-      this.reader.maxPayload = this.builder.remaining;
+      this.reader.maxPayload = this.builder!.remaining;
     }
   }
 
@@ -339,18 +353,18 @@ export class WebSocket implements AsyncIterable<Message> {
     const budget = compressedBudget(this.maxMessageBytes);
     if (frame.opcode !== Opcode.Continuation) {
       this.frameMessageText = frame.opcode === Opcode.Text;
-      this.builder.begin(this.frameMessageText);
+      (this.builder ??= new MessageBuilder(this.maxMessageBytes)).begin(this.frameMessageText);
       this.compressedSoFar = 0;
     }
     this.compressedSoFar += frame.payload.length;
     this.reader.maxPayload = frame.fin ? budget : budget - this.compressedSoFar;
     this.inflating = true;
     this.deflate!.inflate(frame.payload, frame.fin, (bytes) => {
-      this.builder.append(bytes);
+      this.builder!.append(bytes);
     }).then(
       () => {
         this.inflating = false;
-        if (frame.fin) this.deliver(this.builder.finish());
+        if (frame.fin) this.deliver(this.builder!.finish());
         this.processFrames();
       },
       (err: unknown) => {
@@ -361,18 +375,18 @@ export class WebSocket implements AsyncIterable<Message> {
   }
 
   private deliver(message: Message): void {
-    const waiter = this.waiters.shift();
+    const waiter = this.waiters?.shift();
     if (waiter !== undefined) {
       waiter(message);
       return;
     }
-    this.queue.push(message);
+    (this.queue ??= []).push(message);
     this.queuedBytes += message.length;
     if (this.queueFull()) this.pausedByQueue = true;
   }
 
   private queueFull(): boolean {
-    return this.queue.length >= QUEUE_HIGH_WATER_COUNT || this.queuedBytes >= QUEUE_HIGH_WATER_BYTES;
+    return (this.queue?.length ?? 0) >= QUEUE_HIGH_WATER_COUNT || this.queuedBytes >= QUEUE_HIGH_WATER_BYTES;
   }
 
   /**
@@ -388,7 +402,7 @@ export class WebSocket implements AsyncIterable<Message> {
       this.closeCode = code;
       this.closeReason = reason;
     }
-    const handlerWaiting = this.waiters.length > 0;
+    const handlerWaiting = (this.waiters?.length ?? 0) > 0;
     this.endReading();
     if (this.closeSent) {
       if (this.closeWritten) this.socket.end();
@@ -424,7 +438,9 @@ export class WebSocket implements AsyncIterable<Message> {
 
   private endReading(): void {
     this.readDone = true;
-    for (const waiter of this.waiters.splice(0)) waiter(null);
+    const waiters = this.waiters;
+    this.waiters = null;
+    if (waiters !== null) for (const waiter of waiters) waiter(null);
   }
 
   /** Pauses or resumes the socket as the queue, the output and the inflater allow. */
@@ -503,8 +519,10 @@ export class WebSocket implements AsyncIterable<Message> {
     this.deflate?.close();
     this.endReading();
     const err = new WebSocketClosedError("the connection closed");
-    for (const w of this.drainWaiters.splice(0)) w.reject(err);
-    this.resolveClosed();
+    const drainWaiters = this.drainWaiters;
+    this.drainWaiters = null;
+    if (drainWaiters !== null) for (const w of drainWaiters) w.reject(err);
+    this.resolveClosed?.();
   }
 
   // ---- writing ----
@@ -554,12 +572,14 @@ export class WebSocket implements AsyncIterable<Message> {
       this.updateFlow();
     }
     if (ok) return RESOLVED;
-    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => (this.drainWaiters ??= []).push({ resolve, reject }));
   }
 
   /** @internal */
   onDrain(): void {
-    for (const w of this.drainWaiters.splice(0)) w.resolve();
+    const drainWaiters = this.drainWaiters;
+    this.drainWaiters = null;
+    if (drainWaiters !== null) for (const w of drainWaiters) w.resolve();
     if (this.pausedByOutput) {
       this.pausedByOutput = false;
       this.updateFlow();

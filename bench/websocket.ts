@@ -1,0 +1,161 @@
+/**
+ * WebSocket benchmark: eventwsgi's WebSocketWSGI against `ws` on node:http, in the same run.
+ *   - echo throughput (messages/s) for 64-byte and 16 KiB messages over 100 connections,
+ *   - 1 MiB messages over 4 connections,
+ *   - RSS per idle WebSocket, over 10,000 connections (after a GC).
+ * Each server is a child pinned to core 0 when possible; this process is the load generator: raw
+ * sockets, each keeping one message in flight (send, wait for the whole echo, send again).
+ *
+ *   npm run build && node dist/bench/websocket.js            # ~2 minutes
+ *   node dist/bench/websocket.js --quick                     # ~30 s: shorter runs, 2,000 idle
+ *   options: --duration S (default 5), --runs N (default 3), --idle N (default 10000)
+ */
+
+import net from "node:net";
+import { randomBytes } from "node:crypto";
+import { hookExit, IpcChild, pinning } from "./lib/children.js";
+
+const args = process.argv.slice(2);
+const flag = (name: string, dflt: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const quick = args.includes("--quick");
+const durationS = flag("duration", quick ? 2 : 5);
+const runs = flag("runs", quick ? 1 : 3);
+const idleCount = flag("idle", quick ? 2000 : 10000);
+const script = new URL("./websocket-server.js", import.meta.url).pathname;
+
+hookExit();
+
+const HANDSHAKE =
+  "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+/** A masked binary frame of `size` bytes, and the size of its (unmasked) echo. */
+function frames(size: number): { out: Buffer; echoBytes: number } {
+  const ext = size < 126 ? 0 : size < 65536 ? 2 : 8;
+  const head = Buffer.alloc(2 + ext + 4);
+  head[0] = 0x82;
+  head[1] = 0x80 | (ext === 0 ? size : ext === 2 ? 126 : 127);
+  if (ext === 2) head.writeUInt16BE(size, 2);
+  if (ext === 8) head.writeBigUInt64BE(BigInt(size), 2);
+  randomBytes(4).copy(head, 2 + ext);
+  return { out: Buffer.concat([head, randomBytes(size)]), echoBytes: 2 + ext + size };
+}
+
+/** Opens a WebSocket on a raw socket; resolves with it once the 101 head is in (nothing else is). */
+function open(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: "127.0.0.1" });
+    s.setNoDelay(true);
+    let head = "";
+    const onData = (d: Buffer): void => {
+      head += d.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      s.removeListener("data", onData);
+      if (!head.startsWith("HTTP/1.1 101")) reject(new Error(head.slice(0, 80)));
+      else resolve(s);
+    };
+    s.on("data", onData);
+    s.once("error", reject);
+    s.write(HANDSHAKE);
+  });
+}
+
+/** Echo throughput: messages per second over `conns` connections, one in flight each. */
+async function echoRun(port: number, conns: number, size: number, seconds: number): Promise<number> {
+  const { out, echoBytes } = frames(size);
+  const sockets = await Promise.all(Array.from({ length: conns }, () => open(port)));
+  let count = 0;
+  let running = true;
+  for (const s of sockets) {
+    let pending = 0;
+    s.on("data", (d: Buffer) => {
+      pending += d.length;
+      while (pending >= echoBytes) {
+        pending -= echoBytes;
+        count++;
+        if (running) s.write(out);
+      }
+    });
+    s.write(out);
+  }
+  const start = process.hrtime.bigint();
+  const startCount = count;
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+  const done = count - startCount;
+  running = false;
+  for (const s of sockets) s.destroy();
+  return done / elapsed;
+}
+
+/** Server RSS growth per idle WebSocket, over `n` connections (GC'd before each reading). */
+async function idleRss(child: IpcChild, n: number): Promise<number> {
+  const before = await child.stats(true);
+  const sockets: net.Socket[] = [];
+  for (let i = 0; i < n; i += 200) {
+    const batch = await Promise.all(Array.from({ length: Math.min(200, n - i) }, () => open(child.port)));
+    sockets.push(...batch);
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  const afterStats = await child.stats(true);
+  for (const s of sockets) s.destroy();
+  console.log(
+    `  ${child.ready.kind as string}: per connection rss ${((afterStats.rss - before.rss) / n / 1024).toFixed(1)} KiB, ` +
+      `heap ${((afterStats.heapUsed - before.heapUsed) / n / 1024).toFixed(1)} KiB, ` +
+      `external ${((afterStats.external - before.external) / n / 1024).toFixed(1)} KiB`,
+  );
+  return (afterStats.rss - before.rss) / n;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+async function main(): Promise<void> {
+  const pin = pinning();
+  const start = (kind: string): Promise<IpcChild> =>
+    IpcChild.start({ script, args: [kind], nodeFlags: ["--expose-gc"], core: pin?.serverCore ?? null });
+  const kinds = ["eventwsgi", "ws"] as const;
+  const rows: string[] = [];
+  const scenarios: [string, number, number][] = args.includes("--idle-only")
+    ? []
+    : [
+        ["echo 64 B × 100 connections", 64, 100],
+        ["echo 16 KiB × 100 connections", 16 * 1024, 100],
+        ["echo 1 MiB × 4 connections", 1 << 20, 4],
+      ];
+  for (const [name, size, conns] of scenarios) {
+    const children = { eventwsgi: await start("eventwsgi"), ws: await start("ws") };
+    const results: Record<string, number[]> = { eventwsgi: [], ws: [] };
+    for (const k of kinds) await echoRun(children[k].port, conns, size, 1); // warm-up
+    for (let r = 0; r < runs; r++) {
+      const order = r % 2 === 0 ? kinds : ([...kinds].reverse() as unknown as typeof kinds);
+      for (const k of order) results[k]?.push(await echoRun(children[k].port, conns, size, durationS));
+    }
+    const e = median(results.eventwsgi ?? []);
+    const w = median(results.ws ?? []);
+    rows.push(`| ${name} | ${e.toFixed(0)} msg/s | ${w.toFixed(0)} msg/s | ${(e / w).toFixed(2)}× |`);
+    console.log(rows.at(-1));
+    await Promise.all([children.eventwsgi.stop(), children.ws.stop()]);
+  }
+  const idle: Record<string, number> = {};
+  for (const k of kinds) {
+    const child = await start(k);
+    idle[k] = await idleRss(child, idleCount);
+    await child.stop();
+  }
+  const e = idle.eventwsgi ?? NaN;
+  const w = idle.ws ?? NaN;
+  rows.push(
+    `| RSS per idle WebSocket (${idleCount}) | ${(e / 1024).toFixed(1)} KiB | ${(w / 1024).toFixed(1)} KiB | ${(e / w).toFixed(2)}× |`,
+  );
+  console.log(rows.at(-1));
+  console.log(
+    `\n| scenario | eventwsgi | ws on node:http | ratio |\n| --- | --- | --- | --- |\n${rows.join("\n")}\n\n` +
+      `(${runs} run(s) of ${durationS} s, medians; pinned: ${pin === null ? "no" : "yes"}; node ${process.version})`,
+  );
+}
+
+await main();
+process.exit(0);
