@@ -52,7 +52,7 @@ export class PerMessageDeflate {
           // Mid-message, the stream's state is no longer the peer's: it is never used again.
           this.inflater = null;
           inflater.destroy();
-          reject(err instanceof Error ? err : new Error(String(err)));
+          reject(err instanceof Error ? err : new Error("inflation failed"));
         }
       };
       const onData = (chunk: Buffer): void => {
@@ -98,7 +98,7 @@ export class PerMessageDeflate {
         deflater.removeListener("data", onData);
         deflater.removeListener("error", onError);
         if (this.params.serverNoContextTakeover) deflater.reset();
-        let out = parts.length === 1 ? parts[0]! : Buffer.concat(parts, length);
+        let out = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, length);
         if (out.length >= 4 && out.subarray(out.length - 4).equals(TRAILER)) out = out.subarray(0, out.length - 4);
         resolve(out.length === 0 ? EMPTY_DEFLATED : out);
       });

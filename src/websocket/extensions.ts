@@ -24,7 +24,7 @@ export function parseExtensions(value: string): ExtensionOffer[] | null {
   const s = new Scanner(value);
   for (;;) {
     s.skipSpace();
-    if (s.done) return offers;
+    if (s.atEnd()) return offers;
     if (s.eat(",")) continue;
     const name = s.token();
     if (name === "") return null;
@@ -48,7 +48,7 @@ export function parseExtensions(value: string): ExtensionOffer[] | null {
     }
     offers.push({ name: name.toLowerCase(), params });
     s.skipSpace();
-    if (s.done) return offers;
+    if (s.atEnd()) return offers;
     if (!s.eat(",")) return null;
   }
 }
@@ -56,7 +56,7 @@ export function parseExtensions(value: string): ExtensionOffer[] | null {
 class Scanner {
   private i = 0;
   constructor(private readonly s: string) {}
-  get done(): boolean {
+  atEnd(): boolean {
     return this.i >= this.s.length;
   }
   peek(): string {
@@ -80,11 +80,11 @@ class Scanner {
     this.i++; // the opening quote
     let out = "";
     while (this.i < this.s.length) {
-      const c = this.s[this.i++]!;
+      const c = this.s.charAt(this.i++);
       if (c === '"') return out;
       if (c === "\\") {
         if (this.i >= this.s.length) return null;
-        out += this.s[this.i++]!;
+        out += this.s.charAt(this.i++);
       } else {
         out += c;
       }

@@ -20,7 +20,8 @@ import { CloseCode, isReceivableCloseCode, MAX_CONTROL_PAYLOAD, Opcode } from ".
 import { WebSocketProtocolError } from "./errors.js";
 
 export interface Frame {
-  readonly opcode: Opcode;
+  /** An Opcode. */
+  readonly opcode: number;
   readonly fin: boolean;
   /** For data frames: the message this frame belongs to is compressed (RSV1 on its first frame). */
   readonly compressed: boolean;
@@ -84,9 +85,9 @@ export class FrameReader {
   /** Reads and checks the header once enough of it is in; false when more bytes are needed. */
   private readHeader(): boolean {
     if (this.buffered < 2) return false;
-    const first = this.chunks[0]!;
-    const b0 = first.length >= 2 ? first[0]! : this.peek(0);
-    const b1 = first.length >= 2 ? first[1]! : this.peek(1);
+    const first = this.chunks[0] as Buffer;
+    const b0 = first.length >= 2 ? (first[0] as number) : this.peek(0);
+    const b1 = first.length >= 2 ? (first[1] as number) : this.peek(1);
     this.checkFirstBytes(b0, b1);
     const len7 = b1 & 0x7f;
     const extended = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
@@ -144,8 +145,14 @@ export class FrameReader {
     const head = this.take(headerLength);
     const maskOffset = headerLength - 4;
     const payload = length === 0 ? EMPTY : this.take(length);
-    unmask(payload, head[maskOffset]!, head[maskOffset + 1]!, head[maskOffset + 2]!, head[maskOffset + 3]!);
-    const opcode = (b0 & 0x0f) as Opcode;
+    unmask(
+      payload,
+      head[maskOffset] as number,
+      head[maskOffset + 1] as number,
+      head[maskOffset + 2] as number,
+      head[maskOffset + 3] as number,
+    );
+    const opcode = b0 & 0x0f;
     const fin = (b0 & 0x80) !== 0;
     if (opcode < 0x8) {
       if (opcode !== Opcode.Continuation) this.messageCompressed = (b0 & 0x40) !== 0;
@@ -158,7 +165,7 @@ export class FrameReader {
   /** The byte at `offset` of the buffered bytes. */
   private peek(offset: number): number {
     for (const chunk of this.chunks) {
-      if (offset < chunk.length) return chunk[offset]!;
+      if (offset < chunk.length) return chunk[offset] as number;
       offset -= chunk.length;
     }
     throw new RangeError("peek past the buffered bytes");
@@ -167,7 +174,7 @@ export class FrameReader {
   /** The next `n` buffered bytes as one Buffer this reader owns (a view when they are in one chunk). */
   private take(n: number): Buffer {
     this.buffered -= n;
-    const first = this.chunks[0]!;
+    const first = this.chunks[0] as Buffer;
     if (first.length > n) {
       this.chunks[0] = first.subarray(n);
       return first.subarray(0, n);
@@ -179,7 +186,7 @@ export class FrameReader {
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
-      const chunk = this.chunks[0]!;
+      const chunk = this.chunks[0] as Buffer;
       const need = n - filled;
       if (chunk.length <= need) {
         chunk.copy(out, filled);
@@ -205,15 +212,20 @@ export function unmask(payload: Buffer, m0: number, m1: number, m2: number, m3: 
   let i = 0;
   if (length >= 32) {
     const lead = (4 - (payload.byteOffset & 3)) & 3;
-    for (; i < lead; i++) payload[i]! ^= mask[i & 3]!;
+    for (; i < lead; i++) payload[i] = (payload[i] as number) ^ (mask[i & 3] as number);
     const words = new Uint32Array(payload.buffer, payload.byteOffset + lead, (length - lead) >>> 2);
     const key = new Uint32Array(
-      new Uint8Array([mask[lead & 3]!, mask[(lead + 1) & 3]!, mask[(lead + 2) & 3]!, mask[(lead + 3) & 3]!]).buffer,
-    )[0]!;
-    for (let w = 0; w < words.length; w++) words[w]! ^= key;
+      new Uint8Array([
+        mask[lead & 3] as number,
+        mask[(lead + 1) & 3] as number,
+        mask[(lead + 2) & 3] as number,
+        mask[(lead + 3) & 3] as number,
+      ]).buffer,
+    )[0] as number;
+    for (let w = 0; w < words.length; w++) words[w] = (words[w] as number) ^ key;
     i = lead + (words.length << 2);
   }
-  for (; i < length; i++) payload[i]! ^= mask[i & 3]!;
+  for (; i < length; i++) payload[i] = (payload[i] as number) ^ (mask[i & 3] as number);
 }
 
 /** A close frame's payload, checked (§5.5.1, §7.4): the code (1005 when absent) and the reason. */

@@ -4,28 +4,28 @@
  */
 
 /** Opcodes (RFC 6455 §5.2, §11.8). 0x3–0x7 and 0xB–0xF are reserved. */
-export const enum Opcode {
-  Continuation = 0x0,
-  Text = 0x1,
-  Binary = 0x2,
-  Close = 0x8,
-  Ping = 0x9,
-  Pong = 0xa,
-}
+export const Opcode = {
+  Continuation: 0x0,
+  Text: 0x1,
+  Binary: 0x2,
+  Close: 0x8,
+  Ping: 0x9,
+  Pong: 0xa,
+} as const;
 
 /** Close codes used by this server (RFC 6455 §7.4.1). */
-export const enum CloseCode {
-  Normal = 1000,
-  GoingAway = 1001,
-  ProtocolError = 1002,
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  ProtocolError: 1002,
   /** Never on the wire: "no status code was present" (§7.4.1). */
-  NoStatus = 1005,
+  NoStatus: 1005,
   /** Never on the wire: the connection dropped without a close frame (§7.4.1). */
-  Abnormal = 1006,
-  InvalidPayload = 1007,
-  MessageTooBig = 1009,
-  InternalError = 1011,
-}
+  Abnormal: 1006,
+  InvalidPayload: 1007,
+  MessageTooBig: 1009,
+  InternalError: 1011,
+} as const;
 
 /** A control frame's payload is at most 125 bytes (§5.5). */
 export const MAX_CONTROL_PAYLOAD = 125;

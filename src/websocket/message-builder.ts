@@ -43,8 +43,8 @@ export class MessageBuilder {
       throw new WebSocketProtocolError(CloseCode.MessageTooBig, "the message is larger than maxMessageBytes");
     }
     if (this.text && !this.utf8.push(bytes)) throw invalidUtf8();
-    this.reserve(this.length + bytes.length);
-    this.storage!.set(bytes, this.length);
+    const storage = this.reserve(this.length + bytes.length);
+    storage.set(bytes, this.length);
     this.length += bytes.length;
   }
 
@@ -64,14 +64,16 @@ export class MessageBuilder {
     return message;
   }
 
-  private reserve(needed: number): void {
+  /** The storage, grown to hold `needed` bytes. */
+  private reserve(needed: number): Buffer {
     const current = this.storage === null ? 0 : this.storage.length;
-    if (needed <= current) return;
+    if (this.storage !== null && needed <= current) return this.storage;
     let capacity = Math.max(current * 2, INITIAL_CAPACITY);
     while (capacity < needed) capacity *= 2;
     const grown = Buffer.allocUnsafe(Math.min(capacity, this.maxBytes));
     if (this.storage !== null && this.length > 0) this.storage.copy(grown, 0, 0, this.length);
     this.storage = grown;
+    return grown;
   }
 }
 

@@ -17,15 +17,15 @@ function sequenceLength(lead: number): number {
 }
 
 /**
- * Whether `bytes[start..end)` (shorter than its sequence) can still become a valid sequence:
+ * Whether `(bytes[start..end)` (shorter than its sequence) can still become a valid sequence:
  * RFC 3629 §4's second-byte ranges exclude overlongs (E0, F0), surrogates (ED) and code points
  * past U+10FFFF (F4).
  */
 function isValidPrefix(bytes: Uint8Array, start: number, end: number): boolean {
-  const lead = bytes[start]!;
+  const lead = bytes[start] as number;
   if (sequenceLength(lead) === 0) return false;
   if (end - start >= 2) {
-    const b1 = bytes[start + 1]!;
+    const b1 = bytes[start + 1] as number;
     let lo = 0x80;
     let hi = 0xbf;
     if (lead === 0xe0) lo = 0xa0;
@@ -34,7 +34,7 @@ function isValidPrefix(bytes: Uint8Array, start: number, end: number): boolean {
     else if (lead === 0xf4) hi = 0x8f;
     if (b1 < lo || b1 > hi) return false;
   }
-  for (let i = start + 2; i < end; i++) if ((bytes[i]! & 0xc0) !== 0x80) return false;
+  for (let i = start + 2; i < end; i++) if (((bytes[i] as number) & 0xc0) !== 0x80) return false;
   return true;
 }
 
@@ -42,7 +42,7 @@ function isValidPrefix(bytes: Uint8Array, start: number, end: number): boolean {
 function incompleteTailStart(bytes: Uint8Array): number {
   const end = bytes.length;
   for (let i = end - 1; i >= 0 && i >= end - 3; i--) {
-    const b = bytes[i]!;
+    const b = bytes[i] as number;
     if ((b & 0xc0) === 0x80) continue; // a continuation byte: its lead is further back
     const need = sequenceLength(b);
     return need > end - i ? i : end;
@@ -59,7 +59,7 @@ export class Utf8Validator {
     let offset = 0;
     if (this.carry !== null) {
       const carry = this.carry;
-      const total = sequenceLength(carry[0]!);
+      const total = sequenceLength(carry[0] as number);
       const take = Math.min(total - carry.length, bytes.length);
       const joined = new Uint8Array(carry.length + take);
       joined.set(carry);

@@ -104,7 +104,6 @@ export class WebSocket implements AsyncIterable<Message> {
   private sendChain: Promise<void> | null = null;
   private pendingSends = 0;
 
-  private frameMessageText = false;
   private compressedSoFar = 0;
   private inflating = false;
   private pausedByQueue = false;
@@ -158,27 +157,26 @@ export class WebSocket implements AsyncIterable<Message> {
 
   /** Sends a message: text for a string, binary for bytes. Resolves once the socket has taken it. */
   send(data: SendData): Promise<void> {
-    if (this.closeSent || this.isClosed)
+    if (this.closeSent || this.isClosed) {
       return Promise.reject(new WebSocketClosedError("send() after the close began"));
-    const text = typeof data === "string";
-    let bytes: Buffer | null = null;
-    if (!text)
-      bytes =
-        data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const length = text ? (this.deflate === null ? 0 : Buffer.byteLength(data)) : bytes!.length;
-    if (this.deflate !== null && length >= this.threshold) {
-      const payload = bytes ?? Buffer.from(data as string);
-      const opcode = text ? Opcode.Text : Opcode.Binary;
-      return this.enqueue(() =>
-        this.deflate!.deflate(payload).then((deflated) => this.writeData(opcode, true, deflated)),
-      );
     }
-    if (this.sendChain !== null) {
-      return this.enqueue(() =>
-        text ? this.writeFrame(encodeTextFrame(data)) : this.writeData(Opcode.Binary, false, bytes!),
-      );
+    if (typeof data === "string") {
+      const deflate = this.deflate;
+      if (deflate !== null && data.length * 3 >= this.threshold && Buffer.byteLength(data) >= this.threshold) {
+        const payload = Buffer.from(data);
+        return this.enqueue(() => deflate.deflate(payload).then((d) => this.writeData(Opcode.Text, true, d)));
+      }
+      if (this.sendChain !== null) return this.enqueue(() => this.writeFrame(encodeTextFrame(data)));
+      return this.writeFrame(encodeTextFrame(data));
     }
-    return text ? this.writeFrame(encodeTextFrame(data)) : this.writeData(Opcode.Binary, false, bytes!);
+    const bytes =
+      data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const deflate = this.deflate;
+    if (deflate !== null && bytes.length >= this.threshold) {
+      return this.enqueue(() => deflate.deflate(bytes).then((d) => this.writeData(Opcode.Binary, true, d)));
+    }
+    if (this.sendChain !== null) return this.enqueue(() => this.writeData(Opcode.Binary, false, bytes));
+    return this.writeData(Opcode.Binary, false, bytes);
   }
 
   /** The next whole message; null once no more will come. */
@@ -326,52 +324,55 @@ export class WebSocket implements AsyncIterable<Message> {
         this.onCloseFrame(frame.payload);
         return;
       default:
-        if (frame.compressed) this.inflateFrame(frame);
+        if (frame.compressed && this.deflate !== null) this.inflateFrame(frame, this.deflate);
         else this.plainFrame(frame);
     }
   }
 
   private plainFrame(frame: Frame): void {
-    if (frame.opcode !== Opcode.Continuation) {
-      this.frameMessageText = frame.opcode === Opcode.Text;
-      if (frame.fin) {
-        this.deliver(wholeMessage(frame.payload, this.frameMessageText));
-        return;
-      }
-      (this.builder ??= new MessageBuilder(this.maxMessageBytes)).begin(this.frameMessageText);
+    if (frame.opcode !== Opcode.Continuation && frame.fin) {
+      this.deliver(wholeMessage(frame.payload, frame.opcode === Opcode.Text));
+      return;
     }
-    this.builder!.append(frame.payload);
+    const builder = this.messageBuilder(frame);
+    builder.append(frame.payload);
     if (frame.fin) {
       this.reader.maxPayload = this.maxMessageBytes;
-      this.deliver(this.builder!.finish());
+      this.deliver(builder.finish());
     } else {
-      this.reader.maxPayload = this.builder!.remaining;
+      this.reader.maxPayload = builder.remaining;
     }
   }
 
-  private inflateFrame(frame: Frame): void {
+  /** The builder of the message `frame` belongs to, begun anew on a message's first frame. */
+  private messageBuilder(frame: Frame): MessageBuilder {
+    const builder = (this.builder ??= new MessageBuilder(this.maxMessageBytes));
+    if (frame.opcode !== Opcode.Continuation) builder.begin(frame.opcode === Opcode.Text);
+    return builder;
+  }
+
+  private inflateFrame(frame: Frame, deflate: PerMessageDeflate): void {
     const budget = compressedBudget(this.maxMessageBytes);
-    if (frame.opcode !== Opcode.Continuation) {
-      this.frameMessageText = frame.opcode === Opcode.Text;
-      (this.builder ??= new MessageBuilder(this.maxMessageBytes)).begin(this.frameMessageText);
-      this.compressedSoFar = 0;
-    }
+    const builder = this.messageBuilder(frame);
+    if (frame.opcode !== Opcode.Continuation) this.compressedSoFar = 0;
     this.compressedSoFar += frame.payload.length;
     this.reader.maxPayload = frame.fin ? budget : budget - this.compressedSoFar;
     this.inflating = true;
-    this.deflate!.inflate(frame.payload, frame.fin, (bytes) => {
-      this.builder!.append(bytes);
-    }).then(
-      () => {
-        this.inflating = false;
-        if (frame.fin) this.deliver(this.builder!.finish());
-        this.processFrames();
-      },
-      (err: unknown) => {
-        this.inflating = false;
-        this.fail(err);
-      },
-    );
+    deflate
+      .inflate(frame.payload, frame.fin, (bytes) => {
+        builder.append(bytes);
+      })
+      .then(
+        () => {
+          this.inflating = false;
+          if (frame.fin) this.deliver(builder.finish());
+          this.processFrames();
+        },
+        (err: unknown) => {
+          this.inflating = false;
+          this.fail(err);
+        },
+      );
   }
 
   private deliver(message: Message): void {
@@ -470,7 +471,7 @@ export class WebSocket implements AsyncIterable<Message> {
       if (this.closeReceived) this.socket.end();
       return RESOLVED;
     };
-    if (this.sendChain === null) write();
+    if (this.sendChain === null) void write();
     else this.enqueue(write).catch(ignore);
     this.armCloseTimer(timeoutMs);
   }
@@ -533,8 +534,12 @@ export class WebSocket implements AsyncIterable<Message> {
     this.pendingSends++;
     const run = previous.then(step);
     const settled: Promise<void> = run.then(
-      () => this.sendSettled(settled),
-      () => this.sendSettled(settled),
+      () => {
+        this.sendSettled(settled);
+      },
+      () => {
+        this.sendSettled(settled);
+      },
     );
     this.sendChain = settled;
     return run;
