@@ -27,6 +27,6 @@ export type { AccessLogFields } from "./server/access-log.js";
 
 // WebSocket (eventlet.websocket)
 export { WebSocketWSGI, type WebSocketHandler } from "./websocket/wsgi.js";
-export { WebSocketClosedError, type WebSocket, type Message as WebSocketMessage } from "./websocket/websocket.js";
-export { WebSocketProtocolError } from "./websocket/errors.js";
+export type { WebSocket, Message as WebSocketMessage, SendData as WebSocketData } from "./websocket/websocket.js";
+export { WebSocketClosedError, WebSocketProtocolError } from "./websocket/errors.js";
 export type { PermessageDeflateOptions, WebSocketOptions } from "./websocket/options.js";

@@ -10,3 +10,12 @@ export class WebSocketProtocolError extends Error {
     this.closeCode = closeCode;
   }
 }
+
+/** send(), ping() or close() on a connection whose closing has begun, or a socket that is gone. */
+export class WebSocketClosedError extends Error {
+  readonly code = "ERR_WEBSOCKET_CLOSED";
+  constructor(message = "the WebSocket is closed") {
+    super(message);
+    this.name = "WebSocketClosedError";
+  }
+}

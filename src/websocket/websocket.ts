@@ -18,11 +18,9 @@
 import type { Socket } from "node:net";
 import type { Environ } from "../gateway/types.js";
 import {
-  closePayload,
   CloseCode,
   encodeFrame,
   encodeTextFrame,
-  frameHeader,
   isSendableCloseCode,
   MAX_CLOSE_REASON_BYTES,
   MAX_CONTROL_PAYLOAD,
@@ -32,31 +30,16 @@ import { FrameReader, parseClosePayload, type Frame } from "./frame-reader.js";
 import { MessageBuilder, wholeMessage } from "./message-builder.js";
 import { PerMessageDeflate } from "./deflate.js";
 import type { DeflateParams } from "./extensions.js";
-import { WebSocketProtocolError } from "./errors.js";
+import { WebSocketClosedError, WebSocketProtocolError } from "./errors.js";
+import { FrameWriter } from "./frame-writer.js";
+import { MessageQueue, type Message } from "./message-queue.js";
 import { CLOSE_TIMEOUT_MS, type WebSocketConfig } from "./options.js";
 
-/** A message: a string for text, a Buffer for binary. */
-export type Message = string | Buffer;
+export type { Message };
 
 /** send()'s data: a string goes as text, bytes as binary. */
 export type SendData = string | Uint8Array | ArrayBuffer;
 
-/** send(), ping() or close() on a connection whose closing has begun, or a socket that is gone. */
-export class WebSocketClosedError extends Error {
-  readonly code = "ERR_WEBSOCKET_CLOSED";
-  constructor(message = "the WebSocket is closed") {
-    super(message);
-    this.name = "WebSocketClosedError";
-  }
-}
-
-/** Reading stops while the handler leaves this many unconsumed messages, or this many bytes of them. */
-const QUEUE_HIGH_WATER_COUNT = 64;
-const QUEUE_HIGH_WATER_BYTES = 1024 * 1024;
-/** Reading stops while this many bytes of our frames wait in the socket (a peer that does not read). */
-const OUTPUT_HIGH_WATER_BYTES = 1024 * 1024;
-/** Payloads from this size are written after their header rather than copied into one buffer. */
-const COPY_LIMIT = 16 * 1024;
 /** How much bigger than maxMessageBytes a compressed message may be on the wire (stored-block overhead). */
 const compressedBudget = (max: number): number => max + Math.ceil(max / 1024) + 1024;
 
@@ -94,25 +77,17 @@ export class WebSocket implements AsyncIterable<Message> {
   private readonly maxMessageBytes: number;
 
   // Made when first needed: an idle connection holds none of them.
-  private queue: Message[] | null = null;
-  private queuedBytes = 0;
-  private waiters: ((m: Message | null) => void)[] | null = null;
-  private drainWaiters: { resolve: () => void; reject: (err: Error) => void }[] | null = null;
+  private readonly messages = new MessageQueue();
   private closedPromise: Promise<void> | null = null;
   private resolveClosed: (() => void) | null = null;
-  /** Compressed sends run in order; later frames wait behind them. */
-  private sendChain: Promise<void> | null = null;
-  private pendingSends = 0;
+  private readonly writer: FrameWriter;
 
   private compressedSoFar = 0;
   private inflating = false;
   private pausedByQueue = false;
-  private pausedByOutput = false;
   /** No more messages will come (a close frame, a protocol failure, the socket's end). */
   private readDone = false;
   private closeSent = false;
-  /** The close frame went to the socket: nothing may follow it. */
-  private closeWritten = false;
   private closeReceived = false;
   /** The peer's close waits for the handler to be done with the messages before it. */
   private closeAnswerPending = false;
@@ -129,6 +104,9 @@ export class WebSocket implements AsyncIterable<Message> {
     head: Buffer,
   ) {
     this.socket = socket;
+    this.writer = new FrameWriter(socket, () => {
+      this.updateFlow();
+    });
     this.environ = environ;
     this.path = environ.PATH_INFO;
     this.protocol = protocol;
@@ -164,36 +142,35 @@ export class WebSocket implements AsyncIterable<Message> {
       const deflate = this.deflate;
       if (deflate !== null && data.length * 3 >= this.threshold && Buffer.byteLength(data) >= this.threshold) {
         const payload = Buffer.from(data);
-        return this.enqueue(() => deflate.deflate(payload).then((d) => this.writeData(Opcode.Text, true, d)));
+        return this.writer.enqueue(() => deflate.deflate(payload).then((d) => this.writer.data(Opcode.Text, true, d)));
       }
-      if (this.sendChain !== null) return this.enqueue(() => this.writeFrame(encodeTextFrame(data)));
-      return this.writeFrame(encodeTextFrame(data));
+      if (this.writer.busy) return this.writer.enqueue(() => this.writer.frame(encodeTextFrame(data)));
+      return this.writer.frame(encodeTextFrame(data));
     }
     const bytes =
       data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const deflate = this.deflate;
     if (deflate !== null && bytes.length >= this.threshold) {
-      return this.enqueue(() => deflate.deflate(bytes).then((d) => this.writeData(Opcode.Binary, true, d)));
+      return this.writer.enqueue(() => deflate.deflate(bytes).then((d) => this.writer.data(Opcode.Binary, true, d)));
     }
-    if (this.sendChain !== null) return this.enqueue(() => this.writeData(Opcode.Binary, false, bytes));
-    return this.writeData(Opcode.Binary, false, bytes);
+    if (this.writer.busy) return this.writer.enqueue(() => this.writer.data(Opcode.Binary, false, bytes));
+    return this.writer.data(Opcode.Binary, false, bytes);
   }
 
   /** The next whole message; null once no more will come. */
   wait(): Promise<Message | null> {
-    const message = this.queue?.shift();
+    const message = this.messages.shift();
     if (message !== undefined) {
-      this.queuedBytes -= typeof message === "string" ? message.length : message.length;
-      if (this.pausedByQueue && !this.queueFull()) {
+      if (this.pausedByQueue && !this.messages.full) {
         this.pausedByQueue = false;
         this.updateFlow();
         this.processFrames();
       }
       return Promise.resolve(message);
     }
+    // The handler is done with what came before the peer's close: now it is answered.
     if (this.closeAnswerPending) this.answerClose();
-    if (this.readDone || this.isClosed) return Promise.resolve(null);
-    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
+    return this.messages.wait();
   }
 
   /** Resolves (never rejects) once the socket is closed. */
@@ -250,7 +227,7 @@ export class WebSocket implements AsyncIterable<Message> {
     if (this.closeSent || this.isClosed)
       return Promise.reject(new WebSocketClosedError("ping() after the close began"));
     const frame = encodeFrame(Opcode.Ping, true, false, payload);
-    return this.sendChain === null ? this.writeFrame(frame) : this.enqueue(() => this.writeFrame(frame));
+    return !this.writer.busy ? this.writer.frame(frame) : this.writer.enqueue(() => this.writer.frame(frame));
   }
 
   // ---- for WebSocketWSGI and the heartbeat ----
@@ -272,7 +249,7 @@ export class WebSocket implements AsyncIterable<Message> {
   heartbeatPing(now: number): void {
     this.heartbeatPingMs = now;
     if (!this.closeSent && !this.isClosed)
-      this.writeFrame(encodeFrame(Opcode.Ping, true, false, Buffer.alloc(0))).catch(ignore);
+      this.writer.frame(encodeFrame(Opcode.Ping, true, false, Buffer.alloc(0))).catch(ignore);
   }
 
   /** @internal the heartbeat's verdict: the peer is gone (1006, never sent on the wire). */
@@ -283,7 +260,7 @@ export class WebSocket implements AsyncIterable<Message> {
 
   /** @internal reading is paused by us: the peer's silence is not its fault. */
   get readingPaused(): boolean {
-    return this.pausedByQueue || this.pausedByOutput || this.inflating;
+    return this.pausedByQueue || this.writer.backedUp || this.inflating;
   }
 
   get isOpen(): boolean {
@@ -316,7 +293,7 @@ export class WebSocket implements AsyncIterable<Message> {
   private handleFrame(frame: Frame): void {
     switch (frame.opcode) {
       case Opcode.Ping:
-        if (!this.closeSent) this.writeControl(encodeFrame(Opcode.Pong, true, false, frame.payload));
+        if (!this.closeSent) this.writer.control(encodeFrame(Opcode.Pong, true, false, frame.payload));
         return;
       case Opcode.Pong:
         return;
@@ -376,18 +353,8 @@ export class WebSocket implements AsyncIterable<Message> {
   }
 
   private deliver(message: Message): void {
-    const waiter = this.waiters?.shift();
-    if (waiter !== undefined) {
-      waiter(message);
-      return;
-    }
-    (this.queue ??= []).push(message);
-    this.queuedBytes += message.length;
-    if (this.queueFull()) this.pausedByQueue = true;
-  }
-
-  private queueFull(): boolean {
-    return (this.queue?.length ?? 0) >= QUEUE_HIGH_WATER_COUNT || this.queuedBytes >= QUEUE_HIGH_WATER_BYTES;
+    this.messages.push(message);
+    if (this.messages.full) this.pausedByQueue = true;
   }
 
   /**
@@ -403,10 +370,10 @@ export class WebSocket implements AsyncIterable<Message> {
       this.closeCode = code;
       this.closeReason = reason;
     }
-    const handlerWaiting = (this.waiters?.length ?? 0) > 0;
+    const handlerWaiting = this.messages.waiting;
     this.endReading();
     if (this.closeSent) {
-      if (this.closeWritten) this.socket.end();
+      if (this.writer.closeWritten) this.socket.end();
     } else if (handlerWaiting) {
       this.answerClose();
     } else {
@@ -431,7 +398,7 @@ export class WebSocket implements AsyncIterable<Message> {
       this.closeSent = true;
       this.closeCode ??= code;
       this.closeReason ??= "";
-      this.writeClose(code, "");
+      this.writer.close(code, "");
     }
     this.socket.end();
     this.armCloseTimer(CLOSE_TIMEOUT_MS);
@@ -439,15 +406,13 @@ export class WebSocket implements AsyncIterable<Message> {
 
   private endReading(): void {
     this.readDone = true;
-    const waiters = this.waiters;
-    this.waiters = null;
-    if (waiters !== null) for (const waiter of waiters) waiter(null);
+    this.messages.end();
   }
 
   /** Pauses or resumes the socket as the queue, the output and the inflater allow. */
   private updateFlow(): void {
     if (this.isClosed) return;
-    const shouldRead = this.readDone || (!this.pausedByQueue && !this.pausedByOutput && !this.inflating);
+    const shouldRead = this.readDone || (!this.pausedByQueue && !this.writer.backedUp && !this.inflating);
     if (shouldRead) {
       if (this.socket.isPaused()) this.socket.resume();
     } else if (!this.socket.isPaused()) {
@@ -467,19 +432,13 @@ export class WebSocket implements AsyncIterable<Message> {
       this.closeTimer = null;
     }
     const write = (): Promise<void> => {
-      this.writeClose(code, reason);
+      this.writer.close(code, reason);
       if (this.closeReceived) this.socket.end();
       return RESOLVED;
     };
-    if (this.sendChain === null) void write();
-    else this.enqueue(write).catch(ignore);
+    if (!this.writer.busy) void write();
+    else this.writer.enqueue(write).catch(ignore);
     this.armCloseTimer(timeoutMs);
-  }
-
-  private writeClose(code: number | undefined, reason: string): void {
-    if (this.closeWritten) return;
-    this.closeWritten = true;
-    this.writeControl(encodeFrame(Opcode.Close, true, false, closePayload(code, reason)));
   }
 
   /** After `ms`: `action`, or by default, the socket is dropped (the closing handshake took too long). */
@@ -519,74 +478,13 @@ export class WebSocket implements AsyncIterable<Message> {
     this.closeTimer = null;
     this.deflate?.close();
     this.endReading();
-    const err = new WebSocketClosedError("the connection closed");
-    const drainWaiters = this.drainWaiters;
-    this.drainWaiters = null;
-    if (drainWaiters !== null) for (const w of drainWaiters) w.reject(err);
+    this.writer.closed();
     this.resolveClosed?.();
-  }
-
-  // ---- writing ----
-
-  /** Runs `step` after every send queued before it. */
-  private enqueue(step: () => Promise<void>): Promise<void> {
-    const previous = this.sendChain ?? RESOLVED;
-    this.pendingSends++;
-    const run = previous.then(step);
-    const settled: Promise<void> = run.then(
-      () => {
-        this.sendSettled(settled);
-      },
-      () => {
-        this.sendSettled(settled);
-      },
-    );
-    this.sendChain = settled;
-    return run;
-  }
-
-  private sendSettled(link: Promise<void>): void {
-    if (--this.pendingSends === 0 && this.sendChain === link) this.sendChain = null;
-  }
-
-  private writeData(opcode: number, compressed: boolean, payload: Buffer): Promise<void> {
-    if (payload.length < COPY_LIMIT) return this.writeFrame(encodeFrame(opcode, true, compressed, payload));
-    if (this.closeWritten || this.socket.destroyed) return Promise.reject(new WebSocketClosedError());
-    const socket = this.socket;
-    socket.cork();
-    socket.write(frameHeader(opcode, true, compressed, payload.length));
-    const ok = socket.write(payload);
-    socket.uncork();
-    return this.afterWrite(ok);
-  }
-
-  private writeFrame(frame: Buffer): Promise<void> {
-    if (this.closeWritten || this.socket.destroyed) return Promise.reject(new WebSocketClosedError());
-    return this.afterWrite(this.socket.write(frame));
-  }
-
-  /** Pongs and close frames: written even after close was sent (a pong), errors ignored. */
-  private writeControl(frame: Buffer): void {
-    if (this.socket.destroyed || this.socket.writableEnded) return;
-    this.afterWrite(this.socket.write(frame)).catch(ignore);
-  }
-
-  private afterWrite(ok: boolean): Promise<void> {
-    if (this.socket.writableLength > OUTPUT_HIGH_WATER_BYTES && !this.pausedByOutput) {
-      this.pausedByOutput = true;
-      this.updateFlow();
-    }
-    if (ok) return RESOLVED;
-    return new Promise((resolve, reject) => (this.drainWaiters ??= []).push({ resolve, reject }));
   }
 
   /** @internal */
   onDrain(): void {
-    const drainWaiters = this.drainWaiters;
-    this.drainWaiters = null;
-    if (drainWaiters !== null) for (const w of drainWaiters) w.resolve();
-    if (this.pausedByOutput) {
-      this.pausedByOutput = false;
+    if (this.writer.drained()) {
       this.updateFlow();
       this.processFrames();
     }

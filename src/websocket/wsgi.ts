@@ -11,7 +11,8 @@ import { takeOver } from "../gateway/upgrade.js";
 import { checkHandshake } from "./handshake.js";
 import { Heartbeat } from "./heartbeat.js";
 import { resolveWebSocketOptions, type WebSocketOptions } from "./options.js";
-import { WebSocket, WebSocketClosedError } from "./websocket.js";
+import { WebSocketClosedError } from "./errors.js";
+import { WebSocket } from "./websocket.js";
 
 export type WebSocketHandler = (ws: WebSocket) => void | Promise<void>;
 
