@@ -8,7 +8,8 @@
  *
  *   npm run build && node dist/bench/websocket.js            # ~2 minutes
  *   node dist/bench/websocket.js --quick                     # ~30 s: shorter runs, 2,000 idle
- *   options: --duration S (default 5), --runs N (default 3), --idle N (default 10000)
+ *   options: --duration S (default 5), --runs N (default 3), --idle N (default 10000),
+ *            --only small,medium,large,idle
  */
 
 import net from "node:net";
@@ -118,14 +119,14 @@ async function main(): Promise<void> {
     IpcChild.start({ script, args: [kind], nodeFlags: ["--expose-gc"], core: pin?.serverCore ?? null });
   const kinds = ["eventwsgi", "ws"] as const;
   const rows: string[] = [];
-  const scenarios: [string, number, number][] = args.includes("--idle-only")
-    ? []
-    : [
-        ["echo 64 B × 100 connections", 64, 100],
-        ["echo 16 KiB × 100 connections", 16 * 1024, 100],
-        ["echo 1 MiB × 4 connections", 1 << 20, 4],
-      ];
-  for (const [name, size, conns] of scenarios) {
+  const only = args.includes("--only") ? (args[args.indexOf("--only") + 1] ?? "").split(",") : null;
+  const all: [string, string, number, number][] = [
+    ["small", "echo 64 B × 100 connections", 64, 100],
+    ["medium", "echo 16 KiB × 100 connections", 16 * 1024, 100],
+    ["large", "echo 1 MiB × 4 connections", 1 << 20, 4],
+  ];
+  const scenarios = all.filter(([id]) => only === null || only.includes(id));
+  for (const [, name, size, conns] of scenarios) {
     const children = { eventwsgi: await start("eventwsgi"), ws: await start("ws") };
     const results: Record<string, number[]> = { eventwsgi: [], ws: [] };
     for (const k of kinds) await echoRun(children[k].port, conns, size, 1); // warm-up
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
     await Promise.all([children.eventwsgi.stop(), children.ws.stop()]);
   }
   const idle: Record<string, number> = {};
-  for (const k of kinds) {
+  for (const k of only === null || only.includes("idle") ? kinds : []) {
     const child = await start(k);
     idle[k] = await idleRss(child, idleCount);
     await child.stop();

@@ -142,16 +142,15 @@ export class FrameReader {
     const length = this.payloadLength;
     const b0 = this.b0;
     this.headerLength = -1;
-    const head = this.take(headerLength);
+    // The mask is read where it lies, and the header skipped, without a view made for it.
     const maskOffset = headerLength - 4;
+    const m0 = this.peek(maskOffset);
+    const m1 = this.peek(maskOffset + 1);
+    const m2 = this.peek(maskOffset + 2);
+    const m3 = this.peek(maskOffset + 3);
+    this.skip(headerLength);
     const payload = length === 0 ? EMPTY : this.take(length);
-    unmask(
-      payload,
-      head[maskOffset] as number,
-      head[maskOffset + 1] as number,
-      head[maskOffset + 2] as number,
-      head[maskOffset + 3] as number,
-    );
+    unmask(payload, m0, m1, m2, m3);
     const opcode = b0 & 0x0f;
     const fin = (b0 & 0x80) !== 0;
     if (opcode < 0x8) {
@@ -169,6 +168,20 @@ export class FrameReader {
       offset -= chunk.length;
     }
     throw new RangeError("peek past the buffered bytes");
+  }
+
+  /** Drops the next `n` buffered bytes. */
+  private skip(n: number): void {
+    this.buffered -= n;
+    while (n > 0) {
+      const chunk = this.chunks[0] as Buffer;
+      if (chunk.length > n) {
+        this.chunks[0] = chunk.subarray(n);
+        return;
+      }
+      n -= chunk.length;
+      this.chunks.shift();
+    }
   }
 
   /** The next `n` buffered bytes as one Buffer this reader owns (a view when they are in one chunk). */
@@ -202,30 +215,44 @@ export class FrameReader {
   }
 }
 
+/** From this length, unmasking goes a 32-bit word at a time (typed-array views cost more below it). */
+const WORD_UNMASK_MIN = 256;
+
 /**
- * XORs the payload with the masking key, in place (§5.3). Past the bytes before the first 4-byte
- * boundary, four bytes at a time with the key rotated to that boundary.
+ * XORs the payload with the masking key, in place (§5.3): four bytes per step, and for long
+ * payloads a 32-bit word per step from the first aligned byte, with the key rotated to it.
  */
 export function unmask(payload: Buffer, m0: number, m1: number, m2: number, m3: number): void {
   const length = payload.length;
-  const mask = [m0, m1, m2, m3];
   let i = 0;
-  if (length >= 32) {
+  if (length >= WORD_UNMASK_MIN) {
     const lead = (4 - (payload.byteOffset & 3)) & 3;
+    const mask = [m0, m1, m2, m3];
     for (; i < lead; i++) payload[i] = (payload[i] as number) ^ (mask[i & 3] as number);
     const words = new Uint32Array(payload.buffer, payload.byteOffset + lead, (length - lead) >>> 2);
     const key = new Uint32Array(
-      new Uint8Array([
+      Uint8Array.of(
         mask[lead & 3] as number,
         mask[(lead + 1) & 3] as number,
         mask[(lead + 2) & 3] as number,
         mask[(lead + 3) & 3] as number,
-      ]).buffer,
+      ).buffer,
     )[0] as number;
     for (let w = 0; w < words.length; w++) words[w] = (words[w] as number) ^ key;
     i = lead + (words.length << 2);
+    // The last 0–3 bytes: the key byte is still chosen by the offset from the payload's start.
+    for (; i < length; i++) payload[i] = (payload[i] as number) ^ (mask[i & 3] as number);
+    return;
   }
-  for (; i < length; i++) payload[i] = (payload[i] as number) ^ (mask[i & 3] as number);
+  for (; i + 3 < length; i += 4) {
+    payload[i] = (payload[i] as number) ^ m0;
+    payload[i + 1] = (payload[i + 1] as number) ^ m1;
+    payload[i + 2] = (payload[i + 2] as number) ^ m2;
+    payload[i + 3] = (payload[i + 3] as number) ^ m3;
+  }
+  if (i < length) payload[i] = (payload[i] as number) ^ m0;
+  if (i + 1 < length) payload[i + 1] = (payload[i + 1] as number) ^ m1;
+  if (i + 2 < length) payload[i + 2] = (payload[i + 2] as number) ^ m2;
 }
 
 /** A close frame's payload, checked (§5.5.1, §7.4): the code (1005 when absent) and the reason. */

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { FrameReader, parseClosePayload, type Frame } from "../../src/websocket/frame-reader.js";
+import { FrameReader, parseClosePayload, unmask, type Frame } from "../../src/websocket/frame-reader.js";
 import { WebSocketProtocolError } from "../../src/websocket/errors.js";
 import { clientFrame, closeBody, type ClientFrame } from "./raw-client.js";
 
@@ -74,6 +74,20 @@ describe("frame reader", () => {
       for (const offset of [0, 1, 2, 3]) {
         const b = Buffer.concat([Buffer.alloc(offset), frames({ opcode: 2, payload })]).subarray(offset);
         assert.equal(whole(b).frames[0]?.payload, payload.toString("hex"), `length ${n}, offset ${offset}`);
+      }
+    }
+  });
+
+  test("unmask agrees with a byte-by-byte XOR at every length and alignment", () => {
+    const key = [0x12, 0x34, 0x56, 0x78] as const;
+    for (let n = 0; n < 700; n += n < 300 ? 1 : 37) {
+      for (const offset of [0, 1, 2, 3, 5]) {
+        const store = Buffer.alloc(n + offset + 8);
+        for (let i = 0; i < store.length; i++) store[i] = (i * 13) & 0xff;
+        const payload = store.subarray(offset, offset + n);
+        const want = Buffer.from(payload.map((b, i) => b ^ (key[i & 3] as number)));
+        unmask(payload, ...key);
+        assert.ok(payload.equals(want), `length ${n}, offset ${offset}`);
       }
     }
   });
