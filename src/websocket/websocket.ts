@@ -147,8 +147,7 @@ export class WebSocket implements AsyncIterable<Message> {
       if (this.writer.busy) return this.writer.enqueue(() => this.writer.frame(encodeTextFrame(data)));
       return this.writer.frame(encodeTextFrame(data));
     }
-    const bytes =
-      data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const bytes = toBuffer(data, "send()");
     const deflate = this.deflate;
     if (deflate !== null && bytes.length >= this.threshold) {
       return this.writer.enqueue(() => deflate.deflate(bytes).then((d) => this.writer.data(Opcode.Binary, true, d)));
@@ -219,10 +218,7 @@ export class WebSocket implements AsyncIterable<Message> {
 
   /** Sends a ping (at most 125 bytes of data). */
   ping(data: SendData = ""): Promise<void> {
-    const payload =
-      typeof data === "string"
-        ? Buffer.from(data)
-        : Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+    const payload = typeof data === "string" ? Buffer.from(data) : toBuffer(data, "ping()");
     if (payload.length > MAX_CONTROL_PAYLOAD) throw new RangeError("a ping's data is at most 125 bytes");
     if (this.closeSent || this.isClosed)
       return Promise.reject(new WebSocketClosedError("ping() after the close began"));
@@ -489,6 +485,13 @@ export class WebSocket implements AsyncIterable<Message> {
       this.processFrames();
     }
   }
+}
+
+/** Bytes as a Buffer over the same memory; anything else is a TypeError (eventlet sent its str()). */
+function toBuffer(data: unknown, what: string): Buffer {
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError(`${what} takes a string or bytes, not ${typeof data}`);
 }
 
 function ignore(): void {

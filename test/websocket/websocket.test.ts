@@ -91,6 +91,11 @@ describe("websocket: the handler's API", () => {
         } catch (err) {
           errors.push(`reason:${(err as Error).name}`);
         }
+        try {
+          void ws.send(123 as unknown as string);
+        } catch (err) {
+          errors.push(`send(123):${(err as Error).name}`);
+        }
         const closing = ws.close(3001, "é".repeat(61));
         await ws.send("late").catch((err: unknown) => errors.push(`send:${(err as Error).name}`));
         result.fire(errors);
@@ -104,6 +109,7 @@ describe("websocket: the handler's API", () => {
           assert.deepEqual(errors, [
             ...[999, 1004, 1005, 1006, 1012, 1015, 2999, 5000, 1000.5].map((c) => `${c}:RangeError`),
             "reason:RangeError",
+            "send(123):TypeError",
             "send:WebSocketClosedError",
           ]);
           const f = await peer.nextFrame();
