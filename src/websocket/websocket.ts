@@ -27,7 +27,7 @@ import {
   Opcode,
 } from "./frame.js";
 import { FrameReader, parseClosePayload, type Frame } from "./frame-reader.js";
-import { MessageBuilder, wholeMessage } from "./message-builder.js";
+import { MessageAssembler } from "./message-assembler.js";
 import { PerMessageDeflate } from "./deflate.js";
 import type { DeflateParams } from "./extensions.js";
 import { WebSocketClosedError, WebSocketProtocolError } from "./errors.js";
@@ -39,9 +39,6 @@ export type { Message };
 
 /** send()'s data: a string goes as text, bytes as binary. */
 export type SendData = string | Uint8Array | ArrayBuffer;
-
-/** How much bigger than maxMessageBytes a compressed message may be on the wire (stored-block overhead). */
-const compressedBudget = (max: number): number => max + Math.ceil(max / 1024) + 1024;
 
 const RESOLVED = Promise.resolve();
 const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
@@ -70,19 +67,16 @@ export class WebSocket implements AsyncIterable<Message> {
 
   private readonly socket: Socket;
   private readonly reader: FrameReader;
-  /** Made for the first fragmented or compressed message. */
-  private builder: MessageBuilder | null = null;
+  private readonly assembler: MessageAssembler;
   private readonly deflate: PerMessageDeflate | null;
   private readonly threshold: number;
-  private readonly maxMessageBytes: number;
 
-  // Made when first needed: an idle connection holds none of them.
   private readonly messages = new MessageQueue();
+  /** Made when first asked for: an idle connection holds no promise. */
   private closedPromise: Promise<void> | null = null;
   private resolveClosed: (() => void) | null = null;
   private readonly writer: FrameWriter;
 
-  private compressedSoFar = 0;
   private inflating = false;
   private pausedByQueue = false;
   /** No more messages will come (a close frame, a protocol failure, the socket's end). */
@@ -111,10 +105,10 @@ export class WebSocket implements AsyncIterable<Message> {
     this.path = environ.PATH_INFO;
     this.protocol = protocol;
     this.origin = typeof environ.HTTP_ORIGIN === "string" ? environ.HTTP_ORIGIN : "";
-    this.maxMessageBytes = config.maxMessageBytes;
     this.deflate = deflate === null ? null : new PerMessageDeflate(deflate);
     this.threshold = config.deflate?.threshold ?? 0;
     this.reader = new FrameReader(deflate !== null, config.maxMessageBytes);
+    this.assembler = new MessageAssembler(this.reader, config.maxMessageBytes, this.deflate);
     (socket as OwnedSocket)[SOCKET_OWNER] = this;
     socket.on("data", onSocketData);
     socket.on("end", onSocketEnd);
@@ -297,55 +291,30 @@ export class WebSocket implements AsyncIterable<Message> {
         this.onCloseFrame(frame.payload);
         return;
       default:
-        if (frame.compressed && this.deflate !== null) this.inflateFrame(frame, this.deflate);
-        else this.plainFrame(frame);
+        this.dataFrame(frame);
     }
   }
 
-  private plainFrame(frame: Frame): void {
-    if (frame.opcode !== Opcode.Continuation && frame.fin) {
-      this.deliver(wholeMessage(frame.payload, frame.opcode === Opcode.Text));
+  private dataFrame(frame: Frame): void {
+    const result = this.assembler.add(frame);
+    if (result === null) return;
+    if (!(result instanceof Promise)) {
+      this.deliver(result);
       return;
     }
-    const builder = this.messageBuilder(frame);
-    builder.append(frame.payload);
-    if (frame.fin) {
-      this.reader.maxPayload = this.maxMessageBytes;
-      this.deliver(builder.finish());
-    } else {
-      this.reader.maxPayload = builder.remaining;
-    }
-  }
-
-  /** The builder of the message `frame` belongs to, begun anew on a message's first frame. */
-  private messageBuilder(frame: Frame): MessageBuilder {
-    const builder = (this.builder ??= new MessageBuilder(this.maxMessageBytes));
-    if (frame.opcode !== Opcode.Continuation) builder.begin(frame.opcode === Opcode.Text);
-    return builder;
-  }
-
-  private inflateFrame(frame: Frame, deflate: PerMessageDeflate): void {
-    const budget = compressedBudget(this.maxMessageBytes);
-    const builder = this.messageBuilder(frame);
-    if (frame.opcode !== Opcode.Continuation) this.compressedSoFar = 0;
-    this.compressedSoFar += frame.payload.length;
-    this.reader.maxPayload = frame.fin ? budget : budget - this.compressedSoFar;
+    // Inflation is asynchronous: frames wait in the reader until it is done.
     this.inflating = true;
-    deflate
-      .inflate(frame.payload, frame.fin, (bytes) => {
-        builder.append(bytes);
-      })
-      .then(
-        () => {
-          this.inflating = false;
-          if (frame.fin) this.deliver(builder.finish());
-          this.processFrames();
-        },
-        (err: unknown) => {
-          this.inflating = false;
-          this.fail(err);
-        },
-      );
+    result.then(
+      (message) => {
+        this.inflating = false;
+        if (message !== null) this.deliver(message);
+        this.processFrames();
+      },
+      (err: unknown) => {
+        this.inflating = false;
+        this.fail(err);
+      },
+    );
   }
 
   private deliver(message: Message): void {
