@@ -48,6 +48,26 @@ export const PAYLOAD_CASES: Case[] = [
     frames: [{ opcode: T, fin: false, payload: hex("ce ba e1 bd b9 cf 83 ce bc ce b5 f4 90 80") }],
     close: 1007,
   },
+  {
+    id: "6.5 fail fast in a later fragment",
+    group: "utf-8",
+    rfc: "§8.1; Autobahn 6.4.2",
+    title: "an impossible sequence in the second fragment fails at once, the message still open",
+    frames: [
+      { opcode: T, fin: false, payload: "valid start " },
+      { opcode: C, fin: false, payload: hex("ed a0 80") },
+    ],
+    close: 1007,
+  },
+  {
+    id: "6.6 invalid UTF-8 in a compressed message",
+    group: "utf-8",
+    rfc: "§8.1 (after inflation), RFC 7692 §6",
+    title: "a compressed text message that inflates to invalid UTF-8 fails with 1007",
+    deflate: true,
+    frames: [{ opcode: T, rsv1: true, payload: deflateMessage(Buffer.from([0x61, 0xff, 0x62])) }],
+    close: 1007,
+  },
   // ---- limits (§10.4) ----
   {
     id: "9.1 one frame too big",
