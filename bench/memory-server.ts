@@ -62,6 +62,11 @@ const app: App = async (env, startResponse) => {
       for (let sent = 0; sent < total; sent += CHUNK) yield Buffer.alloc(Math.min(CHUNK, total - sent), 0x61);
     })();
   }
+  if (env.PATH_INFO === "/echo") {
+    const body = await env["wsgi.input"].read();
+    startResponse("200 OK", [["Content-Type", "application/octet-stream"]]);
+    return [body];
+  }
   if (env.PATH_INFO === "/sink") {
     process.send?.({ event: "upload-started" });
     await released;

@@ -12,7 +12,9 @@
  * - upload-stalled: one client POSTs --mib to an app that does not read; the client writes
  *   until its socket stops draining, stays stalled for 2 s, then the app reads and the
  *   upload completes (reported as upload-stalled and upload-released);
- * - upload-stalled-tls: the same over TLS.
+ * - upload-stalled-tls: the same over TLS;
+ * - pipelined-unread: one client pipelines 64 POSTs of 1 MiB to an app that echoes them, and
+ *   never reads a response (issue 11): the server must stop reading, its growth bounded.
  * For each: the server's RSS after a warm-up and a GC (baseline), its peak RSS, heap
  * and ArrayBuffer memory during the transfer (sampled every 10 ms in the server), and how
  * long it took. Every wait is bounded; the child is killed however this process ends.
@@ -22,7 +24,7 @@ import { fork } from "node:child_process";
 import { once } from "node:events";
 import { within } from "../test/support/wait.js";
 import { hookExit, register } from "./lib/children.js";
-import { connect, download, MEMORY_SERVER, MemoryServer, Upload, type Memory } from "./memory-client.js";
+import { connect, download, drainedWithin, MEMORY_SERVER, MemoryServer, Upload, type Memory } from "./memory-client.js";
 
 const MiB = 1024 * 1024;
 
@@ -145,6 +147,41 @@ async function uploadScenario(secure: boolean): Promise<Row[]> {
   }
 }
 
+async function pipelinedUnread(): Promise<Row[]> {
+  const srv = await startServer(false);
+  const socket = connect(srv.port, false);
+  socket.on("error", () => {});
+  try {
+    await within(3000, "the connection", once(socket, "connect"));
+    socket.pause(); // never reads
+    const baseline = await srv.baseline();
+    const t0 = Date.now();
+    const body = Buffer.alloc(MiB, 0x61);
+    const head = `POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: ${MiB}\r\n\r\n`;
+    let sent = 0;
+    for (; sent < 64; sent++) {
+      socket.write(head);
+      if (!socket.write(body) && !(await drainedWithin(socket, 2000))) break;
+    }
+    // Held stalled for 2 s: memory must stay flat while the client does not read.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const stalled = await srv.call("memory");
+    const live = await srv.call("gc");
+    return [
+      {
+        scenario: "pipelined-unread",
+        baseline,
+        peak: stalled,
+        seconds: (Date.now() - t0) / 1000,
+        note: `64 pipelined 1 MiB echoes, responses never read: the client stalled at request ${sent + 1}; held 2 s; after a GC: RSS ${mb(live.rss)}, ArrayBuffers ${mb(live.arrayBuffers)}`,
+      },
+    ];
+  } finally {
+    socket.destroy();
+    await srv.stop();
+  }
+}
+
 async function main(): Promise<void> {
   hookExit();
   const rate = rateMiBps * MiB;
@@ -155,6 +192,7 @@ async function main(): Promise<void> {
     ["slow-download-x4", async () => [await downloadScenario("slow-download-x4", false, 4, rate)]],
     ["upload-stalled", () => uploadScenario(false)],
     ["upload-stalled-tls", () => uploadScenario(true)],
+    ["pipelined-unread", () => pipelinedUnread()],
   ];
   const rows: Row[] = [];
   for (const [name, run] of scenarios) {

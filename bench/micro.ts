@@ -29,12 +29,15 @@ class NullSocket extends EventEmitter {
   writableNeedDrain = false;
   written = 0;
   writes = 0;
-  write(data: string | Uint8Array, _enc?: unknown): boolean {
+  write(data: string | Uint8Array, enc?: unknown, cb?: (err?: Error | null) => void): boolean {
     // A real socket copies a string's bytes out (flattening a rope of pieces first): so does this.
     if (typeof data === "string" && data.length <= SCRATCH.length)
       (SCRATCH as unknown as { latin1Write(s: string, o: number): number }).latin1Write(data, 0);
     this.written += data.length;
     this.writes++;
+    // The write is complete at once (Node calls back on its next tick, batched: its own cost, not ours).
+    const done = typeof enc === "function" ? enc : cb;
+    if (typeof done === "function") (done as (err?: Error | null) => void)();
     return true;
   }
   cork(): void {}
@@ -86,6 +89,7 @@ const owner: ConnectionOwner = {
   requestStarted() {},
   requestFinished() {},
   requestAbandoned() {},
+  hooksStarted() {},
   connectionClosed() {
     open--;
   },

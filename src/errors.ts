@@ -83,6 +83,15 @@ export class ClientDisconnectedError extends Error {
   }
 }
 
+/** eventlet's names, with the `Error` suffix that the other error classes carry. */
+export { HeaderLineTooLong as HeaderLineTooLongError, HeadersTooLarge as HeadersTooLargeError };
+
+/** An error with its stack, for log.error. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
+  return `non-Error thrown: ${String(err)}`;
+}
+
 /** The response to a protocol error: always closes the connection. */
 export function renderErrorResponse(err: HttpProtocolError): string {
   return `HTTP/1.0 ${err.status} ${err.reason}\r\nConnection: close\r\nContent-length: 0\r\n\r\n`;

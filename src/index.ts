@@ -16,7 +16,9 @@ export {
   ChunkReadError,
   ClientDisconnectedError,
   HeaderLineTooLong,
+  HeaderLineTooLongError,
   HeadersTooLarge,
+  HeadersTooLargeError,
   HttpProtocolError,
 } from "./errors.js";
 export type { App, Body, Chunk, Environ, ErrorStream, PostHook, StartResponse, Write } from "./gateway/types.js";

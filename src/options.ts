@@ -4,6 +4,8 @@
  */
 
 import {
+  DEFAULT_HEADERS_TIMEOUT_S,
+  DEFAULT_REQUEST_TIMEOUT_S,
   DEFAULT_LOG_FORMAT,
   DEFAULT_MAX_SIMULTANEOUS_REQUESTS,
   MAX_HEADER_LINE,
@@ -111,8 +113,8 @@ export function normalizeOptions(opts: ServerOptions = {}): ServerConfig {
     socketTimeoutMs: nonNegative("socketTimeout", opts.socketTimeout ?? 0) * 1000,
     capitalizeResponseHeaders: opts.capitalizeResponseHeaders ?? true,
     rejectBadRequests: opts.rejectBadRequests ?? true,
-    headersTimeoutMs: nonNegative("headersTimeout", opts.headersTimeout ?? 60) * 1000,
-    requestTimeoutMs: nonNegative("requestTimeout", opts.requestTimeout ?? 300) * 1000,
+    headersTimeoutMs: nonNegative("headersTimeout", opts.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT_S) * 1000,
+    requestTimeoutMs: nonNegative("requestTimeout", opts.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_S) * 1000,
     headLimits: {
       maxRequestLine: nonNegative("urlLengthLimit", opts.urlLengthLimit ?? MAX_REQUEST_LINE),
       maxHeaderLine: MAX_HEADER_LINE,

@@ -13,18 +13,36 @@
  * `source.consumed()` so the connection can start reading again.
  */
 
+import { continueResponse } from "../http1/response-head.js";
+import { checkContinueHeaders } from "./start-response.js";
+
+/**
+ * Whether a request gets a 100 Continue at its first read (RFC 9110 §10.1.1):
+ * it said `Expect: 100-continue` on HTTP/1.1 (request-framing.ts ignores it on
+ * HTTP/1.0), and the server speaks HTTP/1.1 — 1xx responses are HTTP/1.1's
+ * (RFC 9110 §15.2), and a server limited to HTTP/1.0 says HTTP/1.0 in all else.
+ */
+export function expectsContinue(requestExpects: boolean, serverHttp11: boolean): boolean {
+  return requestExpects && serverHttp11;
+}
+
 /** What Input needs from the connection. */
 export interface InputSource {
-  /** Writes a 100 Continue carrying this header block (checked "Name: value\r\n" lines). */
-  sendContinue(headerBlock: string): void;
+  /** Writes an interim response (a 100 Continue, rendered here) ahead of the final one, now. */
+  writeInterim(response: string): void;
+  /**
+   * A further 100 Continue went out: a chunked body that was complete may be followed by
+   * another, read through the same Input (docs/api.md, Input; eventlet's multi-phase uploads).
+   */
+  expectAnotherBody(): void;
+  /** Response headers are capitalised (capitalizeResponseHeaders). */
+  readonly capitalizeResponseHeaders: boolean;
   /** The final response's head has been written. */
   readonly finalResponseStarted: boolean;
   /** The application took bytes out, or waits for more (`waiting`): reading may resume. */
   consumed(): void;
   /** The connection's socket, handed over to the application. */
   takeSocket(): unknown;
-  /** Checks 100-continue headers as response headers and renders them; throws on a bad one. */
-  renderContinueHeaders(headers: [string, string][]): string;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -78,6 +96,11 @@ export class Input implements AsyncIterable<Buffer> {
   end(): void {
     this.ended = true;
     this.signal();
+  }
+
+  /** A further body follows, read through this Input (a second 100 Continue with a chunked body). */
+  reopen(): void {
+    if (this.failure === null) this.ended = false;
   }
 
   /** The body cannot be completed (client gone, malformed chunk). */
@@ -234,7 +257,7 @@ export class Input implements AsyncIterable<Buffer> {
 
   /** Headers for the 100 Continue response, capitalized like response headers. */
   setHundredContinueResponseHeaders(headers: [string, string][]): void {
-    this.continueHeaders = this.source.renderContinueHeaders(headers);
+    this.continueHeaders = checkContinueHeaders(headers, this.source.capitalizeResponseHeaders);
   }
 
   /**
@@ -244,8 +267,10 @@ export class Input implements AsyncIterable<Buffer> {
    */
   sendHundredContinueResponse(): Promise<void> {
     if (this.continueExpected && !this.retired && !this.source.finalResponseStarted) {
+      const again = this.continueSent;
       this.continueSent = true;
-      this.source.sendContinue(this.continueHeaders);
+      this.source.writeInterim(continueResponse(this.continueHeaders));
+      if (again) this.source.expectAnotherBody();
     }
     return Promise.resolve();
   }

@@ -22,23 +22,34 @@
  * final chunk), and are logged. `close()` on the body is called exactly once.
  */
 
-import { ClientDisconnectedError, HttpProtocolError, renderErrorResponse } from "../errors.js";
+import { ClientDisconnectedError, HttpProtocolError, describeError, renderErrorResponse } from "../errors.js";
 import { dateHeaderLine } from "../http1/date.js";
 import {
   Framing,
-  LAST_CHUNK,
   chooseFraming,
-  chunkHeader,
+  encodeBodyEnd,
+  encodeDataEnd,
+  encodeDataStart,
+  lengthShortfall,
+  type EncoderState,
+} from "../http1/body-encoder.js";
+import {
   contentLengthLine,
   mayCarryContentLength,
   responseHasNoBody,
   type CheckedStatus,
 } from "../http1/response-head.js";
+import { responseKeepsConnection, type ResponseFacts } from "../http1/keep-alive.js";
 import type { RequestFraming } from "../http1/request-framing.js";
 import type { RequestHead } from "../http1/request-head.js";
+import { MAX_SOCKET_WRITE_BYTES, SOCKET_BATCH_BYTES } from "../limits.js";
 import type { ServerConfig } from "../options.js";
-import { describeError } from "../server/logger.js";
+import { ClientGoneListeners } from "./disconnect.js";
+import type { ExchangeControl, Takeover } from "./exchange-link.js";
 import type { Input } from "./input.js";
+import { iterateAsync, iterateSync } from "./body-iteration.js";
+import { ChunkGatherer } from "./chunk-gatherer.js";
+import { assembleHead, checkUpgradeHeaders, keepAliveLines } from "./head-assembly.js";
 import { checkResponseHeaders, checkResponseStatus } from "./start-response.js";
 import type { App, Body, Chunk, Environ, StartResponse, Write } from "./types.js";
 
@@ -64,28 +75,17 @@ export interface Transport {
   readonly outputBytes: number;
 }
 
-/** Bytes: the smallest buffer copied chunks are gathered in (see Exchange.copyIn). */
-const COPY_BUFFER_BYTES = 16 * 1024;
-
-/** Bytes of framed body the output may hold before it is handed to the socket. */
-const SOCKET_BATCH_BYTES = 64 * 1024;
-
 export interface ExchangeHost extends Transport {
   readonly config: ServerConfig;
-  /** The connection may serve another request after this one (keepalive on, server not closing, peer still sending). */
+  /** The connection may serve another request after this one: http1/keep-alive.ts's connectionMayContinue(). */
   readonly mayKeepAlive: boolean;
   /** ms, now, from the shared coarse clock (server/clock.ts) the Date header is made from (Date.now() when absent). */
   readonly now?: number;
+  /** Hands the socket over once the output (ending with a 101's head) is in the kernel (upgrade.ts). */
+  upgrade(): Promise<Takeover>;
 }
 
 const RESOLVED = Promise.resolve();
-/** What an async body's wait for its next chunk resolves with when the client left. */
-const GONE = Symbol("gone");
-/** ms an async body's return() is waited for once the client left during its next() (see returnWaiting). */
-const RETURN_GRACE_MS = 500;
-
-/** A part of the body: a string here is ASCII-only (its bytes are its chars). */
-type Part = string | Uint8Array;
 
 function isThenable<T>(v: unknown): v is PromiseLike<T> {
   return v !== null && typeof v === "object" && typeof (v as { then?: unknown }).then === "function";
@@ -97,85 +97,35 @@ function quietReject(err: unknown): Promise<never> {
   return p;
 }
 
-/** The last head assembled, and its parts (see assembleHead). */
-const lastParts = ["", "", "", "", "", ""];
-let lastHead = "";
+function noop(): void {}
 
-/**
- * status line + the application's headers + Date + Content-Length +
- * Transfer-Encoding + Connection, and the blank line. A server answering
- * the same way again (the same status, headers, second and length) gets the
- * same string back: one piece per head in the output rather than six, which
- * is less to join when a batch of responses goes to the socket.
- */
-function assembleHead(
-  status: string,
-  block: string,
-  date: string,
-  length: string,
-  coding: string,
-  connection: string,
-): string {
-  const p = lastParts;
-  if (p[0] === status && p[1] === block && p[2] === date && p[3] === length && p[4] === coding && p[5] === connection)
-    return lastHead;
-  p[0] = status;
-  p[1] = block;
-  p[2] = date;
-  p[3] = length;
-  p[4] = coding;
-  p[5] = connection;
-  lastHead = `${status}${block}${date}${length}${coding}${connection}\r\n`;
-  return lastHead;
-}
-
-let keepAliveSeconds = -1;
-let keepAliveText = "";
-
-/** "Connection: keep-alive" and "Keep-Alive: timeout=N" lines, made once for N. */
-function keepAliveLines(seconds: number): string {
-  if (seconds !== keepAliveSeconds) {
-    keepAliveSeconds = seconds;
-    keepAliveText = `Connection: keep-alive\r\nKeep-Alive: timeout=${seconds}\r\n`;
-  }
-  return keepAliveText;
-}
-
-export class Exchange {
+export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   readonly environ: Environ;
   readonly input: Input;
   readonly head: RequestHead;
-  private readonly host: ExchangeHost;
+  readonly host: ExchangeHost;
   private readonly framing: RequestFraming;
   /** Both ends speak HTTP/1.1 (the request's version, capped by maxHttpVersion). */
-  private readonly http11: boolean;
+  readonly http11: boolean;
 
   // What startResponse set.
   private status: CheckedStatus | null = null;
   private headerBlock = "";
   private appContentLength = -1;
   private appHasDate = false;
-  private appWantsClose = false;
+  appWantsClose = false;
 
   // The response as it goes out.
   /** The head has been written. */
   headersSent = false;
-  private bodyFraming = Framing.None;
+  /** The body encoder's state (http1/body-encoder.ts). */
+  bodyFraming = Framing.None;
   /** With Framing.Length: body bytes still owed. */
-  private remaining = 0;
-  private parts: Part[] = [];
-  private partBytes = 0;
-  /**
-   * Copied chunk bytes not yet in `parts` are copyBuf[copyStart, copyEnd); the
-   * room past copyEnd takes the next copies. Bytes below copyEnd are never
-   * written again (views of them go to the socket), so a full buffer is
-   * replaced, not reused.
-   */
-  private copyBuf: Buffer | null = null;
-  private copyStart = 0;
-  private copyEnd = 0;
+  remaining = 0;
+  /** Body chunks gathered up to the minimum write size (chunk-gatherer.ts). */
+  private readonly gathered = new ChunkGatherer();
   /** The socket asked to wait for drain after the last flush. */
-  private mustWait = false;
+  mustWait = false;
   /**
    * The response is over (finished, failed, or the socket handed over): a
    * write() now — from an app that kept it — must not put bytes on a
@@ -194,6 +144,17 @@ export class Exchange {
   private serverStatusCode: string | null = null;
   /** Bytes written for this response, head included (eventlet's body_length). */
   bytesSent = 0;
+  /** takeOver() handed the connection to another protocol. */
+  upgraded = false;
+  /** Where this response starts in the connection's output (request-end.ts). */
+  outputStart = 0;
+  /** Seconds from the request's start to the end of its exchange, for the access log. */
+  wallSeconds = 0;
+  /** The response is complete (or handed over): a client leaving now is not reported (onClientGone). */
+  private responseDone = false;
+  /** The client left before the response was complete. */
+  private clientLeft = false;
+  private goneListeners: ClientGoneListeners | null = null;
 
   private bodyClosed = false;
   readonly startResponse: StartResponse = (status, headers, excInfo) => this.start(status, headers, excInfo);
@@ -220,6 +181,15 @@ export class Exchange {
    * asked for, not for every response. A checked status starts with its
    * three digits, so they are its code as text.
    */
+  get requestLine(): string {
+    return this.head.requestLine;
+  }
+
+  /** Bytes of this response queued for the socket (request-end.ts's EndedRequest). */
+  get outputBytes(): number {
+    return this.bytesSent;
+  }
+
   get statusCode(): string {
     if (this.serverStatusCode !== null) return this.serverStatusCode;
     return this.status === null ? "200" : String(this.status.code);
@@ -264,154 +234,64 @@ export class Exchange {
   }
 
   private sendBody(body: Body): Promise<void> | undefined {
+    // After a takeover the other protocol owns the socket; the body should be empty and is not sent.
+    if (this.upgraded) return undefined;
     if (this.environ["eventlet.already_handled"] === true) {
       this.handedOver = true;
       this.over = true;
       return undefined;
     }
-    if (typeof body === "string" || body instanceof Uint8Array) {
-      this.sendArray([body]);
-      return undefined;
-    }
-    if (Array.isArray(body)) {
-      this.sendArray(body as Chunk[]);
-      return undefined;
-    }
+    if (typeof body === "string" || body instanceof Uint8Array) return this.sendArray([body]);
+    if (Array.isArray(body)) return this.sendArray(body as Chunk[]);
     if (body !== null && typeof body === "object") {
       if (typeof (body as Iterable<Chunk>)[Symbol.iterator] === "function") {
-        return this.iterate((body as Iterable<Chunk>)[Symbol.iterator]());
+        return iterateSync(this, (body as Iterable<Chunk>)[Symbol.iterator]());
       }
       if (typeof (body as AsyncIterable<Chunk>)[Symbol.asyncIterator] === "function") {
-        return this.iterateAsync((body as AsyncIterable<Chunk>)[Symbol.asyncIterator]());
+        return iterateAsync(this, (body as AsyncIterable<Chunk>)[Symbol.asyncIterator]());
       }
     }
     throw new TypeError(`the application returned ${String(body)}, not an iterable body`);
   }
 
   /** An array: its length is known, so it gets a Content-Length (unless write() already sent the head). */
-  private sendArray(chunks: Chunk[]): void {
+  private sendArray(chunks: Chunk[]): Promise<void> | undefined {
     let known = -1;
     if (!this.headersSent && this.status !== null && this.appContentLength < 0) {
-      for (const chunk of chunks) this.addPart(chunk, false);
-      known = this.partBytes;
+      for (const chunk of chunks) this.gathered.add(chunk, false);
+      known = this.gathered.bytes;
     } else {
-      for (const chunk of chunks) this.addPart(chunk, false);
+      for (const chunk of chunks) this.gathered.add(chunk, false);
     }
+    if (this.gathered.bytes > MAX_SOCKET_WRITE_BYTES) return this.sendInSlices(known);
     this.finish(known);
-  }
-
-  /** A synchronous iterable; waits for drain only when the socket asks for it. */
-  private iterate(it: Iterator<Chunk>): Promise<void> | undefined {
-    try {
-      for (;;) {
-        if (this.host.gone) {
-          it.return?.();
-          return undefined;
-        }
-        const r = it.next();
-        if (r.done === true) break;
-        this.gather(r.value);
-        if (this.mustWait) {
-          this.mustWait = false;
-          return this.host.drained().then(() => this.iterate(it));
-        }
-      }
-    } catch (err) {
-      // The iterator threw (or a chunk was bad): let it clean up, then fail the response.
-      try {
-        it.return?.();
-      } catch {
-        // the iterator's own cleanup failing adds nothing to the first error
-      }
-      throw err;
-    }
-    this.finish(-1);
     return undefined;
   }
 
   /**
-   * An async iterable. Its next() may wait for ever (SSE, long-poll): it is
-   * raced against the client leaving, so close() and the post hooks run when
-   * the client goes, not when the body next yields (maybe never).
+   * A large array body goes out MAX_SOCKET_WRITE_BYTES at a time, each once the
+   * socket has taken the one before: each write then completes on its own, so
+   * the connection knows what reached the kernel when the client cuts the
+   * download short (the access log's body_length), and the socket never holds
+   * more than a slice.
    */
-  private async iterateAsync(it: AsyncIterator<Chunk>): Promise<void> {
-    let wake: ((gone: typeof GONE) => void) | null = null;
-    const unregister = this.host.onGone(() => wake?.(GONE));
-    try {
-      for (;;) {
-        if (this.host.gone) {
-          await it.return?.();
-          return;
-        }
-        if (this.headersSent) this.host.flush();
-        // Promise.resolve: a hand-written iterator's next() may return a plain result, as `await` allows.
-        const next = Promise.resolve(it.next());
-        const r = await new Promise<IteratorResult<Chunk> | typeof GONE>((resolve, reject) => {
-          wake = resolve;
-          next.then(resolve, reject);
-        });
-        wake = null;
-        if (r === GONE) {
-          await this.returnWaiting(it, next);
-          return;
-        }
-        if (r.done === true) break;
-        try {
-          this.gather(r.value);
-        } catch (err) {
-          // A bad chunk: let the iterator clean up (as the synchronous path does), then fail the response.
-          try {
-            await it.return?.();
-          } catch {
-            // the iterator's own cleanup failing adds nothing to the first error
-          }
-          throw err;
-        }
-        if (this.mustWait) {
-          this.mustWait = false;
-          await this.host.drained();
-        }
+  private async sendInSlices(known: number): Promise<void> {
+    const parts = this.gathered.take();
+    let first = true;
+    for (const part of parts) {
+      for (let at = 0; at < part.length; at += MAX_SOCKET_WRITE_BYTES) {
+        if (this.host.gone) return;
+        const slice =
+          typeof part === "string"
+            ? part.slice(at, at + MAX_SOCKET_WRITE_BYTES)
+            : part.subarray(at, at + MAX_SOCKET_WRITE_BYTES);
+        this.gathered.add(slice, false);
+        this.writeParts(first ? known : -1);
+        first = false;
+        if (!this.host.flush()) await this.host.drained();
       }
-    } finally {
-      unregister();
     }
-    this.finish(-1);
-  }
-
-  /**
-   * The client left while `next` was pending. An async generator runs
-   * return() only once that next() settles: soon when it was between two
-   * chunks (then its finally blocks run before close(), as when it stops at a
-   * yield), never when it waits for an event that will not come. So return()
-   * is waited for at most RETURN_GRACE_MS; what it or next() does later is logged.
-   */
-  private async returnWaiting(it: AsyncIterator<Chunk>, next: Promise<IteratorResult<Chunk>>): Promise<void> {
-    const log = this.host.config.log;
-    // As in fail(): the client leaving is not the app's fault, any other error still is.
-    next.then(undefined, (err: unknown) => {
-      if (err instanceof ClientDisconnectedError)
-        log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
-      else log.error(describeError(err));
-    });
-    let returned: unknown;
-    try {
-      returned = it.return?.();
-    } catch (err) {
-      log.error(describeError(err));
-      return;
-    }
-    if (!isThenable(returned)) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, RETURN_GRACE_MS);
-    });
-    await Promise.race([
-      Promise.resolve(returned).then(undefined, (err: unknown) => {
-        log.error(describeError(err));
-      }),
-      grace,
-    ]);
-    clearTimeout(timer);
+    this.finish(known);
   }
 
   // ---- startResponse and write ----
@@ -445,7 +325,7 @@ export class Exchange {
         throw err;
       }
       if (this.host.gone) throw new ClientDisconnectedError("the client went away before the response was sent");
-      this.addPart(data, true);
+      this.gathered.add(data, true);
       this.writeParts(-1);
       if (this.host.flush()) return RESOLVED;
       return this.host.drained();
@@ -457,11 +337,12 @@ export class Exchange {
   // ---- body bytes ----
 
   /** Adds a chunk and writes what was gathered once it reaches the minimum chunk size. */
-  private gather(chunk: Chunk): void {
-    this.addPart(chunk, true);
+  gather(chunk: Chunk): void {
+    this.gathered.add(chunk, true);
     const min = this.environ["eventlet.minimum_write_chunk_size"];
     // An empty chunk sends nothing, not even the head (PEP 3333: the head waits for the first non-empty chunk).
-    if (this.partBytes > 0 && this.partBytes >= (typeof min === "number" ? min : this.host.config.minimumChunkBytes)) {
+    const gathered = this.gathered.bytes;
+    if (gathered > 0 && gathered >= (typeof min === "number" ? min : this.host.config.minimumChunkBytes)) {
       this.writeParts(-1);
       // Gathered chunks are framed at once; the socket gets them in batches
       // (fewer syscalls), and backpressure is checked at each batch.
@@ -469,107 +350,38 @@ export class Exchange {
     }
   }
 
-  /**
-   * `copy`: the application gets control back while the bytes may still be
-   * held by reference — in `parts` until the minimum chunk size, in the
-   * connection's output until its batch, in the socket's buffer until the
-   * kernel takes them — so a chunk from a generator or write() is copied: a
-   * generator refilling one buffer must not change what was already sent
-   * (PEP 3333's bytes are immutable; a WSGI application cannot expect this).
-   * An array body is not copied: it was handed over whole, and nothing
-   * returns control to the application while it goes out.
-   */
-  private addPart(chunk: Chunk, copy: boolean): void {
-    if (typeof chunk === "string") {
-      if (chunk.length === 0) return;
-      const n = Buffer.byteLength(chunk);
-      this.sealCopies();
-      // UTF-8 length equals the string's length only when every char is ASCII.
-      if (n === chunk.length) this.parts.push(chunk);
-      else this.parts.push(Buffer.from(chunk, "utf8"));
-      this.partBytes += n;
-    } else if (chunk instanceof Uint8Array) {
-      if (chunk.length === 0) return;
-      if (copy) {
-        this.copyIn(chunk);
-      } else {
-        this.sealCopies();
-        this.parts.push(chunk);
-      }
-      this.partBytes += chunk.length;
-    } else {
-      throw new TypeError(`body chunks must be strings or Uint8Arrays, got ${typeof chunk}`);
-    }
-  }
-
-  /**
-   * Copies a chunk into the shared copy buffer: one memcpy, and an allocation
-   * only when the buffer is full, rather than a new Buffer for every chunk
-   * (a generator of small chunks made that a third of its cost).
-   */
-  private copyIn(chunk: Uint8Array): void {
-    let buf = this.copyBuf;
-    if (buf === null || buf.length - this.copyEnd < chunk.length) {
-      this.sealCopies();
-      buf = this.copyBuf = Buffer.allocUnsafe(Math.max(COPY_BUFFER_BYTES, chunk.length));
-      this.copyStart = this.copyEnd = 0;
-    }
-    buf.set(chunk, this.copyEnd);
-    this.copyEnd += chunk.length;
-  }
-
-  /** Moves the copied bytes not yet in `parts` there, as one view, keeping the order of parts. */
-  private sealCopies(): void {
-    if (this.copyEnd === this.copyStart) return;
-    this.parts.push((this.copyBuf as Buffer).subarray(this.copyStart, this.copyEnd));
-    this.copyStart = this.copyEnd;
-  }
-
   /** Writes the gathered parts, framed, sending the head first if it has not gone yet. */
   private writeParts(knownLength: number): void {
     if (!this.headersSent) this.sendHead(knownLength);
-    const n = this.partBytes;
+    const n = this.gathered.bytes;
     if (n === 0) return;
-    this.sealCopies();
-    const parts = this.parts;
-    this.parts = [];
-    this.partBytes = 0;
-    switch (this.bodyFraming) {
-      case Framing.None:
-        return;
-      case Framing.Length:
-        if (n > this.remaining) {
-          throw new Error(`the response body is longer than its Content-Length (${this.appContentLength})`);
-        }
-        this.remaining -= n;
-        break;
-      case Framing.Chunked: {
-        const size = chunkHeader(n);
-        this.host.writeText(size);
-        this.bytesSent += size.length + 2;
-        break;
-      }
-      case Framing.Close:
-        break;
-    }
+    const parts = this.gathered.take();
+    const before = encodeDataStart(this, n, this.appContentLength);
+    if (before === null) return;
+    if (before.length > 0) this.host.writeText(before);
     for (const part of parts) {
       if (typeof part === "string") this.host.writeText(part);
       else this.host.writeBytes(part);
     }
-    this.bytesSent += n;
-    if (this.bodyFraming === Framing.Chunked) this.host.writeText("\r\n");
+    const after = encodeDataEnd(this.bodyFraming);
+    if (after.length > 0) this.host.writeText(after);
+    this.bytesSent += before.length + n + after.length;
   }
 
   /** The body is over: the last gathered bytes, the head if still unsent, the final chunk. */
-  private finish(knownLength: number): void {
+  finish(knownLength: number): void {
     this.writeParts(knownLength);
     this.over = true;
-    if (this.bodyFraming === Framing.Chunked) {
-      this.host.writeText(LAST_CHUNK);
-      this.bytesSent += LAST_CHUNK.length;
-    } else if (this.bodyFraming === Framing.Length && this.remaining > 0) {
+    this.completeResponse();
+    const end = encodeBodyEnd(this.bodyFraming);
+    if (end.length > 0) {
+      this.host.writeText(end);
+      this.bytesSent += end.length;
+    }
+    const short = lengthShortfall(this);
+    if (short > 0) {
       this.host.config.log.error(
-        `response to "${this.head.requestLine}" is ${this.remaining} bytes shorter than its Content-Length; closing the connection`,
+        `response to "${this.head.requestLine}" is ${short} bytes shorter than its Content-Length; closing the connection`,
       );
       this.keepAlive = false;
     }
@@ -615,22 +427,37 @@ export class Exchange {
     this.bytesSent += head.length;
   }
 
-  /** RFC 9112 §9.3 with eventlet's rules; see API.md ("keepalive", "The request body"). */
+  /** Whether the connection stays open after this response: http1/keep-alive.ts decides. */
   private decideKeepAlive(): boolean {
-    if (!this.host.mayKeepAlive || this.appWantsClose || this.framing.mustClose) return false;
-    if (this.bodyFraming === Framing.Close) return false;
-    // A 1xx as the final status: after a 101 the client speaks another protocol (RFC 9110 §15.2.2),
-    // after any other it waits for a final response that will not come — HTTP cannot go on.
-    const code = (this.status as CheckedStatus).code;
-    if (code < 200) return false;
-    // A 2xx to CONNECT makes the connection a tunnel (RFC 9110 §9.3.6): what follows is not HTTP.
-    // The application may still take the socket (eventlet.already_handled); otherwise it is closed.
-    if (this.head.method === "CONNECT" && code < 300) return false;
-    if (this.http11 ? this.framing.connectionClose : !this.framing.connectionKeepAlive) return false;
+    return responseKeepsConnection(this.host.mayKeepAlive, this);
+  }
+
+  // ---- ResponseFacts (http1/keep-alive.ts) ----
+
+  get method(): string {
+    return this.head.method;
+  }
+  get statusNumber(): number {
+    return (this.status as CheckedStatus).code;
+  }
+  get requestClose(): boolean {
+    return this.framing.connectionClose;
+  }
+  get requestKeepAlive(): boolean {
+    return this.framing.connectionKeepAlive;
+  }
+  get framingMustClose(): boolean {
+    return this.framing.mustClose;
+  }
+  get closeDelimited(): boolean {
+    return this.bodyFraming === Framing.Close;
+  }
+  get continuePending(): boolean {
     const input = this.input;
-    // A client still waiting for 100 Continue would send its body as the next request (eventlet's rule).
-    if (input.continueExpected && !input.continueSent && !input.complete) return false;
-    return input.error === null;
+    return input.continueExpected && !input.continueSent && !input.complete;
+  }
+  get inputFailed(): boolean {
+    return this.input.error !== null;
   }
 
   // ---- errors and the end ----
@@ -647,11 +474,9 @@ export class Exchange {
       return;
     }
     if (this.host.gone) {
+      // The client left; the error (not a ClientDisconnectedError: those returned above) is still the app's.
       this.aborted = true;
-      // The client leaving (a read or write that failed for it) is not the app's fault; any other error still is.
-      if (err instanceof ClientDisconnectedError)
-        log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
-      else log.error(describeError(err));
+      log.error(describeError(err));
       return;
     }
     log.error(describeError(err));
@@ -659,14 +484,13 @@ export class Exchange {
       this.aborted = true;
       return;
     }
-    this.parts = [];
-    this.partBytes = 0;
-    this.copyStart = this.copyEnd;
+    this.gathered.drop();
     const inputError = this.input.error;
     if (inputError instanceof HttpProtocolError) {
       // The request was at fault (a malformed chunk, a body too slow): answered as every protocol error is.
       const response = renderErrorResponse(inputError);
       this.headersSent = true;
+      this.completeResponse();
       this.serverStatusCode = String(inputError.status);
       this.host.writeText(response);
       this.bytesSent += response.length;
@@ -681,6 +505,7 @@ export class Exchange {
       `${this.host.config.http11 ? "HTTP/1.1" : "HTTP/1.0"} ${code} ${reason}\r\n` +
       `Content-Type: text/plain\r\nContent-Length: ${body.length}\r\n${dateHeaderLine()}Connection: close\r\n\r\n`;
     this.headersSent = true;
+    this.completeResponse();
     this.serverStatusCode = String(code);
     this.host.writeText(head);
     this.bytesSent += head.length;
@@ -689,6 +514,60 @@ export class Exchange {
       this.host.writeBytes(body);
       this.bytesSent += body.length;
     }
+  }
+
+  // ---- the adapters' hooks (upgrade.ts, disconnect.ts) ----
+
+  /** See upgrade.ts. */
+  takeOver(status: string, headers: [string, string][]): Promise<Takeover> {
+    try {
+      if (this.headersSent || this.over) throw new Error("takeOver(): the response has already started");
+      if (!this.input.complete || this.input.buffered > 0)
+        throw new Error("takeOver(): the request has a body still unread");
+      if (!this.http11) throw new Error("takeOver(): a protocol switch needs HTTP/1.1 (RFC 9110 §7.8)");
+      const checkedStatus = checkResponseStatus(status);
+      const head = `${checkedStatus.line11}${checkUpgradeHeaders(headers, this.host.config.capitalizeResponseHeaders)}\r\n`;
+      this.status = checkedStatus;
+      this.headersSent = true;
+      this.over = true;
+      this.upgraded = true;
+      this.completeResponse();
+      this.host.writeText(head);
+      this.bytesSent += head.length;
+    } catch (err) {
+      return quietReject(err);
+    }
+    return this.host.upgrade();
+  }
+
+  /** See disconnect.ts. */
+  onClientGone(listener: () => void): () => void {
+    if (this.responseDone) return noop;
+    const listeners = (this.goneListeners ??= new ClientGoneListeners());
+    if (this.clientLeft)
+      listeners.fire((err) => {
+        this.reportListenerError(err);
+      });
+    return listeners.add(listener);
+  }
+
+  /** The connection: the client closed, reset, or half-closed before the request body was complete. */
+  clientGone(): void {
+    if (this.responseDone || this.clientLeft) return;
+    this.clientLeft = true;
+    this.goneListeners?.fire((err) => {
+      this.reportListenerError(err);
+    });
+  }
+
+  private reportListenerError(err: unknown): void {
+    this.host.config.log.error(describeError(err));
+  }
+
+  /** The whole response is in the connection's output: the client leaving is no longer reported. */
+  private completeResponse(): void {
+    this.responseDone = true;
+    this.goneListeners?.retire();
   }
 
   /** close() on the body, exactly once, whatever happened. Errors it throws are logged. */

@@ -5,7 +5,7 @@
  * Keep-Alive are dropped, its Connection only says whether to close.
  */
 
-import { trimOws } from "../http1/grammar.js";
+import { contentLengthValue, trimOws } from "../http1/grammar.js";
 import {
   HeaderRole,
   checkHeaderName,
@@ -103,14 +103,14 @@ function checkHeaderList(headers: unknown[], capitalize: boolean, omitContentLen
       case HeaderRole.KeepAlive:
         continue;
       case HeaderRole.Connection:
-        if (/(?:^|[\s,])close(?:$|[\s,])/i.test(value)) wantsClose = true;
+        // Tokens separated by OWS (SP, HTAB) and commas (RFC 9110 §5.6.1); \s would also take NBSP, VT, FF.
+        if (/(?:^|[ \t,])close(?:$|[ \t,])/i.test(value)) wantsClose = true;
         continue;
       case HeaderRole.ContentLength: {
         // OWS only (RFC 9110 §5.5): String.prototype.trim would also strip NBSP, VT, FF (grammar.ts).
         const digits = trimOws(value);
-        if (!/^[0-9]{1,15}$/.test(digits))
-          throw new InvalidResponseError(`invalid Content-Length: ${JSON.stringify(value)}`);
-        const n = Number(digits);
+        const n = contentLengthValue(digits);
+        if (n < 0) throw new InvalidResponseError(`invalid Content-Length: ${JSON.stringify(value)}`);
         if (firstLength !== -1) {
           if (firstLength !== n) throw new InvalidResponseError("conflicting Content-Length headers");
           continue;

@@ -28,7 +28,7 @@ export interface ErrorStream {
   write(chunk: string): unknown;
 }
 
-/** The environ: CGI variables and the wsgi.* / eventlet.* keys (API.md, "The environ"). */
+/** The environ: CGI variables and the wsgi.* / eventlet.* keys (docs/api.md, "The environ"). */
 export interface Environ {
   REQUEST_METHOD: string;
   SCRIPT_NAME: string;

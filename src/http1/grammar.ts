@@ -124,3 +124,23 @@ type Latin1Sliceable = { latin1Slice(start: number, end: number): string };
 export function latin1(buf: Uint8Array, s: number, e: number): string {
   return (buf as unknown as Latin1Sliceable).latin1Slice(s, e);
 }
+
+/** Digits in the largest Content-Length accepted (10^15 - 1 bytes): below 2^53, so every value is an exact integer. */
+const MAX_CONTENT_LENGTH_DIGITS = 15;
+
+/**
+ * RFC 9110 §8.6: Content-Length = 1*DIGIT. The value of `digits` (already
+ * trimmed of OWS), or -1 when it is not 1 to 15 ASCII digits. The one parser
+ * of a Content-Length, for requests (request-framing.ts) and responses
+ * (gateway/start-response.ts) alike.
+ */
+export function contentLengthValue(digits: string): number {
+  if (digits.length === 0 || digits.length > MAX_CONTENT_LENGTH_DIGITS) return -1;
+  let n = 0;
+  for (let i = 0; i < digits.length; i++) {
+    const c = digits.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}

@@ -4,7 +4,7 @@
  */
 
 import { BadRequestError, NotImplementedError } from "../errors.js";
-import { TCHAR, isValidHost, trimOws } from "./grammar.js";
+import { TCHAR, contentLengthValue, isValidHost, trimOws } from "./grammar.js";
 import type { RequestHead } from "./request-head.js";
 
 export interface RequestFraming {
@@ -118,9 +118,6 @@ export function requestFraming(head: RequestHead, rejectBadRequests: boolean): R
   };
 }
 
-/** Digits in the largest Content-Length accepted (10^15 - 1 bytes): below 2^53, so every value is an exact integer. */
-const MAX_CONTENT_LENGTH_DIGITS = 15;
-
 /**
  * RFC 9112 §6.3 item 5 / RFC 9110 §8.6: Content-Length is 1*DIGIT. A list of
  * identical values (in one field or several) may be folded into one;
@@ -129,16 +126,8 @@ const MAX_CONTENT_LENGTH_DIGITS = 15;
 function mergeContentLength(previous: number, value: string): number {
   let result = previous;
   for (const part of value.includes(",") ? value.split(",") : [value]) {
-    const digits = trimOws(part);
-    if (digits.length === 0 || digits.length > MAX_CONTENT_LENGTH_DIGITS) {
-      throw new BadRequestError("invalid Content-Length");
-    }
-    let n = 0;
-    for (let i = 0; i < digits.length; i++) {
-      const c = digits.charCodeAt(i) - 0x30;
-      if (c < 0 || c > 9) throw new BadRequestError("invalid Content-Length");
-      n = n * 10 + c;
-    }
+    const n = contentLengthValue(trimOws(part));
+    if (n < 0) throw new BadRequestError("invalid Content-Length");
     if (result !== -1 && result !== n) throw new BadRequestError("conflicting Content-Length values");
     result = n;
   }

@@ -123,6 +123,11 @@ export class RequestHeadParser {
     return this.current;
   }
 
+  /** The request line for the access log of a head that failed: as parsed so far, "-" when it was not. */
+  get requestLineSoFar(): string {
+    return this.current === null ? "-" : this.current.requestLine;
+  }
+
   /** True when some bytes of a head (other than leading empty lines) have been read. */
   get started(): boolean {
     return this.phase !== Phase.RequestLine || this.searchFrom > this.lineStart;

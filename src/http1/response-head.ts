@@ -6,17 +6,7 @@
 
 import { TCHAR } from "./grammar.js";
 
-/** How the body of a response is delimited (RFC 9112 §6.3). */
-export const enum Framing {
-  /** No body may be sent: HEAD, 1xx, 204, 304, 2xx to CONNECT. */
-  None,
-  /** Content-Length bytes. */
-  Length,
-  /** Transfer-Encoding: chunked. */
-  Chunked,
-  /** Until the connection closes (HTTP/1.0 without Content-Length). */
-  Close,
-}
+export { Framing, LAST_CHUNK, chooseFraming, chunkHeader } from "./body-encoder.js";
 
 /** A checked status: its code and the status line for each version. */
 export interface CheckedStatus {
@@ -111,7 +101,7 @@ function roleOf(lower: string): HeaderRole {
 
 /**
  * A header value may hold HTAB, SP, VCHAR and obs-text (RFC 9110 §5.5),
- * Latin-1 only (API.md): no CR, LF, NUL or other control, nothing above U+00FF.
+ * Latin-1 only (docs/api.md): no CR, LF, NUL or other control, nothing above U+00FF.
  */
 export function isValidHeaderValue(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
@@ -140,21 +130,6 @@ export function responseHasNoBody(method: string, code: number): boolean {
   return method === "HEAD" || code === 304 || !mayCarryContentLength(method, code);
 }
 
-/**
- * RFC 9112 §6.1–§6.3: no body → none; a Content-Length → length; an HTTP/1.1
- * exchange → chunked; otherwise the body runs to the connection's close.
- */
-export function chooseFraming(noBody: boolean, hasContentLength: boolean, http11: boolean): Framing {
-  if (noBody) return Framing.None;
-  if (hasContentLength) return Framing.Length;
-  return http11 ? Framing.Chunked : Framing.Close;
-}
-
-/** The chunk-size line of a chunk of `length` bytes (RFC 9112 §7.1). */
-export function chunkHeader(length: number): string {
-  return `${length.toString(16)}\r\n`;
-}
-
 /** "Content-Length: n\r\n" for small n, made once each (most bodies a server computes the length of are small). */
 const contentLengthLines: string[] = [];
 const CONTENT_LENGTH_LINE_CACHE = 4096;
@@ -164,9 +139,6 @@ export function contentLengthLine(n: number): string {
   if (n >= CONTENT_LENGTH_LINE_CACHE) return `Content-Length: ${n}\r\n`;
   return (contentLengthLines[n] ??= `Content-Length: ${n}\r\n`);
 }
-
-/** last-chunk and an empty trailer section. */
-export const LAST_CHUNK = "0\r\n\r\n";
 
 /** RFC 9110 §15.2.1: the interim 100 Continue, with a checked header block ("Name: value\r\n" lines). */
 export function continueResponse(headerBlock: string): string {

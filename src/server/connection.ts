@@ -1,47 +1,61 @@
 /**
  * One client connection: socket bytes in, parser, exchanges, bytes out.
  *
- * States, derived from three fields rather than stored:
- * - reading a head: no `exchange`, the body `decoder` is done;
- * - busy: an `exchange` is running (the app has the request); bytes that
- *   arrive go to its body decoder, and once that is done they wait in
- *   the read buffer (read-buffer.ts) as the next (pipelined) request;
- * - discarding: the exchange is over but its body is not: the decoder
- *   drops the rest before the next head is read;
- * - closing: no further request will be read; the socket is ended once
- *   the output is flushed.
- * Requests on a connection are handled strictly one after another, so
- * pipelined requests are answered in order; after any framing error
- * nothing more is read as a request.
+ * The life of a request, from bytes to app to bytes:
+ * 1. `onData` appends the socket's bytes to the read buffer (read-buffer.ts)
+ *    and calls `pump`, the read loop.
+ * 2. `pump`, with no exchange running, first asks `outputBackedUp`: while
+ *    earlier responses still wait on the socket it stops reading (a client
+ *    that pipelines and never reads stalls on its own send buffer). Then
+ *    `readHead` feeds http1/request-head.ts; a malformed head goes to
+ *    `respondProtocolError` (400/414/431/501/505, one access line, close).
+ * 3. `startExchange` gets the framing (http1/request-framing.ts), picks the
+ *    body decoder, builds the Input and the environ, links the environ to its
+ *    Exchange (gateway/exchange-link.ts) and runs the app
+ *    (gateway/response.ts: `Exchange.run`). Body bytes that arrive go through
+ *    `feedBody` to the decoder and into the Input; the socket is paused above
+ *    INPUT_HIGH_WATER_MARK until the app reads (`consumed`).
+ * 4. The Exchange writes its head and body through `writeText`/`writeBytes`
+ *    into the output (output.ts), which `flush` hands to the socket, once per
+ *    batch of pipelined requests on the synchronous path.
+ * 5. `exchangeDone` reads the exchange's outcome (`keepAlive`, `aborted`,
+ *    `handedOver`, `upgraded`), asks http1/keep-alive.ts again with what the
+ *    connection has learnt since the head went out, queues the request on
+ *    the output (`requestEnded`: its access line and post hooks run once its
+ *    bytes are in the kernel, request-end.ts), then either reads the next
+ *    request (back to 2, discarding an unread body first) or ends the
+ *    connection.
+ * `upgrade` (takeOver) instead hands the socket over once the 101 is in the
+ * kernel: no parser, no timers, still counted by the server.
  *
- * Output: heads and bodies are appended to `outText` (Latin-1) and
- * `outParts` and handed to the socket by `flush()` — once per batch of
- * pipelined requests on the synchronous path — as one write, or one
- * corked writev when there are buffers.
- *
- * Backpressure: the socket is paused while the app's unread body exceeds
- * INPUT_HIGH_WATER_MARK or pipelined bytes exceed PIPELINE_HIGH_WATER_MARK,
- * and resumed when the app reads or the exchange ends. Responses wait for
- * `drain` (see gateway/response.ts).
+ * States, derived from a few fields rather than stored: reading a head (no
+ * `exchange`, the decoder done); busy (an `exchange` runs; bytes past its
+ * body wait in the read buffer as the next request, up to
+ * PIPELINE_HIGH_WATER_MARK); discarding (the exchange is over, its body is
+ * not); waiting for output (`waitingForOutput`); closing (no further request
+ * is read; the socket ends once the output is flushed); upgraded. Requests
+ * are handled strictly one after another, so pipelined requests are answered
+ * in order; after any framing error nothing more is read as a request.
  */
 
 import type { Socket } from "node:net";
 import { ClientDisconnectedError, HttpProtocolError, RequestTimeoutError, renderErrorResponse } from "../errors.js";
 import { ChunkedDecoder, EmptyDecoder, LengthDecoder, type BodyDecoder } from "../http1/body-decoder.js";
-import { logDateTime } from "../http1/date.js";
+import { connectionMayContinue, type ConnectionFacts } from "../http1/keep-alive.js";
 import { requestFraming } from "../http1/request-framing.js";
 import { RequestHeadParser, type RequestHead } from "../http1/request-head.js";
 import { buildEnviron, type ConnectionInfo } from "../gateway/environ.js";
-import { Input, type InputSource } from "../gateway/input.js";
+import { Input, expectsContinue, type InputSource } from "../gateway/input.js";
 import { Exchange, type ExchangeHost } from "../gateway/response.js";
-import { checkContinueHeaders } from "../gateway/start-response.js";
-import { continueResponse } from "../http1/response-head.js";
-import type { App, PostHook } from "../gateway/types.js";
-import { INPUT_HIGH_WATER_MARK, PIPELINE_HIGH_WATER_MARK } from "../limits.js";
+import type { App } from "../gateway/types.js";
+import { EXCHANGE, type Takeover } from "../gateway/exchange-link.js";
+import { INPUT_HIGH_WATER_MARK, LINGER_MS, PIPELINE_HIGH_WATER_MARK, SOCKET_BATCH_BYTES } from "../limits.js";
 import type { ServerConfig } from "../options.js";
 import { coarseNow, refreshClock } from "./clock.js";
-import { describeError } from "./logger.js";
+import { describeError } from "../errors.js";
 import { ReadBuffer } from "./read-buffer.js";
+import { SocketOutput } from "./output.js";
+import { endRequest } from "./request-end.js";
 
 /** What a connection needs from its server. */
 export interface ConnectionOwner {
@@ -54,14 +68,30 @@ export interface ConnectionOwner {
   requestFinished(abandoned: boolean): void;
   /** Shutdown dropped the connection of a request marked idle: close() need not wait for its app. */
   requestAbandoned(): void;
-  connectionClosed(conn: Connection): void;
+  connectionClosed(conn: Connection, reason: ConnectionCloseReason): void;
+  /** A post-hook run began; graceful close waits for `running` to settle. */
+  hooksStarted(running: Promise<void>): void;
 }
 
-const EMPTY_DECODER = new EmptyDecoder();
-/** Milliseconds an ended connection may wait for the client's FIN before it is destroyed. */
-const LINGER_MS = 5000;
+/**
+ * Why a connection closed, as the server's `connection closed` event says:
+ * - `client`: the client closed it (FIN, or a close while idle);
+ * - `error`: a socket error (a reset, a TLS error);
+ * - `protocol-error`: the server answered a malformed request (400, 414, 431, 501, 505) and closed;
+ * - `timeout`: headersTimeout, requestTimeout, socketTimeout, or keepalive's idle limit;
+ * - `done`: the last response said `Connection: close` (keep-alive off or refused);
+ * - `aborted`: a response was cut after its head went out (an app error mid-body);
+ * - `shutdown`: WsgiServer.close() closed it (idle, or after its last response);
+ * - `deadline`: WsgiServer.close()'s deadline cut it;
+ * - `upgraded`: it was taken over (takeOver, or eventlet.already_handled / getSocket()).
+ */
+export type ConnectionCloseReason =
+  "client" | "error" | "protocol-error" | "timeout" | "done" | "aborted" | "shutdown" | "deadline" | "upgraded";
 
-export class Connection implements ExchangeHost, InputSource {
+const EMPTY_DECODER = new EmptyDecoder();
+const NO_BYTES = Buffer.alloc(0);
+
+export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
   readonly socket: Socket;
   readonly config: ServerConfig;
   private readonly owner: ConnectionOwner;
@@ -85,7 +115,7 @@ export class Connection implements ExchangeHost, InputSource {
   /** The running request was reported abandoned (shutdown dropped its connection as marked idle). */
   private abandoned = false;
   /** No request has begun on this connection yet: its wait for one is bounded by headersTimeout. */
-  private fresh = true;
+  private freshConnection = true;
 
   private pumping = false;
   /** No further request will be read. */
@@ -94,13 +124,18 @@ export class Connection implements ExchangeHost, InputSource {
   private peerEnded = false;
   private paused = false;
   private takenOver = false;
+  /** Reading stopped until the responses queued on the socket drain (see outputBackedUp). */
+  private waitingForOutput = false;
+  /** takeOver() handed the socket to another protocol: no parser, no timers. */
+  private upgraded = false;
+  private shutdownListeners: ((deadlineMs: number | undefined) => void)[] | null = null;
+  /** Why the connection is closing, once known (the first reason wins). */
+  private closeReason: ConnectionCloseReason | null = null;
+  /** Requests begun on this connection. */
+  requests = 0;
 
-  private outText = "";
-  private outParts: (string | Uint8Array)[] = [];
-  /** Bytes in outParts. */
-  private outPartBytes = 0;
-  /** Waiting for "drain"; null until something first waits (the listener is added then). */
-  private drainWaiters: (() => void)[] | null = null;
+  /** The response bytes on their way to the socket, and the requests waiting for them (output.ts). */
+  private readonly out: SocketOutput;
 
   constructor(owner: ConnectionOwner, socket: Socket, info: Omit<ConnectionInfo, "setIdle">) {
     this.owner = owner;
@@ -118,6 +153,13 @@ export class Connection implements ExchangeHost, InputSource {
       },
     };
     this.parser = new RequestHeadParser(this.config.headLimits);
+    this.out = new SocketOutput(
+      socket,
+      (req, handedTotal, gone) => {
+        endRequest(req, handedTotal, gone, this.config, this.info, this.trackHooks);
+      },
+      () => socket.on("drain", onSocketDrain),
+    );
     this.idleSince = coarseNow();
     socket.setNoDelay(true);
     // The listeners are shared functions that find their Connection on the socket,
@@ -146,12 +188,18 @@ export class Connection implements ExchangeHost, InputSource {
   /** @internal */
   onEnd(): void {
     this.peerEnded = true;
-    if (!this.decoder.done) this.input?.fail(new ClientDisconnectedError());
+    this.setCloseReason("client");
+    if (!this.decoder.done) {
+      this.input?.fail(new ClientDisconnectedError());
+      // A half-close before the request body is complete: the request can never be whole.
+      this.exchange?.clientGone();
+    }
     if (this.exchange === null) this.endConnection();
   }
 
   /** @internal */
   onError(err: Error): void {
+    this.setCloseReason("error");
     this.config.log.debug(`connection error from ${this.info.remoteAddr}: ${err.message}`);
   }
 
@@ -160,13 +208,14 @@ export class Connection implements ExchangeHost, InputSource {
     this.closed = true;
     this.closing = true;
     if (!this.decoder.done) this.input?.fail(new ClientDisconnectedError());
-    this.wakeDrainWaiters();
-    this.owner.connectionClosed(this);
+    this.exchange?.clientGone();
+    this.out.socketClosed();
+    this.owner.connectionClosed(this, this.closeReason ?? "client");
   }
 
   /** @internal */
   onDrain(): void {
-    this.wakeDrainWaiters();
+    this.out.wakeDrainWaiters();
   }
 
   /** @internal */
@@ -175,6 +224,7 @@ export class Connection implements ExchangeHost, InputSource {
     // working (nothing left unsent, no body it waits for) is not cut off.
     if (this.exchange !== null && this.socket.writableLength === 0 && (this.decoder.done || this.paused)) return;
     this.config.log.debug(`connection from ${this.info.remoteAddr} timed out`);
+    this.setCloseReason("timeout");
     this.socket.destroy();
   }
 
@@ -196,12 +246,35 @@ export class Connection implements ExchangeHost, InputSource {
           if (this.rb.length > PIPELINE_HIGH_WATER_MARK) this.pauseReading();
           break;
         }
-        if (buf === null || !this.readHead(buf)) break;
+        if (buf === null || this.outputBackedUp() || !this.readHead(buf)) break;
       }
     } finally {
       this.pumping = false;
     }
     this.flush();
+  }
+
+  /**
+   * The responses written so far still wait on the socket (it asked for drain):
+   * the next request is not read until they have gone. A client that pipelines
+   * requests and never reads their responses then stalls on its own send
+   * buffer, instead of the server reading every request and holding every
+   * response (docs/api.md, backpressure).
+   */
+  private outputBackedUp(): boolean {
+    if (this.outputBytes >= SOCKET_BATCH_BYTES) this.flush();
+    if (!this.socket.writableNeedDrain) return false;
+    this.pauseReading();
+    if (!this.waitingForOutput) {
+      this.waitingForOutput = true;
+      void this.drained().then(() => {
+        this.waitingForOutput = false;
+        if (this.closing || this.exchange !== null) return;
+        this.resumeReading();
+        this.pump();
+      });
+    }
+    return true;
   }
 
   /** Reads a head from buf (the read buffer's store); true when a request was started and finished synchronously (keep going). */
@@ -214,7 +287,7 @@ export class Connection implements ExchangeHost, InputSource {
     try {
       end = this.parser.execute(buf, this.rb.start, this.rb.end);
     } catch (err) {
-      this.respondProtocolError(err);
+      this.respondProtocolError(err, this.parser.requestLineSoFar);
       return false;
     }
     if (end < 0) return false;
@@ -229,7 +302,7 @@ export class Connection implements ExchangeHost, InputSource {
     try {
       framing = requestFraming(head, this.config.rejectBadRequests);
     } catch (err) {
-      this.respondProtocolError(err);
+      this.respondProtocolError(err, head.requestLine);
       return false;
     }
     this.decoder = framing.chunked
@@ -237,15 +310,17 @@ export class Connection implements ExchangeHost, InputSource {
       : framing.contentLength > 0
         ? new LengthDecoder(framing.contentLength)
         : EMPTY_DECODER;
-    // A server limited to HTTP/1.0 sends no 100 Continue: 1xx responses are HTTP/1.1's
     // (RFC 9110 §15.2), and every other response it sends says HTTP/1.0.
-    const input = new Input(this, framing.expectContinue && this.config.http11, this.decoder.done);
+    const input = new Input(this, expectsContinue(framing.expectContinue, this.config.http11), this.decoder.done);
     this.input = input;
     const environ = buildEnviron(head, framing, this.info, input, this.config.environ);
     const exchange = new Exchange(this, head, framing, environ, input);
+    (environ as unknown as Record<symbol, unknown>)[EXCHANGE] = exchange;
+    exchange.outputStart = this.outputPosition;
     this.exchange = exchange;
+    this.requests++;
     this.markedIdle = false;
-    this.fresh = false;
+    this.freshConnection = false;
     const buf = this.rb.bytes;
     if (buf !== null && !this.decoder.done) this.feedBody(buf);
     // Pipelined before a FIN that has been read already: the rest of this body can never come.
@@ -328,40 +403,25 @@ export class Connection implements ExchangeHost, InputSource {
       this.requestStartedAt = 0;
       this.input = null; // nothing more goes to it: an idle connection need not hold it
     }
-    const input = exchange.input;
-    input.retire();
-    // exchange.keepAlive was decided when the head went out; since then the connection may
-    // have learnt it cannot serve another request (a body timed out or was malformed, the
-    // client half-closed, the server began shutting down): mayKeepAlive is asked again.
-    let keepAlive =
-      exchange.keepAlive && !exchange.aborted && !exchange.handedOver && !this.takenOver && this.mayKeepAlive;
-    if (!this.decoder.done) {
-      if (keepAlive && input.error === null) input.drop();
-      else keepAlive = false;
-    }
-    this.runPostHooks(exchange);
-    this.logAccess(exchange, startedMs);
-    // After the post hooks are under way: a server closing may be waiting for this.
+    exchange.input.retire();
+    const keepAlive = this.keepsConnection(exchange);
+    // The access line and post hooks wait until the response is in the kernel (settleEnded).
+    exchange.wallSeconds = this.config.logAccess === null ? 0 : (performance.now() - startedMs) / 1000;
+    this.out.requestEnded(exchange);
     this.owner.requestFinished(this.abandoned);
     this.abandoned = false;
-    if (exchange.aborted) {
+    if (exchange.aborted || exchange.upgraded) {
+      // Aborted: the response is incomplete. Upgraded: the other protocol is over when its app returns.
+      this.setCloseReason(exchange.upgraded ? "upgraded" : "aborted");
       this.closing = true;
-      this.flush();
+      // Not flush(): what was written goes out, but the requests are ended once the socket
+      // has closed, so that a response the kernel never took is logged as such (499).
+      this.out.writeOut();
       this.socket.destroy();
       return;
     }
     if (!keepAlive) {
-      // A paused socket (a body the app did not read, pipelined bytes past the high-water
-      // mark, a socket the app took over and is done with) is resumed: what comes is dropped
-      // (onData ignores bytes once closing; a taken socket has no data listener) so the
-      // client's FIN is seen and the socket closes now. Left paused, it would be destroyed
-      // after LINGER_MS with unread bytes, and the RST that sends can wipe the response
-      // from the client's receive buffer (RFC 9112 §9.6).
-      if (this.paused || this.takenOver) {
-        this.paused = false;
-        this.socket.resume();
-      }
-      this.endConnection();
+      this.closeAfterResponse();
       return;
     }
     if (this.decoder.done && this.rb.empty) this.idleSince = this.now;
@@ -371,12 +431,49 @@ export class Connection implements ExchangeHost, InputSource {
     if (this.peerEnded && this.exchange === null) this.endConnection();
   }
 
+  /**
+   * The exchange's outcome, read: exchange.keepAlive was decided when the head went out
+   * (http1/keep-alive.ts); since then the connection may have learnt it cannot serve another
+   * request (a body timed out or was malformed, the client half-closed, the server began
+   * shutting down), so mayKeepAlive is asked again. An unread body is discarded, if it can be.
+   */
+  private keepsConnection(exchange: Exchange): boolean {
+    const keepAlive =
+      exchange.keepAlive &&
+      !exchange.aborted &&
+      !exchange.handedOver &&
+      !exchange.upgraded &&
+      !this.takenOver &&
+      this.mayKeepAlive;
+    if (this.decoder.done) return keepAlive;
+    if (!keepAlive || exchange.input.error !== null) return false;
+    exchange.input.drop();
+    return true;
+  }
+
+  /** The response said Connection: close (or the socket was taken and is done with): the connection ends. */
+  private closeAfterResponse(): void {
+    // A paused socket (a body the app did not read, pipelined bytes past the high-water
+    // mark, a socket the app took over and is done with) is resumed: what comes is dropped
+    // (onData ignores bytes once closing; a taken socket has no data listener) so the
+    // client's FIN is seen and the socket closes now. Left paused, it would be destroyed
+    // after LINGER_MS with unread bytes, and the RST that sends can wipe the response
+    // from the client's receive buffer (RFC 9112 §9.6).
+    if (this.paused || this.takenOver) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    if (this.takenOver) this.setCloseReason("upgraded");
+    else this.setCloseReason(this.owner.closing ? "shutdown" : "done");
+    this.endConnection();
+  }
+
   // ---- timeouts, driven by the server's sweep ----
 
   /** Closes the connection if one of its time limits has passed. */
   checkTimeouts(now: number): void {
     const cfg = this.config;
-    if (this.closed) return;
+    if (this.closed || this.upgraded) return;
     if (this.endedAt > 0) {
       if (now - this.endedAt > LINGER_MS) this.socket.destroy();
       return;
@@ -384,9 +481,10 @@ export class Connection implements ExchangeHost, InputSource {
     if (this.idleSince > 0) {
       // A new connection's first request must begin within headersTimeout (a client that
       // connects and says nothing cannot hold a slot); later waits are keepalive's.
-      const idleLimitMs = this.fresh ? cfg.headersTimeoutMs : cfg.keepaliveTimeoutMs;
+      const idleLimitMs = this.freshConnection ? cfg.headersTimeoutMs : cfg.keepaliveTimeoutMs;
       if (idleLimitMs > 0 && now - this.idleSince > idleLimitMs) {
         this.config.log.debug(`closing idle connection from ${this.info.remoteAddr}`);
+        this.setCloseReason("timeout");
         this.endConnection();
       }
       return;
@@ -397,12 +495,14 @@ export class Connection implements ExchangeHost, InputSource {
       if (cfg.requestTimeoutMs > 0 && now - this.requestStartedAt > cfg.requestTimeoutMs) {
         this.decoder = EMPTY_DECODER;
         this.closing = true;
+        this.setCloseReason("timeout");
         this.input?.fail(new RequestTimeoutError());
         if (this.exchange === null) this.endConnection();
       }
     } else if (this.exchange === null) {
       if (cfg.headersTimeoutMs > 0 && now - this.requestStartedAt > cfg.headersTimeoutMs) {
-        this.respondProtocolError(new RequestTimeoutError());
+        this.setCloseReason("timeout");
+        this.respondProtocolError(new RequestTimeoutError(), this.parser.requestLineSoFar);
       }
     }
   }
@@ -412,25 +512,66 @@ export class Connection implements ExchangeHost, InputSource {
     return (this.idleSince > 0 && this.rb.empty && this.exchange === null) || this.markedIdle;
   }
 
-  /** Server shutdown: idle connections end now, busy ones after their response (with Connection: close). */
-  shutdown(): void {
+  get remoteAddr(): string {
+    return this.info.remoteAddr;
+  }
+
+  get remotePort(): string {
+    return this.info.remotePort;
+  }
+
+  /** No request has begun on this connection yet. */
+  get fresh(): boolean {
+    return this.freshConnection;
+  }
+
+  /**
+   * Server shutdown: idle connections that carried requests end now, busy ones after their
+   * response (with Connection: close). One that has not carried a request yet is left
+   * open: the server gives it FIRST_REQUEST_GRACE_MS for its first request (graceOver).
+   * An upgraded connection's new owner is told, with the time left.
+   */
+  shutdown(deadlineMs: number | undefined): void {
+    if (this.upgraded) {
+      const listeners = this.shutdownListeners;
+      this.shutdownListeners = null;
+      if (listeners !== null) for (const listener of listeners) listener(deadlineMs);
+      return;
+    }
+    if (this.freshConnection && this.idle && !this.markedIdle) return;
     // eventlet shuts a connection marked idle down even while its app runs (a long poll).
     if (this.markedIdle && this.exchange !== null) {
       if (!this.abandoned) {
         this.abandoned = true;
         this.owner.requestAbandoned();
       }
-      this.destroy();
+      this.destroy("shutdown");
     } else if (this.idle) {
-      // Nothing is owed to an idle client: once our FIN is out the socket is
-      // closed, rather than lingering (up to LINGER_MS) for the client's own.
-      this.endConnection();
-      this.socket.destroySoon();
+      this.closeIdle();
     }
   }
 
-  destroy(): void {
+  /** The grace for a first request after shutdown began is over: a connection still without one ends. */
+  graceOver(): void {
+    if (this.freshConnection && this.idle) this.closeIdle();
+  }
+
+  private closeIdle(): void {
+    this.setCloseReason("shutdown");
+    // Nothing is owed to an idle client: once our FIN is out the socket is
+    // closed, rather than lingering (up to LINGER_MS) for the client's own.
+    this.endConnection();
+    this.socket.destroySoon();
+  }
+
+  /** Cuts the connection now (close()'s deadline, or a connection marked idle at shutdown). */
+  destroy(reason: ConnectionCloseReason = "deadline"): void {
+    this.setCloseReason(reason);
     this.socket.destroy();
+  }
+
+  private setCloseReason(reason: ConnectionCloseReason): void {
+    this.closeReason ??= reason;
   }
 
   private setIdle(): void {
@@ -446,10 +587,24 @@ export class Connection implements ExchangeHost, InputSource {
     this.socket.end();
   }
 
-  private respondProtocolError(err: unknown): void {
+  /** The server answers a request it could not read (a malformed head, a timeout) and closes; one access line for it. */
+  private respondProtocolError(err: unknown, requestLine: string): void {
     if (!(err instanceof HttpProtocolError)) throw err;
     this.config.log.debug(`bad request from ${this.info.remoteAddr}: ${err.message}`);
-    this.writeText(renderErrorResponse(err));
+    this.setCloseReason(err instanceof RequestTimeoutError ? "timeout" : "protocol-error");
+    const response = renderErrorResponse(err);
+    const outputStart = this.outputPosition;
+    this.writeText(response);
+    this.out.requestEnded({
+      environ: null,
+      requestLine,
+      statusCode: String(err.status),
+      outputStart,
+      outputBytes: response.length,
+      wallSeconds: this.requestStartedAt === 0 ? 0 : (coarseNow() - this.requestStartedAt) / 1000,
+    });
+    this.owner.requestStarted();
+    this.owner.requestFinished(false);
     this.endConnection();
   }
 
@@ -465,49 +620,11 @@ export class Connection implements ExchangeHost, InputSource {
     this.socket.resume();
   }
 
-  // ---- post hooks and the access log ----
-
-  private runPostHooks(exchange: Exchange): void {
-    const hooks = exchange.environ["eventlet.posthooks"];
-    if (!Array.isArray(hooks) || hooks.length === 0) return;
-    const run = (): void => {
-      void runHooks(hooks, exchange, this.config);
-    };
-    this.flush();
-    if (this.closed || this.socket.writableLength === 0) queueMicrotask(run);
-    else this.socket.write("", run);
-  }
-
-  private logAccess(exchange: Exchange, startedMs: number): void {
-    const format = this.config.logAccess;
-    if (format === null) return;
-    let clientIp = this.info.remoteAddr;
-    if (this.config.logXForwardedFor) {
-      const forwarded = exchange.environ.HTTP_X_FORWARDED_FOR;
-      if (typeof forwarded === "string" && forwarded.length > 0)
-        clientIp = `${forwarded.replace(/ /g, "")},${clientIp}`;
-    }
-    const now = Date.now();
-    try {
-      this.config.log.info(
-        format({
-          client_ip: clientIp,
-          client_port: this.info.remotePort,
-          date_time: logDateTime(now),
-          request_line: exchange.head.requestLine,
-          status_code: exchange.statusCode,
-          body_length: exchange.bytesSent,
-          wall_seconds: (performance.now() - startedMs) / 1000,
-        }),
-      );
-    } catch (err) {
-      // A logFormat function (or logger) that throws is the user's bug, like an app's: logged,
-      // and the connection goes on — it must not take the response or the process with it.
-      this.config.log.error(describeError(err));
-    }
-  }
-
   // ---- Transport (gateway/response.ts) ----
+
+  private readonly trackHooks = (running: Promise<void>): void => {
+    this.owner.hooksStarted(running);
+  };
 
   /** ms, now, from the coarse clock (clock.ts): what the time limits and the Date header need. */
   get now(): number {
@@ -530,70 +647,49 @@ export class Connection implements ExchangeHost, InputSource {
    * has, but pipelined bytes it sent before its FIN are still to be read.
    */
   get mayKeepAlive(): boolean {
-    return this.config.keepalive && !this.owner.closing && !this.closing && (!this.peerEnded || !this.rb.empty);
+    return connectionMayContinue(this);
   }
 
+  // ---- ConnectionFacts (http1/keep-alive.ts) ----
+
+  get keepaliveEnabled(): boolean {
+    return this.config.keepalive;
+  }
+  get serverClosing(): boolean {
+    return this.owner.closing;
+  }
+  get readingStopped(): boolean {
+    return this.closing;
+  }
+  get peerDone(): boolean {
+    return this.peerEnded && this.rb.empty;
+  }
+
+  // ---- Transport (gateway/response.ts), through the output ----
+
   writeText(text: string): void {
-    this.outText += text;
+    this.out.writeText(text);
   }
 
   writeBytes(data: Uint8Array): void {
-    if (this.outText.length > 0) {
-      this.outPartBytes += this.outText.length;
-      this.outParts.push(this.outText);
-      this.outText = "";
-    }
-    this.outPartBytes += data.length;
-    this.outParts.push(data);
+    this.out.writeBytes(data);
   }
 
   get outputBytes(): number {
-    return this.outPartBytes + this.outText.length;
+    return this.out.pendingBytes;
+  }
+
+  /** Where the next byte written goes, counted from the connection's first. */
+  get outputPosition(): number {
+    return this.out.position;
   }
 
   flush(): boolean {
-    const socket = this.socket;
-    if (this.closed || socket.destroyed) {
-      this.outText = "";
-      this.outParts = [];
-      this.outPartBytes = 0;
-      return true;
-    }
-    if (this.outParts.length === 0) {
-      if (this.outText.length > 0) {
-        const text = this.outText;
-        this.outText = "";
-        return socket.write(text, "latin1");
-      }
-      return !socket.writableNeedDrain;
-    }
-    if (this.outText.length > 0) this.outParts.push(this.outText);
-    const parts = this.outParts;
-    this.outText = "";
-    this.outParts = [];
-    this.outPartBytes = 0;
-    if (parts.length > 1) socket.cork();
-    let ok = true;
-    for (const part of parts) ok = typeof part === "string" ? socket.write(part, "latin1") : socket.write(part);
-    if (parts.length > 1) socket.uncork();
-    return ok && !socket.writableNeedDrain;
+    return this.out.flush();
   }
 
   drained(): Promise<void> {
-    if (this.gone || !this.socket.writableNeedDrain) return Promise.resolve();
-    if (this.drainWaiters === null) {
-      this.drainWaiters = [];
-      this.socket.on("drain", onSocketDrain);
-    }
-    const waiters = this.drainWaiters;
-    return new Promise((resolve) => waiters.push(resolve));
-  }
-
-  private wakeDrainWaiters(): void {
-    const waiters = this.drainWaiters;
-    if (waiters === null || waiters.length === 0) return;
-    this.drainWaiters = [];
-    for (const wake of waiters) wake();
+    return this.out.drained();
   }
 
   // ---- InputSource (gateway/input.ts) ----
@@ -602,13 +698,30 @@ export class Connection implements ExchangeHost, InputSource {
     return this.exchange === null || this.exchange.headersSent;
   }
 
-  sendContinue(headerBlock: string): void {
-    this.writeText(continueResponse(headerBlock));
+  writeInterim(response: string): void {
+    this.writeText(response);
     this.flush();
   }
 
-  renderContinueHeaders(headers: [string, string][]): string {
-    return checkContinueHeaders(headers, this.config.capitalizeResponseHeaders);
+  get capitalizeResponseHeaders(): boolean {
+    return this.config.capitalizeResponseHeaders;
+  }
+
+  /**
+   * A further 100 Continue after a chunked body was complete: the client may send
+   * another chunked body, read through the same Input (docs/api.md, Input; eventlet's
+   * multi-phase uploads, as OpenStack Swift uses them). A Content-Length body
+   * needs nothing: its rest is still to come.
+   */
+  expectAnotherBody(): void {
+    const input = this.input;
+    const decoder = this.decoder;
+    if (!(decoder instanceof ChunkedDecoder) || !decoder.done || input === null || input.error !== null) return;
+    if (this.exchange === null || this.closing) return;
+    this.decoder = new ChunkedDecoder(this.config.headLimits);
+    input.reopen();
+    this.resumeReading();
+    this.pump();
   }
 
   consumed(): void {
@@ -623,6 +736,51 @@ export class Connection implements ExchangeHost, InputSource {
     ) {
       this.resumeReading();
     }
+  }
+
+  /**
+   * takeOver(): the 101 is in the output; once the kernel has taken it, the
+   * connection is "upgraded" (no parser, no timers, still counted in maxSize)
+   * and its socket is handed over, paused, with the bytes already read past
+   * the request head.
+   */
+  upgrade(): Promise<Takeover> {
+    this.flush();
+    return new Promise((resolve, reject) => {
+      this.socket.write("", (err) => {
+        if (err !== undefined && err !== null)
+          reject(new ClientDisconnectedError("the client went away before the upgrade"));
+        else if (this.closed || this.socket.destroyed)
+          reject(new ClientDisconnectedError("the client went away before the upgrade"));
+        else resolve(this.handOver());
+      });
+    });
+  }
+
+  private handOver(): Takeover {
+    const socket = this.socket;
+    this.upgraded = true;
+    this.closing = true;
+    this.idleSince = 0;
+    this.requestStartedAt = 0;
+    socket.removeListener("data", onSocketData);
+    socket.removeListener("end", onSocketEnd);
+    socket.removeListener("drain", onSocketDrain);
+    if (this.config.socketTimeoutMs > 0) {
+      socket.setTimeout(0);
+      socket.removeListener("timeout", onSocketTimeout);
+    }
+    this.out.wakeDrainWaiters();
+    socket.pause();
+    this.paused = false;
+    const head = this.rb.take() ?? NO_BYTES;
+    return {
+      socket,
+      head,
+      onShutdown: (listener) => {
+        (this.shutdownListeners ??= []).push(listener);
+      },
+    };
   }
 
   takeSocket(): Socket {
@@ -659,16 +817,4 @@ function onSocketDrain(this: OwnedSocket): void {
 }
 function onSocketTimeout(this: OwnedSocket): void {
   this[CONNECTION].onTimeout();
-}
-
-async function runHooks(hooks: PostHook[], exchange: Exchange, config: ServerConfig): Promise<void> {
-  for (const hook of hooks) {
-    try {
-      const [fn, args = [], kwargs] = hook;
-      const r = kwargs === undefined ? fn(exchange.environ, ...args) : fn(exchange.environ, ...args, kwargs);
-      if (r !== undefined && typeof r.then === "function") await r;
-    } catch (err) {
-      config.log.error(describeError(err));
-    }
-  }
 }

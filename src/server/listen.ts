@@ -7,6 +7,7 @@
 import { existsSync, statSync, unlinkSync } from "node:fs";
 import net from "node:net";
 import type { SecureContext } from "node:tls";
+import { DEFAULT_BACKLOG } from "../limits.js";
 
 export type Address = { host: string; port: number } | { path: string };
 
@@ -155,7 +156,7 @@ export async function listen(
   addr: [host: string, port: number] | string,
   opts: ListenOptions = {},
 ): Promise<ListenSocket> {
-  const backlog = opts.backlog ?? 50;
+  const backlog = opts.backlog ?? DEFAULT_BACKLOG;
   // The kernel caps it (net.core.somaxconn); a negative or fractional one is a mistake, not a request for the cap.
   if (!Number.isInteger(backlog) || backlog < 0)
     throw new TypeError(`listen(): backlog must be a non-negative integer, got ${String(backlog)}`);

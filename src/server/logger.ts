@@ -29,8 +29,4 @@ export function toLogger(target: LogTarget): Logger {
   return { info: line, debug: () => {}, error: line };
 }
 
-/** An error with its stack, for log.error. */
-export function describeError(err: unknown): string {
-  if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
-  return `non-Error thrown: ${String(err)}`;
-}
+export { describeError } from "../errors.js";

@@ -10,8 +10,10 @@ import type tls from "node:tls";
 import type { App } from "../gateway/types.js";
 import { normalizeOptions, type ServerConfig, type ServerOptions } from "../options.js";
 import { AcceptGuard } from "./accept-guard.js";
-import { Connection, type ConnectionOwner } from "./connection.js";
+import { FIRST_REQUEST_GRACE_MS, MAX_SWEEP_MS, MIN_SWEEP_MS } from "../limits.js";
+import { Connection, type ConnectionCloseReason, type ConnectionOwner } from "./connection.js";
 import type { Acceptor, Address, ListenSocket } from "./listen.js";
+import { describeError } from "../errors.js";
 import { createServerContext, secureSocket, type SslOptions } from "./tls.js";
 
 export interface CloseOptions {
@@ -24,7 +26,7 @@ export interface WsgiServer {
   readonly address: Address;
   /** Resolves (never rejects) when the server has stopped. */
   readonly closed: Promise<void>;
-  /** Graceful shutdown; see API.md. */
+  /** Graceful shutdown; see docs/api.md. */
   close(opts?: CloseOptions): Promise<void>;
   /** Requests being handled now. */
   readonly outstandingRequests: number;
@@ -33,10 +35,6 @@ export interface WsgiServer {
   /** Loads a new certificate and key for new TLS connections (renewal without restart); throws, keeping the old one, when they are bad. */
   setSecureContext(opts: SslOptions): void;
 }
-
-/** Milliseconds between two checks of the connections' time limits, at most. */
-const MAX_SWEEP_MS = 1000;
-const MIN_SWEEP_MS = 20;
 
 function sweepInterval(cfg: ServerConfig): number {
   const limits = [cfg.keepaliveTimeoutMs, cfg.headersTimeoutMs, cfg.requestTimeoutMs, cfg.socketTimeoutMs].filter(
@@ -63,6 +61,38 @@ function plainAddress(address: string | undefined): string {
 function describeTlsError(err: NodeJS.ErrnoException & { reason?: string }): string {
   const what = err.reason ?? err.message.split("\n")[0] ?? "";
   return err.code !== undefined && !what.includes(err.code) ? `${what} (${err.code})` : what;
+}
+
+/**
+ * The `connection closed` event: one for every connection the server served
+ * (not those refused or cut during a TLS handshake), after its socket closed.
+ */
+export interface ConnectionClosedEvent {
+  readonly reason: ConnectionCloseReason;
+  /** The peer, as REMOTE_ADDR / REMOTE_PORT ("unix" and "" on a Unix socket). */
+  readonly remoteAddr: string;
+  readonly remotePort: string;
+  /** Requests begun on the connection. */
+  readonly requests: number;
+}
+
+export type ConnectionClosedListener = (event: ConnectionClosedEvent) => void;
+
+const closedListeners = new WeakMap<WsgiServer, Set<ConnectionClosedListener>>();
+
+/**
+ * Internal (not a root export): calls `listener` each time one of the server's
+ * connections has closed, with the reason. Tests wait on it instead of
+ * polling. Returns the function that removes the listener.
+ */
+export function onConnectionClosed(srv: WsgiServer, listener: ConnectionClosedListener): () => void {
+  let set = closedListeners.get(srv);
+  if (set === undefined) closedListeners.set(srv, (set = new Set()));
+  set.add(listener);
+  const listeners = set;
+  return () => {
+    listeners.delete(listener);
+  };
 }
 
 /** A TLS connection still in its handshake: it holds a slot but has no Connection yet. */
@@ -101,6 +131,11 @@ class Server implements WsgiServer, ConnectionOwner {
   private cut = false;
   /** Running apps whose connections shutdown dropped as marked idle (long polls): not waited for. */
   private abandonedRequests = 0;
+  /** Post-hook runs not yet over: graceful close waits for them, up to its deadline. */
+  private hooksRunning = 0;
+  /** Ends the first-request grace that close() gives connections that have not carried a request. */
+  private graceTimer: NodeJS.Timeout | null = null;
+  private graceOver = false;
 
   constructor(sock: ListenSocket, app: App, opts?: ServerOptions) {
     if (typeof (sock as Partial<Acceptor>).attach !== "function")
@@ -224,6 +259,10 @@ class Server implements WsgiServer, ConnectionOwner {
 
   /** Starts serving HTTP on `socket` (the TLS socket once its handshake is done, or `raw`). */
   private open(socket: net.Socket, raw: net.Socket): void {
+    if (this.closing && this.graceOver) {
+      socket.destroy();
+      return;
+    }
     const unix = "path" in this.address;
     const info = {
       serverName: this.serverName,
@@ -236,8 +275,33 @@ class Server implements WsgiServer, ConnectionOwner {
     this.connections.add(new Connection(this, socket, info));
   }
 
-  connectionClosed(conn: Connection): void {
-    if (this.connections.delete(conn)) this.slotFreed();
+  connectionClosed(conn: Connection, reason: ConnectionCloseReason): void {
+    if (!this.connections.delete(conn)) return;
+    const listeners = closedListeners.get(this);
+    if (listeners !== undefined && listeners.size > 0) {
+      const event: ConnectionClosedEvent = {
+        reason,
+        remoteAddr: conn.remoteAddr,
+        remotePort: conn.remotePort,
+        requests: conn.requests,
+      };
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch (err) {
+          this.config.log.error(describeError(err));
+        }
+      }
+    }
+    this.slotFreed();
+  }
+
+  hooksStarted(running: Promise<void>): void {
+    this.hooksRunning++;
+    void running.then(() => {
+      this.hooksRunning--;
+      this.maybeFinishClose();
+    });
   }
 
   /** A connection closed: serve the longest-waiting socket, or finish closing. */
@@ -275,7 +339,7 @@ class Server implements WsgiServer, ConnectionOwner {
    * their connections idle (eventlet.set_idle: a long poll, dropped at shutdown as eventlet does).
    */
   private maybeFinishClose(): void {
-    const running = this.outstandingRequests - this.abandonedRequests;
+    const running = this.outstandingRequests - this.abandonedRequests + this.hooksRunning;
     if (this.closing && this.slotsInUse === 0 && (running === 0 || this.cut)) this.finishClose();
   }
 
@@ -312,16 +376,19 @@ class Server implements WsgiServer, ConnectionOwner {
     const listenerClosed = this.sock.close();
     for (const socket of this.waiting.keys()) socket.destroy();
     this.waiting.clear();
-    for (const secure of this.handshakes.keys()) secure.destroy();
     let timer: NodeJS.Timeout | undefined;
     if (deadline !== undefined) {
       timer = setTimeout(() => {
         this.cut = true;
-        for (const conn of this.connections) conn.destroy();
+        this.endGrace();
+        for (const conn of this.connections) conn.destroy("deadline");
         this.maybeFinishClose();
       }, deadline);
     }
-    for (const conn of this.connections) conn.shutdown();
+    const startedAt = Date.now();
+    for (const conn of this.connections) conn.shutdown(deadline);
+    this.startGrace(deadline === undefined ? undefined : startedAt + deadline);
+    this.maybeFinishClose();
     this.maybeFinishClose();
     this.closePromise = Promise.all([listenerClosed, this.closed]).then(() => {
       if (timer !== undefined) clearTimeout(timer);
@@ -329,9 +396,43 @@ class Server implements WsgiServer, ConnectionOwner {
     return this.closePromise;
   }
 
+  /**
+   * docs/api.md's zero-loss rule: a connection that has not carried a request yet
+   * (and a TLS handshake) gets FIRST_REQUEST_GRACE_MS for its first request, which
+   * is then served with Connection: close; a client that raced our close with a
+   * new connection is answered, not reset.
+   */
+  private startGrace(deadlineAt: number | undefined): void {
+    let fresh = this.handshakes.size > 0;
+    for (const conn of this.connections) if (conn.fresh) fresh = true;
+    if (!fresh) {
+      this.graceOver = true;
+      return;
+    }
+    const ms =
+      deadlineAt === undefined ? FIRST_REQUEST_GRACE_MS : Math.min(FIRST_REQUEST_GRACE_MS, deadlineAt - Date.now());
+    this.graceTimer = setTimeout(
+      () => {
+        this.endGrace();
+      },
+      Math.max(0, ms),
+    );
+  }
+
+  private endGrace(): void {
+    if (this.graceTimer !== null) clearTimeout(this.graceTimer);
+    this.graceTimer = null;
+    if (this.graceOver) return;
+    this.graceOver = true;
+    for (const secure of this.handshakes.keys()) secure.destroy();
+    for (const conn of this.connections) conn.graceOver();
+    this.maybeFinishClose();
+  }
+
   private finishClose(): void {
     if (this.exited) return;
     this.exited = true;
+    if (this.graceTimer !== null) clearTimeout(this.graceTimer);
     clearInterval(this.sweep);
     this.acceptGuard.close();
     this.config.log.info(`(${process.pid}) wsgi exited, is_accepting=False`);

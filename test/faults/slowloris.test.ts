@@ -8,30 +8,14 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { setTimeout as delay } from "node:timers/promises";
 import type { App, Environ } from "../../src/index.js";
 import { startServer } from "../support/wire.js";
 import { Peer, activeResources, assertCleanShutdown, assertServes } from "./support.js";
+import { trickle } from "../support/trickle.js";
 import { Signal, within } from "../support/wait.js";
 
 /** Time between two trickled bytes: the attacker's pace, not a wait for an event. */
 const TRICKLE_MS = 20;
-
-/** Writes `bytes` one at a time, TRICKLE_MS apart, until done or the server ends the connection. */
-async function trickle(peer: Peer, bytes: string): Promise<number> {
-  let sent = 0;
-  for (const byte of bytes) {
-    if (peer.ended.fired) break;
-    try {
-      await peer.write(byte);
-    } catch {
-      break; // the server closed: writing fails with EPIPE/ECONNRESET
-    }
-    sent++;
-    await delay(TRICKLE_MS);
-  }
-  return sent;
-}
 
 interface UploadRecord {
   readError: (Error & { code?: string; status?: number }) | null;
@@ -73,7 +57,7 @@ test("a head trickled one byte at a time gets 408 and is closed after headersTim
     const head = `GET /ping HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(200)}\r\n\r\n`;
     const slow = await Promise.all(Array.from({ length: 10 }, () => Peer.open(s.port)));
     const started = Date.now();
-    const trickles = slow.map((p) => trickle(p, head));
+    const trickles = slow.map((p) => trickle(p, head, TRICKLE_MS, () => p.ended.fired));
     await assertOthersServed(s.port);
     await within(2000, "the slow clients to be closed", Promise.all(slow.map((p) => p.closed.promise)));
     const elapsed = Date.now() - started;
@@ -102,7 +86,7 @@ test("a body trickled one byte at a time makes the app's read reject after reque
   try {
     const started = Date.now();
     await peer.write("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
-    const trickling = trickle(peer, "b".repeat(1000));
+    const trickling = trickle(peer, "b".repeat(1000), TRICKLE_MS, () => peer.ended.fired);
     await assertOthersServed(s.port);
     await within(2000, "the app's read to reject", rec.readFailed.promise);
     const rejectedAfter = Date.now() - started;
@@ -127,7 +111,12 @@ test("a client trickling a head does not delay a pipelined burst on another conn
   const slow = await Peer.open(s.port);
   const fast = await Peer.open(s.port);
   try {
-    const trickling = trickle(slow, `GET /ping HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(100)}\r\n\r\n`);
+    const trickling = trickle(
+      slow,
+      `GET /ping HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(100)}\r\n\r\n`,
+      TRICKLE_MS,
+      () => slow.ended.fired,
+    );
     const started = Date.now();
     await fast.write("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n".repeat(20));
     await within(

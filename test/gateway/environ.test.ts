@@ -1,4 +1,4 @@
-/** The environ, key by key, as API.md lists it (eventlet's get_environ, PEP 3333). */
+/** The environ, key by key, as docs/api.md lists it (eventlet's get_environ, PEP 3333). */
 
 import assert from "node:assert/strict";
 import { test } from "node:test";

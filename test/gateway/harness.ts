@@ -6,10 +6,8 @@
  */
 
 import { buildEnviron, type ConnectionInfo } from "../../src/gateway/environ.js";
-import { Input, type InputSource } from "../../src/gateway/input.js";
+import { Input, expectsContinue, type InputSource } from "../../src/gateway/input.js";
 import { Exchange, type ExchangeHost } from "../../src/gateway/response.js";
-import { checkContinueHeaders } from "../../src/gateway/start-response.js";
-import { continueResponse } from "../../src/http1/response-head.js";
 import type { App, Environ } from "../../src/gateway/types.js";
 import { requestFraming } from "../../src/http1/request-framing.js";
 import { RequestHeadParser } from "../../src/http1/request-head.js";
@@ -91,16 +89,23 @@ export class MemoryHost implements ExchangeHost, InputSource {
     return this.exchange === null || this.exchange.headersSent;
   }
 
-  sendContinue(headerBlock: string): void {
-    this.writeText(continueResponse(headerBlock));
+  writeInterim(response: string): void {
+    this.writeText(response);
     this.flush();
   }
 
-  renderContinueHeaders(headers: [string, string][]): string {
-    return checkContinueHeaders(headers, this.config.capitalizeResponseHeaders);
+  /** A further body after a second 100 Continue: the test pushes it into the Input itself. */
+  expectAnotherBody(): void {}
+
+  get capitalizeResponseHeaders(): boolean {
+    return this.config.capitalizeResponseHeaders;
   }
 
   consumed(): void {}
+
+  upgrade(): Promise<never> {
+    return Promise.reject(new Error("the in-memory connection has no socket to hand over"));
+  }
 
   takeSocket(): unknown {
     this.socketTaken = true;
@@ -136,7 +141,7 @@ export function prepare(head: string, opts: ServerOptions = {}, info: Partial<Co
   const parsed = parser.head;
   const framing = requestFraming(parsed, host.config.rejectBadRequests);
   const empty = !framing.chunked && framing.contentLength <= 0;
-  const input = new Input(host, framing.expectContinue, empty);
+  const input = new Input(host, expectsContinue(framing.expectContinue, host.config.http11), empty);
   const environ = buildEnviron(parsed, framing, { ...INFO, setIdle: () => {}, ...info }, input, host.config.environ);
   const exchange = new Exchange(host, parsed, framing, environ, input);
   host.exchange = exchange;

@@ -11,6 +11,7 @@ import { normalizeOptions } from "../../src/options.js";
 import { hello, header } from "../support/wire.js";
 import { withOps, type OpsServer } from "./support.js";
 import { Peer } from "../support/peer.js";
+import { trickle } from "../support/trickle.js";
 import { Signal } from "../support/wait.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -33,22 +34,6 @@ async function withPeer(app: App, opts: ServerOptions, fn: (peer: Peer, s: OpsSe
       peer.destroy();
     }
   });
-}
-
-/** Writes `bytes` one byte every `everyMs` until done or `stop()` is true; bounded by the length. */
-async function trickle(peer: Peer, bytes: string, everyMs: number, stop: () => boolean): Promise<number> {
-  let sent = 0;
-  for (const ch of bytes) {
-    if (stop() || peer.socket.destroyed) break;
-    try {
-      await peer.write(ch);
-    } catch {
-      break;
-    }
-    sent++;
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-  return sent;
 }
 
 describe("maxSize", () => {
@@ -219,7 +204,12 @@ describe("headersTimeout", () => {
     await withPeer(hello, { headersTimeout: 0.3 }, async (peer) => {
       const t0 = Date.now();
       // 60 bytes at one per 40 ms would take 2.4 s: far longer than the limit.
-      const sending = trickle(peer, `GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(35)}`, 40, () => peer.closed);
+      const sending = trickle(
+        peer,
+        `GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(35)}`,
+        40,
+        () => peer.closed || peer.socket.destroyed,
+      );
       const [res] = await peer.responses(1, 3000);
       assert.equal(res?.status, 408);
       await peer.waitClosed(3000);
@@ -280,7 +270,7 @@ describe("requestTimeout", () => {
       await peer.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
       const [res] = await peer.responses(1);
       assert.equal(res?.status, 200);
-      const sending = trickle(peer, "x".repeat(100), 40, () => peer.closed);
+      const sending = trickle(peer, "x".repeat(100), 40, () => peer.closed || peer.socket.destroyed);
       await peer.waitClosed(3000);
       assert.ok((await sending) < 100);
     });

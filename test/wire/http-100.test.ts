@@ -266,6 +266,36 @@ test("a second 100 Continue with other headers, chunked body (test_024b, one chu
   });
 });
 
+test("a second 100 Continue after a complete chunked body: the client's second chunked body is read (Swift's multi-phase PUT)", async () => {
+  const app: App = async (env, sr) => {
+    const input = env["wsgi.input"];
+    const first = await input.read();
+    input.setHundredContinueResponseHeaders([["X-Phase", "2"]]);
+    await input.sendHundredContinueResponse();
+    const second = await input.read();
+    const text = `${first.toString()}|${second.toString()}`;
+    sr("200 OK", [["Content-Length", String(text.length)]]);
+    return [text];
+  };
+  await withClient(app, {}, async (c) => {
+    await c.write("PUT /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
+    const [first] = await c.next();
+    assert.equal(first!.status, 100);
+    await c.write("5\r\nfirst\r\n6\r\n phase\r\n0\r\n\r\n");
+    const [second] = await c.next();
+    assert.equal(second!.rawHead, "HTTP/1.1 100 Continue\r\nX-Phase: 2");
+    await c.write("6\r\nsecond\r\n0\r\n\r\n");
+    const [ok] = await c.next();
+    assert.equal(ok!.status, 200);
+    assert.equal(ok!.body.toString(), "first phase|second");
+    // The connection goes on: the second body's end was the request's end.
+    await c.write("GET /b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    const [next] = await c.next();
+    assert.equal(next!.status, 200);
+    assert.equal(next!.body.toString(), "|");
+  });
+});
+
 test("an Input kept past its response sends no 100 Continue and gives no socket during the next request", async () => {
   let kept: Environ["wsgi.input"] | null = null;
   const app: App = async (env, sr) => {
