@@ -37,7 +37,7 @@ async function run(c: Case, split: boolean): Promise<void> {
     : {};
   const peer = await WsPeer.open(srv.port, "/", headers);
   try {
-    if (c.deflate) assert.match(peer.responseHead, /Sec-WebSocket-Extensions: permessage-deflate/);
+    if (c.deflate) assert.match(peer.responseHead, /Sec-WebSocket-Extensions: permessage-deflate/i);
     let bytes = Buffer.concat(c.frames.map((f) => clientFrame(f)));
     const expectFailure = c.close !== undefined && !c.clientCloses;
     if (!expectFailure && !c.clientCloses)

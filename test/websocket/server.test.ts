@@ -69,6 +69,8 @@ describe("websocket and the server", () => {
       await ws.send({ opcode: 8, payload: closeBody(1000) });
       await ws.waitClosed();
       await other.waitForText("plain");
+      // One access-log line for the WebSocket, with its 101.
+      await s.log.waitFor("info", /"GET \/ws HTTP\/1\.1" 101 /);
     } finally {
       ws.destroy();
       other.destroy();
