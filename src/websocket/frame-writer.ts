@@ -22,8 +22,8 @@ const RESOLVED = Promise.resolve();
 
 export class FrameWriter {
   private readonly socket: Socket;
-  /** Called when the output passes OUTPUT_HIGH_WATER_BYTES. */
-  private readonly onPressure: () => void;
+  /** Told when the output passes OUTPUT_HIGH_WATER_BYTES. */
+  private readonly owner: { onOutputPressure(): void };
   /** The close frame went to the socket: nothing may follow it. */
   closeWritten = false;
   /** More than OUTPUT_HIGH_WATER_BYTES wait in the socket; cleared at the next "drain". */
@@ -32,9 +32,9 @@ export class FrameWriter {
   private pending = 0;
   private drainWaiters: { resolve: () => void; reject: (err: Error) => void }[] | null = null;
 
-  constructor(socket: Socket, onPressure: () => void) {
+  constructor(socket: Socket, owner: { onOutputPressure(): void }) {
     this.socket = socket;
-    this.onPressure = onPressure;
+    this.owner = owner;
   }
 
   /** Sends are queued (a compression is in flight): a new one must queue too, to keep the order. */
@@ -118,7 +118,7 @@ export class FrameWriter {
   private afterWrite(ok: boolean): Promise<void> {
     if (!this.backedUp && this.socket.writableLength > OUTPUT_HIGH_WATER_BYTES) {
       this.backedUp = true;
-      this.onPressure();
+      this.owner.onOutputPressure();
     }
     if (ok) return RESOLVED;
     return new Promise((resolve, reject) => (this.drainWaiters ??= []).push({ resolve, reject }));

@@ -98,9 +98,7 @@ export class WebSocket implements AsyncIterable<Message> {
     head: Buffer,
   ) {
     this.socket = socket;
-    this.writer = new FrameWriter(socket, () => {
-      this.updateFlow();
-    });
+    this.writer = new FrameWriter(socket, this);
     this.environ = environ;
     this.path = environ.PATH_INFO;
     this.protocol = protocol;
@@ -180,14 +178,7 @@ export class WebSocket implements AsyncIterable<Message> {
 
   /** The messages until close. A plain iterator, not an async generator: one promise per message. */
   [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
-    const next = (): Promise<IteratorResult<Message>> =>
-      this.wait().then((value) => (value === null ? DONE : { value, done: false }));
-    const iterator: AsyncIterableIterator<Message> = {
-      next,
-      return: () => Promise.resolve(DONE),
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return new MessageIterator(this);
   }
 
   /**
@@ -374,6 +365,11 @@ export class WebSocket implements AsyncIterable<Message> {
     this.messages.end();
   }
 
+  /** @internal the writer's output passed its high-water mark: reading pauses. */
+  onOutputPressure(): void {
+    this.updateFlow();
+  }
+
   /** Pauses or resumes the socket as the queue, the output and the inflater allow. */
   private updateFlow(): void {
     if (this.isClosed) return;
@@ -454,6 +450,27 @@ export class WebSocket implements AsyncIterable<Message> {
       this.processFrames();
     }
   }
+}
+
+/** `for await (const m of ws)`: a class, so an iteration costs no closures. */
+class MessageIterator implements AsyncIterableIterator<Message> {
+  private readonly ws: WebSocket;
+  constructor(ws: WebSocket) {
+    this.ws = ws;
+  }
+  next(): Promise<IteratorResult<Message>> {
+    return this.ws.wait().then(toResult);
+  }
+  return(): Promise<IteratorResult<Message>> {
+    return Promise.resolve(DONE);
+  }
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+    return this;
+  }
+}
+
+function toResult(value: Message | null): IteratorResult<Message> {
+  return value === null ? DONE : { value, done: false };
 }
 
 /** Bytes as a Buffer over the same memory; anything else is a TypeError (eventlet sent its str()). */
