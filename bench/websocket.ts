@@ -64,8 +64,17 @@ function open(port: number): Promise<net.Socket> {
   });
 }
 
-/** Echo throughput: messages per second over `conns` connections, one in flight each. */
-async function echoRun(port: number, conns: number, size: number, seconds: number): Promise<number> {
+/**
+ * Echo throughput: messages per second over `conns` connections, one in flight each, and the
+ * server's CPU time per message (from /proc: steadier than throughput on a shared machine).
+ */
+async function echoRun(
+  child: IpcChild,
+  conns: number,
+  size: number,
+  seconds: number,
+): Promise<{ rate: number; cpuUs: number }> {
+  const port = child.port;
   const { out, echoBytes } = frames(size);
   const sockets = await Promise.all(Array.from({ length: conns }, () => open(port)));
   let count = 0;
@@ -84,12 +93,14 @@ async function echoRun(port: number, conns: number, size: number, seconds: numbe
   }
   const start = process.hrtime.bigint();
   const startCount = count;
+  const cpuStart = child.cpuUs() ?? NaN;
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
   const done = count - startCount;
+  const cpu = (child.cpuUs() ?? NaN) - cpuStart;
   running = false;
   for (const s of sockets) s.destroy();
-  return done / elapsed;
+  return { rate: done / elapsed, cpuUs: cpu / done };
 }
 
 /** Server RSS growth per idle WebSocket, over `n` connections (GC'd before each reading). */
@@ -129,14 +140,24 @@ async function main(): Promise<void> {
   for (const [, name, size, conns] of scenarios) {
     const children = { eventwsgi: await start("eventwsgi"), ws: await start("ws") };
     const results: Record<string, number[]> = { eventwsgi: [], ws: [] };
-    for (const k of kinds) await echoRun(children[k].port, conns, size, 1); // warm-up
+    const cpu: Record<string, number[]> = { eventwsgi: [], ws: [] };
+    for (const k of kinds) await echoRun(children[k], conns, size, 1); // warm-up
     for (let r = 0; r < runs; r++) {
       const order = r % 2 === 0 ? kinds : ([...kinds].reverse() as unknown as typeof kinds);
-      for (const k of order) results[k]?.push(await echoRun(children[k].port, conns, size, durationS));
+      for (const k of order) {
+        const r = await echoRun(children[k], conns, size, durationS);
+        results[k]?.push(r.rate);
+        cpu[k]?.push(r.cpuUs);
+      }
     }
     const e = median(results.eventwsgi ?? []);
     const w = median(results.ws ?? []);
+    const ec = median(cpu.eventwsgi ?? []);
+    const wc = median(cpu.ws ?? []);
     rows.push(`| ${name} | ${e.toFixed(0)} msg/s | ${w.toFixed(0)} msg/s | ${(e / w).toFixed(2)}× |`);
+    rows.push(
+      `| ${name}: server CPU per message | ${ec.toFixed(1)} µs | ${wc.toFixed(1)} µs | ${(wc / ec).toFixed(2)}× |`,
+    );
     console.log(rows.at(-1));
     await Promise.all([children.eventwsgi.stop(), children.ws.stop()]);
   }
@@ -148,12 +169,13 @@ async function main(): Promise<void> {
   }
   const e = idle.eventwsgi ?? NaN;
   const w = idle.ws ?? NaN;
-  rows.push(
-    `| RSS per idle WebSocket (${idleCount}) | ${(e / 1024).toFixed(1)} KiB | ${(w / 1024).toFixed(1)} KiB | ${(e / w).toFixed(2)}× |`,
-  );
+  if (!Number.isNaN(e))
+    rows.push(
+      `| RSS per idle WebSocket (${idleCount}) | ${(e / 1024).toFixed(1)} KiB | ${(w / 1024).toFixed(1)} KiB | ${(e / w).toFixed(2)}× |`,
+    );
   console.log(rows.at(-1));
   console.log(
-    `\n| scenario | eventwsgi | ws on node:http | ratio |\n| --- | --- | --- | --- |\n${rows.join("\n")}\n\n` +
+    `\n| scenario | eventwsgi | ws on node:http | ratio (CPU: ws/eventwsgi) |\n| --- | --- | --- | --- |\n${rows.join("\n")}\n\n` +
       `(${runs} run(s) of ${durationS} s, medians; pinned: ${pin === null ? "no" : "yes"}; node ${process.version})`,
   );
 }
