@@ -12,6 +12,7 @@
  *            --only small,medium,large,idle
  */
 
+import { spawnSync } from "node:child_process";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
 import { hookExit, IpcChild, pinning } from "./lib/children.js";
@@ -24,7 +25,13 @@ const flag = (name: string, dflt: number): number => {
 const quick = args.includes("--quick");
 const durationS = flag("duration", quick ? 2 : 5);
 const runs = flag("runs", quick ? 1 : 3);
-const idleCount = flag("idle", quick ? 2000 : 10000);
+/** This process holds the idle clients' sockets: at most its file-descriptor limit, less a margin. */
+const fdLimit = Number(spawnSync("sh", ["-c", "ulimit -n"], { encoding: "utf8" }).stdout.trim()) || 1024;
+const idleWanted = flag("idle", quick ? 2000 : 10000);
+const idleCount = Math.min(idleWanted, fdLimit - 200);
+if (idleCount < idleWanted) {
+  console.log(`ulimit -n is ${fdLimit}: ${idleCount} idle connections, not ${idleWanted} (raise it: ulimit -n 65535)`);
+}
 const script = new URL("./websocket-server.js", import.meta.url).pathname;
 
 hookExit();
