@@ -10,7 +10,7 @@ import { WebSocket as WsClient } from "ws";
 import { listen, server, WebSocketWSGI, wrapSsl, type App } from "../../src/index.js";
 import { CERT, fixture } from "../ops/support.js";
 import { captureLog, startServer } from "../support/wire.js";
-import { Signal, within } from "../support/wait.js";
+import { Signal, until, within } from "../support/wait.js";
 import { closeBody, WsPeer } from "./raw-client.js";
 
 const echo = (): App =>
@@ -74,6 +74,36 @@ describe("websocket and the server", () => {
     } finally {
       ws.destroy();
       other.destroy();
+      await s.close(500);
+    }
+  });
+
+  test("two hundred sessions, closed by either side or cut, leave no connection behind", async () => {
+    const s = await startServer(echo());
+    try {
+      for (let batch = 0; batch < 4; batch++) {
+        await Promise.all(
+          Array.from({ length: 50 }, async (_, i) => {
+            const c = new WsClient(`ws://127.0.0.1:${s.port}/`, { perMessageDeflate: i % 2 === 0 });
+            try {
+              await within(5000, "open", once(c, "open"));
+              const back = once(c, "message");
+              c.send(`m${i}`);
+              await within(5000, "echo", back);
+              if (i % 3 === 0) c.terminate();
+              else {
+                const closed = once(c, "close");
+                c.close(1000);
+                await within(5000, "close", closed);
+              }
+            } finally {
+              c.terminate();
+            }
+          }),
+        );
+      }
+      await until(5000, "every connection to close", () => s.server.connectionCount === 0);
+    } finally {
       await s.close(500);
     }
   });
