@@ -27,6 +27,20 @@ export type { ServerOptions } from "./options.js";
 export type { Logger, LogTarget } from "./server/logger.js";
 export type { AccessLogFields } from "./server/access-log.js";
 
+// Fetch-style apps (issue 14): WHATWG fetch handlers on eventwsgi, WSGI apps as fetch handlers, a PEP 3333 validator.
+export {
+  fetchApp,
+  type ExecutionContext,
+  type FetchAppOptions,
+  type FetchEnv,
+  type FetchHandler,
+  type FetchModule,
+} from "./fetch/fetch-app.js";
+export { wsgiFetch, type WsgiFetchOptions } from "./fetch/wsgi-fetch.js";
+export { serve, type ListenInfo, type ServeOptions } from "./fetch/serve.js";
+export { validator, type ValidatorOptions } from "./validate/validator.js";
+export { WsgiValidationError } from "./validate/error.js";
+
 // WebSocket (eventlet.websocket)
 export { WebSocketWSGI, type WebSocketHandler } from "./websocket/wsgi.js";
 export type { WebSocket, Message as WebSocketMessage, SendData as WebSocketData } from "./websocket/websocket.js";

@@ -16,8 +16,11 @@
  *    `feedBody` to the decoder and into the Input; the socket is paused above
  *    INPUT_HIGH_WATER_MARK until the app reads (`consumed`).
  * 4. The Exchange writes its head and body through `writeText`/`writeBytes`
- *    into the output (output.ts), which `flush` hands to the socket, once per
- *    batch of pipelined requests on the synchronous path.
+ *    into the output (output.ts), which `flush` hands to the socket once per
+ *    batch of pipelined requests: on the synchronous path when `pump` stops,
+ *    and when an app returned a promise `pump` defers the flush to the end of
+ *    the event-loop turn (`deferFlush`) while earlier responses wait unsent,
+ *    so a batch answered within microtask turns is still one write.
  * 5. `exchangeDone` reads the exchange's outcome (`keepAlive`, `aborted`,
  *    `handedOver`, `upgraded`), asks http1/keep-alive.ts again with what the
  *    connection has learnt since the head went out, queues the request on
@@ -251,6 +254,26 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
     } finally {
       this.pumping = false;
     }
+    // Stopped at an app that returned a promise, with responses to earlier pipelined requests
+    // not yet sent: this one likely follows within a few microtask turns and goes out with
+    // them, in one write as on the synchronous path. An app that really waits holds them
+    // back one turn of the event loop at most (deferFlush).
+    if (this.exchange !== null && this.outputBytes > 0 && !this.closing) this.deferFlush();
+    else this.flush();
+  }
+
+  /** A flush is due at the next check phase of the event loop (setImmediate). */
+  private flushDeferred = false;
+
+  private deferFlush(): void {
+    if (this.flushDeferred) return;
+    this.flushDeferred = true;
+    setImmediate(flushLater, this);
+  }
+
+  /** @internal */
+  deferredFlush(): void {
+    this.flushDeferred = false;
     this.flush();
   }
 
@@ -800,6 +823,9 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
 const CONNECTION = Symbol("eventwsgi.connection");
 type OwnedSocket = Socket & { [CONNECTION]: Connection };
 
+function flushLater(conn: Connection): void {
+  conn.deferredFlush();
+}
 function onSocketData(this: OwnedSocket, chunk: Buffer): void {
   this[CONNECTION].onData(chunk);
 }
