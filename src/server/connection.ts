@@ -150,6 +150,7 @@ export class Connection implements ExchangeHost, InputSource, ConnectionFacts {
       remoteAddr: info.remoteAddr,
       remotePort: info.remotePort,
       https: info.https,
+      trustedForwarding: info.trustedForwarding ?? null,
       errors: info.errors,
       setIdle: () => {
         this.setIdle();
