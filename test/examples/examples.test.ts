@@ -13,6 +13,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { TLSSocket } from "node:tls";
 import { fileURLToPath } from "node:url";
+import { once } from "node:events";
+import WebSocket from "ws";
 import { startExample, stopExample, type RunningExample } from "./run-example.js";
 import { within } from "../support/wait.js";
 
@@ -61,6 +63,34 @@ function httpsGet(origin: string, path: string): Promise<{ status: number; body:
     req.on("error", reject);
     req.end();
   });
+}
+
+/** Opens a WebSocket (accepting a self-signed certificate), for the WebSocket examples. */
+async function openSocket(url: string): Promise<{ ws: WebSocket; next: () => Promise<string> }> {
+  const ws = new WebSocket(url, { rejectUnauthorized: false });
+  const received: string[] = [];
+  const waiting: ((m: string) => void)[] = [];
+  ws.on("message", (data: Buffer, isBinary: boolean) => {
+    const text = isBinary ? `binary ${data.toString("hex")}` : data.toString("utf8");
+    const waiter = waiting.shift();
+    if (waiter === undefined) received.push(text);
+    else waiter(text);
+  });
+  await within(5000, `the WebSocket ${url} to open`, once(ws, "open"));
+  const next = (): Promise<string> => {
+    const ready = received.shift();
+    if (ready !== undefined) return Promise.resolve(ready);
+    return within(5000, "a WebSocket message", new Promise<string>((resolve) => waiting.push(resolve)));
+  };
+  return { ws, next };
+}
+
+/** The closing handshake, initiated by the client; resolves with the code the server answered. */
+async function closeSocket(ws: WebSocket, code = 1000): Promise<number> {
+  const closed = once(ws, "close") as Promise<[number, Buffer]>;
+  ws.close(code);
+  const [answered] = await within(5000, "the WebSocket to close", closed);
+  return answered;
 }
 
 async function json(response: Response): Promise<unknown> {
@@ -230,6 +260,59 @@ const EXAMPLES: Example[] = [
       assert.equal(answer.multiprocess, true);
       // The config's access-log format, whole lines through the primary, on stdout ("-").
       await stdout.waitFor(/^127\.0\.0\.1 "GET \/hi HTTP\/1\.1" 200 \d+ \d+\.\d{3}$/m);
+    },
+  },
+  {
+    title: "websocket-echo: text and binary messages sent back",
+    example: "websocket-echo",
+    async check({ port }) {
+      const { ws, next } = await openSocket(`ws://127.0.0.1:${port}/`);
+      ws.send("hello");
+      assert.equal(await next(), "hello");
+      ws.send(Buffer.from([0, 1, 2, 255]));
+      assert.equal(await next(), "binary 000102ff");
+      assert.equal(await closeSocket(ws), 1000);
+    },
+  },
+  {
+    title: "websocket-chat: the page, and a message to the room reaches everyone",
+    example: "websocket-chat",
+    async check({ origin, port }) {
+      const page = await fetch(`${origin}/`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<html/i);
+      const ada = await openSocket(`ws://127.0.0.1:${port}/ws`);
+      const bob = await openSocket(`ws://127.0.0.1:${port}/ws`);
+      ada.ws.send("hi all");
+      const [toAda, toBob] = await Promise.all([ada.next(), bob.next()]);
+      assert.match(toAda, /^guest\d+: hi all$/);
+      assert.equal(toBob, toAda);
+      bob.ws.send("/quit");
+      assert.equal((await once(bob.ws, "close"))[0], 4000);
+      assert.equal(await closeSocket(ada.ws), 1000);
+    },
+  },
+  {
+    title: "websocket-tls: the echo over wss://",
+    example: "websocket-tls",
+    async check({ origin, port }) {
+      assert.match(origin, /^https:/);
+      const { ws, next } = await openSocket(`wss://127.0.0.1:${port}/`);
+      ws.send("secret");
+      assert.equal(await next(), "secret");
+      assert.equal(await closeSocket(ws), 1000);
+    },
+  },
+  {
+    title: "websocket-hono: Hono's upgradeWebSocket through fetchApp",
+    example: "websocket-hono",
+    async check({ origin, port, stdout }) {
+      assert.equal(await (await fetch(`${origin}/`)).text(), "WebSocket at /ws\n");
+      const { ws, next } = await openSocket(`ws://127.0.0.1:${port}/ws`);
+      ws.send("x");
+      assert.equal(await next(), "echo: x");
+      assert.equal(await closeSocket(ws), 1000);
+      await stdout.waitFor(/connection closed/);
     },
   },
   {
