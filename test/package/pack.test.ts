@@ -162,6 +162,13 @@ const hono = new Hono<{ Bindings: FetchEnv }>();
 hono.get("/", (c) => c.text(getConnInfo(c).remote.address ?? "unknown"));
 const served: App = fetchApp(hono);
 void served;
+
+// WebSocket, as eventlet.websocket's first example.
+import { WebSocketWSGI, type WebSocket as WsgiWebSocket } from "eventwsgi";
+const wsEcho: App = WebSocketWSGI(async (ws: WsgiWebSocket) => {
+  for await (const message of ws) await ws.send(message);
+});
+void wsEcho;
 `;
 
 /** With `checkLibs`, the package's own .d.ts files are checked too (slower: all of @types/node with them). */
