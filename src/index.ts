@@ -24,5 +24,5 @@ export {
 export type { App, Body, Chunk, Environ, ErrorStream, PostHook, StartResponse, Write } from "./gateway/types.js";
 export type { Input } from "./gateway/input.js";
 export type { ServerOptions } from "./options.js";
-export type { Logger, LogTarget } from "./server/logger.js";
-export type { AccessLogFields } from "./server/access-log.js";
+export type { Logger, LogTarget } from "./logger.js";
+export type { AccessLogFields } from "./access-log.js";

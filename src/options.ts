@@ -13,9 +13,10 @@ import {
   MAX_TOTAL_HEADER_SIZE,
   MINIMUM_CHUNK_SIZE,
 } from "./limits.js";
+import type { GatewayConfig } from "./gateway/config.js";
 import type { HeadLimits } from "./http1/request-head.js";
-import { compileLogFormat, type AccessLogFields } from "./server/access-log.js";
-import { toLogger, type Logger, type LogTarget } from "./server/logger.js";
+import { compileLogFormat, type AccessLogFields } from "./access-log.js";
+import { toLogger, type Logger, type LogTarget } from "./logger.js";
 
 export interface ServerOptions {
   /** A logger with info/debug/error, or a writable stream. Default: process.stderr. */
@@ -52,8 +53,8 @@ export interface ServerOptions {
   requestTimeout?: number;
 }
 
-/** ServerOptions normalised: units in the names, defaults applied. */
-export interface ServerConfig {
+/** ServerOptions normalised: units in the names, defaults applied. The gateway sees only its part (gateway/config.ts). */
+export interface ServerConfig extends GatewayConfig {
   readonly log: Logger;
   readonly environ: Readonly<Record<string, unknown>> | null;
   readonly maxConnections: number;

@@ -13,7 +13,8 @@ import type { Chunk } from "./types.js";
 /** What iteration needs from the exchange. */
 export interface BodyTarget {
   readonly host: ExchangeHost;
-  readonly headersSent: boolean;
+  /** The head has been written. */
+  readonly responseStarted: boolean;
   readonly requestLine: string;
   /** The socket asked to wait for drain after the last batch; iteration clears it once it waited. */
   mustWait: boolean;
@@ -83,7 +84,7 @@ export async function iterateAsync(t: BodyTarget, it: AsyncIterator<Chunk>): Pro
         await it.return?.();
         return;
       }
-      if (t.headersSent) t.host.flush();
+      if (t.responseStarted) t.host.flush();
       // Promise.resolve: a hand-written iterator's next() may return a plain result, as `await` allows.
       const next = Promise.resolve(it.next());
       const r = await new Promise<IteratorResult<Chunk> | typeof GONE>((resolve, reject) => {

@@ -43,7 +43,7 @@ import { responseKeepsConnection, type ResponseFacts } from "../http1/keep-alive
 import type { RequestFraming } from "../http1/request-framing.js";
 import type { RequestHead } from "../http1/request-head.js";
 import { MAX_SOCKET_WRITE_BYTES, SOCKET_BATCH_BYTES } from "../limits.js";
-import type { ServerConfig } from "../options.js";
+import type { GatewayConfig } from "./config.js";
 import { ClientGoneListeners } from "./disconnect.js";
 import type { ExchangeControl, Takeover } from "./exchange-link.js";
 import type { Input } from "./input.js";
@@ -76,7 +76,7 @@ export interface Transport {
 }
 
 export interface ExchangeHost extends Transport {
-  readonly config: ServerConfig;
+  readonly config: GatewayConfig;
   /** The connection may serve another request after this one: http1/keep-alive.ts's connectionMayContinue(). */
   readonly mayKeepAlive: boolean;
   /** ms, now, from the shared coarse clock (server/clock.ts) the Date header is made from (Date.now() when absent). */
@@ -99,6 +99,39 @@ function quietReject(err: unknown): Promise<never> {
 
 function noop(): void {}
 
+/**
+ * Where an exchange is, in order (one field, rather than a flag for each):
+ * the head not yet written; the body going out; then one of the ends.
+ */
+export const enum Phase {
+  /** The app runs; nothing of the response is written (startResponse may have been called). */
+  Head,
+  /** The head is written; the body goes out. */
+  Body,
+  /** The whole response is in the connection's output. */
+  Complete,
+  /** Cut short after an error, or the client left: the connection is cut, nothing more is sent. */
+  Aborted,
+  /** The application took the socket (eventlet.already_handled, getSocket()). */
+  HandedOver,
+  /** takeOver(): a 101 went out and the socket is another protocol's. */
+  Upgraded,
+}
+
+/** How an exchange ended, as the connection reads it (conclude()). */
+export const enum Outcome {
+  /** The response is complete and the connection may serve another request. */
+  KeepAlive,
+  /** The response is complete (or the client left) and said Connection: close: end the connection. */
+  Close,
+  /** The response is incomplete: cut the connection, send nothing more. */
+  Aborted,
+  /** The socket is another protocol's, and that protocol is over: destroy it. */
+  Upgraded,
+  /** The application took the socket: the server lets it go. */
+  HandedOver,
+}
+
 export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   readonly environ: Environ;
   readonly input: Input;
@@ -116,8 +149,8 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   appWantsClose = false;
 
   // The response as it goes out.
-  /** The head has been written. */
-  headersSent = false;
+  /** Where the exchange is (Phase); every transition is in a method named for it. */
+  private phase = Phase.Head;
   /** The body encoder's state (http1/body-encoder.ts). */
   bodyFraming = Framing.None;
   /** With Framing.Length: body bytes still owed. */
@@ -126,32 +159,18 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   private readonly gathered = new ChunkGatherer();
   /** The socket asked to wait for drain after the last flush. */
   mustWait = false;
-  /**
-   * The response is over (finished, failed, or the socket handed over): a
-   * write() now — from an app that kept it — must not put bytes on a
-   * connection that may already carry the next response.
-   */
-  private over = false;
-
-  // The outcome, read by the connection once run() is over.
-  /** The connection may serve another request. */
-  keepAlive = false;
-  /** The response is incomplete: cut the connection, send nothing more. */
-  aborted = false;
-  /** The application took the socket over (eventlet.already_handled). */
-  handedOver = false;
+  /** The head said the connection stays open (http1/keep-alive.ts); a short body can still turn it off. */
+  private keepAlive = false;
   /** The code of an error response the server sent itself (a 500, or the input's 4xx). */
   private serverStatusCode: string | null = null;
   /** Bytes written for this response, head included (eventlet's body_length). */
   bytesSent = 0;
-  /** takeOver() handed the connection to another protocol. */
-  upgraded = false;
   /** Where this response starts in the connection's output (request-end.ts). */
-  outputStart = 0;
-  /** Seconds from the request's start to the end of its exchange, for the access log. */
+  readonly outputStart: number;
+  /** ms (performance.now()) when the app was called; 0 without an access log. */
+  private startedAt = 0;
+  /** Seconds from the app's call to the end of its exchange, for the access log. */
   wallSeconds = 0;
-  /** The response is complete (or handed over): a client leaving now is not reported (onClientGone). */
-  private responseDone = false;
   /** The client left before the response was complete. */
   private clientLeft = false;
   private goneListeners: ClientGoneListeners | null = null;
@@ -167,8 +186,16 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
    */
   private readonly writeFn: Write = (data) => this.write(data);
 
-  constructor(host: ExchangeHost, head: RequestHead, framing: RequestFraming, environ: Environ, input: Input) {
+  constructor(
+    host: ExchangeHost,
+    head: RequestHead,
+    framing: RequestFraming,
+    environ: Environ,
+    input: Input,
+    outputStart = 0,
+  ) {
     this.host = host;
+    this.outputStart = outputStart;
     this.head = head;
     this.framing = framing;
     this.environ = environ;
@@ -195,8 +222,45 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
     return this.status === null ? "200" : String(this.status.code);
   }
 
+  /** The head has been written (or the response ended otherwise than by the app's body): no 100 Continue now. */
+  get responseStarted(): boolean {
+    return this.phase !== Phase.Head && this.phase !== Phase.HandedOver;
+  }
+
+  /** How the exchange ended; asked once run() is over. */
+  get outcome(): Outcome {
+    switch (this.phase) {
+      case Phase.Complete:
+        return this.keepAlive ? Outcome.KeepAlive : Outcome.Close;
+      case Phase.Aborted:
+        return Outcome.Aborted;
+      case Phase.Upgraded:
+        return Outcome.Upgraded;
+      case Phase.HandedOver:
+        return Outcome.HandedOver;
+      default:
+        // Run ended without the body's end: the client left mid-body (a large array's slices).
+        return Outcome.Close;
+    }
+  }
+
+  /** The exchange is over: its Input stops acting on the connection, its wall time is taken; its outcome. */
+  conclude(): Outcome {
+    this.input.retire();
+    if (this.startedAt !== 0) this.wallSeconds = (performance.now() - this.startedAt) / 1000;
+    return this.outcome;
+  }
+
+  /** The server failed to run the exchange (a bug, not the app's): it is cut. */
+  abort(): void {
+    if (this.phase !== Phase.Upgraded) this.phase = Phase.Aborted;
+  }
+
   /** Calls the application and sends its response. Undefined when all of it happened synchronously. */
   run(app: App): Promise<void> | undefined {
+    // The access log's wall_seconds wants a fine clock (eventlet's time.time(), to the
+    // microsecond in %(wall_seconds).6f); nothing else reads it.
+    if (this.host.config.logAccess !== null) this.startedAt = performance.now();
     let body: Body | Promise<Body>;
     try {
       body = app(this.environ, this.startResponse);
@@ -235,10 +299,9 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
 
   private sendBody(body: Body): Promise<void> | undefined {
     // After a takeover the other protocol owns the socket; the body should be empty and is not sent.
-    if (this.upgraded) return undefined;
+    if (this.phase === Phase.Upgraded) return undefined;
     if (this.environ["eventlet.already_handled"] === true) {
-      this.handedOver = true;
-      this.over = true;
+      this.phase = Phase.HandedOver;
       return undefined;
     }
     if (typeof body === "string" || body instanceof Uint8Array) return this.sendArray([body]);
@@ -257,7 +320,7 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   /** An array: its length is known, so it gets a Content-Length (unless write() already sent the head). */
   private sendArray(chunks: Chunk[]): Promise<void> | undefined {
     let known = -1;
-    if (!this.headersSent && this.status !== null && this.appContentLength < 0) {
+    if (this.phase === Phase.Head && this.status !== null && this.appContentLength < 0) {
       for (const chunk of chunks) this.gathered.add(chunk, false);
       known = this.gathered.bytes;
     } else {
@@ -299,7 +362,7 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   private start(status: string, headers: [string, string][], excInfo?: unknown): Write {
     if (excInfo !== undefined && excInfo !== null) {
       // PEP 3333: once the head is out, the error can only propagate.
-      if (this.headersSent) throw excInfo;
+      if (this.phase !== Phase.Head) throw excInfo;
     } else if (this.status !== null) {
       throw new Error("startResponse called a second time without excInfo (PEP 3333)");
     }
@@ -319,7 +382,7 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   private write(data: Chunk): Promise<void> {
     try {
       if (this.status === null) throw new Error("write() before start_response()");
-      if (this.over) {
+      if (this.phase > Phase.Body) {
         const err = new Error("write() after the response was complete");
         this.host.config.log.error(describeError(err));
         throw err;
@@ -352,7 +415,7 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
 
   /** Writes the gathered parts, framed, sending the head first if it has not gone yet. */
   private writeParts(knownLength: number): void {
-    if (!this.headersSent) this.sendHead(knownLength);
+    if (this.phase === Phase.Head) this.sendHead(knownLength);
     const n = this.gathered.bytes;
     if (n === 0) return;
     const parts = this.gathered.take();
@@ -371,7 +434,6 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   /** The body is over: the last gathered bytes, the head if still unsent, the final chunk. */
   finish(knownLength: number): void {
     this.writeParts(knownLength);
-    this.over = true;
     this.completeResponse();
     const end = encodeBodyEnd(this.bodyFraming);
     if (end.length > 0) {
@@ -422,7 +484,7 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
       this.bodyFraming === Framing.Chunked ? "Transfer-Encoding: chunked\r\n" : "",
       connection,
     );
-    this.headersSent = true;
+    this.phase = Phase.Body;
     this.host.writeText(head);
     this.bytesSent += head.length;
   }
@@ -463,25 +525,19 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   // ---- errors and the end ----
 
   private fail(err: unknown): void {
-    this.over = true;
     this.keepAlive = false;
     const log = this.host.config.log;
     if (err instanceof ClientDisconnectedError || this.input.error instanceof ClientDisconnectedError) {
       // The client left mid-body (a FIN half-closes, so the connection is not yet gone): its
       // request can never be read whole, and that is not the app's fault — no 500 for it.
-      this.aborted = true;
+      this.abortResponse();
       log.debug(`client went away during "${this.head.requestLine}": ${describeError(err)}`);
       return;
     }
-    if (this.host.gone) {
-      // The client left; the error (not a ClientDisconnectedError: those returned above) is still the app's.
-      this.aborted = true;
-      log.error(describeError(err));
-      return;
-    }
     log.error(describeError(err));
-    if (this.headersSent) {
-      this.aborted = true;
+    // The client left (nothing would arrive), or the head is out (a 500 can no longer be said).
+    if (this.host.gone || this.phase !== Phase.Head) {
+      this.abortResponse();
       return;
     }
     this.gathered.drop();
@@ -489,7 +545,6 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
     if (inputError instanceof HttpProtocolError) {
       // The request was at fault (a malformed chunk, a body too slow): answered as every protocol error is.
       const response = renderErrorResponse(inputError);
-      this.headersSent = true;
       this.completeResponse();
       this.serverStatusCode = String(inputError.status);
       this.host.writeText(response);
@@ -499,12 +554,16 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
     }
   }
 
+  /** The response is cut short (after a takeover, the other protocol's end stands). */
+  private abortResponse(): void {
+    if (this.phase !== Phase.Upgraded) this.phase = Phase.Aborted;
+  }
+
   private sendErrorResponse(code: number, reason: string, text: string): void {
     const body = Buffer.from(text, "utf8");
     const head =
       `${this.host.config.http11 ? "HTTP/1.1" : "HTTP/1.0"} ${code} ${reason}\r\n` +
       `Content-Type: text/plain\r\nContent-Length: ${body.length}\r\n${dateHeaderLine()}Connection: close\r\n\r\n`;
-    this.headersSent = true;
     this.completeResponse();
     this.serverStatusCode = String(code);
     this.host.writeText(head);
@@ -521,17 +580,14 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   /** See upgrade.ts. */
   takeOver(status: string, headers: [string, string][]): Promise<Takeover> {
     try {
-      if (this.headersSent || this.over) throw new Error("takeOver(): the response has already started");
+      if (this.phase !== Phase.Head) throw new Error("takeOver(): the response has already started");
       if (!this.input.complete || this.input.buffered > 0)
         throw new Error("takeOver(): the request has a body still unread");
       if (!this.http11) throw new Error("takeOver(): a protocol switch needs HTTP/1.1 (RFC 9110 §7.8)");
       const checkedStatus = checkResponseStatus(status);
       const head = `${checkedStatus.line11}${checkUpgradeHeaders(headers, this.host.config.capitalizeResponseHeaders)}\r\n`;
       this.status = checkedStatus;
-      this.headersSent = true;
-      this.over = true;
-      this.upgraded = true;
-      this.completeResponse();
+      this.completeResponse(Phase.Upgraded);
       this.host.writeText(head);
       this.bytesSent += head.length;
     } catch (err) {
@@ -551,6 +607,11 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
     return listeners.add(listener);
   }
 
+  /** The whole response is in the output (or the socket is another protocol's): a client leaving is not reported. */
+  private get responseDone(): boolean {
+    return this.phase === Phase.Complete || this.phase === Phase.Upgraded;
+  }
+
   /** The connection: the client closed, reset, or half-closed before the request body was complete. */
   clientGone(): void {
     if (this.responseDone || this.clientLeft) return;
@@ -565,8 +626,8 @@ export class Exchange implements ExchangeControl, EncoderState, ResponseFacts {
   }
 
   /** The whole response is in the connection's output: the client leaving is no longer reported. */
-  private completeResponse(): void {
-    this.responseDone = true;
+  private completeResponse(phase: Phase.Complete | Phase.Upgraded = Phase.Complete): void {
+    this.phase = phase;
     this.goneListeners?.retire();
   }
 
