@@ -65,7 +65,8 @@ export class ConnectionClocks {
     }
     if (this.requestStartedAt === 0) return Expiry.None;
     const elapsed = now - this.requestStartedAt;
-    if (bodyIncomplete) return limits.requestTimeoutMs > 0 && elapsed > limits.requestTimeoutMs ? Expiry.Body : Expiry.None;
+    if (bodyIncomplete)
+      return limits.requestTimeoutMs > 0 && elapsed > limits.requestTimeoutMs ? Expiry.Body : Expiry.None;
     if (!serving && limits.headersTimeoutMs > 0 && elapsed > limits.headersTimeoutMs) return Expiry.Head;
     return Expiry.None;
   }

@@ -12,6 +12,7 @@ import { normalizeOptions, type ServerConfig, type ServerOptions } from "../opti
 import { AcceptGuard } from "./accept-guard.js";
 import { FIRST_REQUEST_GRACE_MS, MAX_SWEEP_MS, MIN_SWEEP_MS } from "../limits.js";
 import { Connection, type ConnectionCloseReason, type ConnectionOwner } from "./connection.js";
+import type { ConnectionLife } from "./connection-life.js";
 import type { Acceptor, Address, ListenSocket } from "./listen.js";
 import { describeError } from "../errors.js";
 import { createServerContext, secureSocket, type SslOptions } from "./tls.js";
@@ -114,7 +115,7 @@ class Server implements WsgiServer, ConnectionOwner {
 
   private readonly sock: ListenSocket & Acceptor;
   /** Connections being served; with `handshakes`, at most maxConnections. */
-  private readonly connections = new Set<Connection>();
+  private readonly connections = new Set<ConnectionLife>();
   /** TLS connections in their handshake. */
   private readonly handshakes = new Map<tls.TLSSocket, Handshake>();
   /** Accepted beyond maxSize: paused, unread, served in order when a slot frees; each with its close listener. */
@@ -275,7 +276,7 @@ class Server implements WsgiServer, ConnectionOwner {
     this.connections.add(new Connection(this, socket, info));
   }
 
-  connectionClosed(conn: Connection, reason: ConnectionCloseReason): void {
+  connectionClosed(conn: ConnectionLife, reason: ConnectionCloseReason): void {
     if (!this.connections.delete(conn)) return;
     const listeners = closedListeners.get(this);
     if (listeners !== undefined && listeners.size > 0) {
