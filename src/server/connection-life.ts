@@ -79,6 +79,11 @@ export abstract class ConnectionLife implements SocketHandler {
     attachSocket(socket, this, config.socketTimeoutMs);
   }
 
+  /** An exchange is running (read through a getter: pump() may have ended one). */
+  protected get serving(): boolean {
+    return this.exchange !== null;
+  }
+
   // ---- socket events (socket-listeners.ts) ----
 
   abstract onData(chunk: Buffer): void;

@@ -35,6 +35,8 @@
 
 import type { Socket } from "node:net";
 import { ClientDisconnectedError, describeError } from "../errors.js";
+import type { RequestFraming } from "../http1/request-framing.js";
+import type { RequestHead } from "../http1/request-head.js";
 import { Event, ReadState } from "../http1/server-connection.js";
 import { buildEnviron } from "../gateway/environ.js";
 import { Input, expectsContinue, type InputSource } from "../gateway/input.js";
@@ -132,8 +134,8 @@ export class Connection extends ConnectionLife implements ExchangeHost, InputSou
   /** A request head was read: its exchange begins. True when it was over synchronously (keep reading). */
   private startExchange(): boolean {
     const http = this.http;
-    const head = http.head!;
-    const framing = http.framing!;
+    const head = http.head as RequestHead;
+    const framing = http.framing as RequestFraming;
     const expects = expectsContinue(framing.expectContinue, this.config.http11);
     if (expects) http.expectContinue();
     const input = new Input(this, expects, http.readState !== ReadState.Body);
@@ -238,7 +240,7 @@ export class Connection extends ConnectionLife implements ExchangeHost, InputSou
     if (this.paused) this.resumeReading();
     this.pump();
     // A client that half-closed is answered what it pipelined before its FIN, then no more can come.
-    if (http.peerEnded && this.exchange === null) this.endConnection();
+    if (http.peerEnded && !this.serving) this.endConnection();
   }
 
   /** The response said Connection: close (or the socket was taken and is done with): the connection ends. */
