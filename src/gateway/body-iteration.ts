@@ -7,7 +7,7 @@
 
 import { ClientDisconnectedError, describeError } from "../errors.js";
 import { RETURN_GRACE_MS } from "../limits.js";
-import type { ExchangeHost } from "./response.js";
+import type { ExchangeHost } from "./host.js";
 import type { Chunk } from "./types.js";
 
 /** What iteration needs from the exchange. */
