@@ -73,7 +73,7 @@ test("connections that never send a byte hold slots only until headersTimeout; a
     await within(
       3000,
       "every idle connection to be closed by headersTimeout",
-      Promise.all(peers.map((p) => p.closed.promise)),
+      Promise.all(peers.map((p) => p.socketClosed.promise)),
     );
     const elapsed = Date.now() - started;
     assert.ok(elapsed < 2500, `idle connections closed after ${elapsed} ms`);

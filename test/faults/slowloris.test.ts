@@ -59,7 +59,7 @@ test("a head trickled one byte at a time gets 408 and is closed after headersTim
     const started = Date.now();
     const trickles = slow.map((p) => trickle(p, head, TRICKLE_MS, () => p.ended.fired));
     await assertOthersServed(s.port);
-    await within(2000, "the slow clients to be closed", Promise.all(slow.map((p) => p.closed.promise)));
+    await within(2000, "the slow clients to be closed", Promise.all(slow.map((p) => p.socketClosed.promise)));
     const elapsed = Date.now() - started;
     const sent = await Promise.all(trickles);
     for (const p of slow) {
@@ -90,7 +90,7 @@ test("a body trickled one byte at a time makes the app's read reject after reque
     await assertOthersServed(s.port);
     await within(2000, "the app's read to reject", rec.readFailed.promise);
     const rejectedAfter = Date.now() - started;
-    await within(2000, "the slow client to be closed", peer.closed.promise);
+    await within(2000, "the slow client to be closed", peer.socketClosed.promise);
     await trickling;
     const err = rec.readError as Error & { code?: string; status?: number };
     assert.equal(err.code, "ERR_REQUEST_TIMEOUT");
@@ -129,7 +129,7 @@ test("a client trickling a head does not delay a pipelined burst on another conn
       })(),
     );
     assert.ok(Date.now() - started < 250);
-    await within(2000, "the slow client to be closed", slow.closed.promise);
+    await within(2000, "the slow client to be closed", slow.socketClosed.promise);
     await trickling;
     assert.match(slow.text, /^HTTP\/1\.[01] 408 /);
     assert.equal(fast.ended.fired, false, "the fast connection is kept alive");
