@@ -57,8 +57,8 @@ export async function assertCleanShutdown(s: TestServer, baseline: ResourceCount
   await until(1000, `active resources back to ${JSON.stringify(baseline)}`, () => {
     const now = activeResources();
     return WATCHED.every((k) => now[k] <= baseline[k]);
-  }).catch((err: Error) => {
-    throw new Error(`${err.message}; now ${JSON.stringify(activeResources())}`);
+  }).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}; now ${JSON.stringify(activeResources())}`);
   });
 }
 

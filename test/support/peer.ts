@@ -54,7 +54,10 @@ export class Peer {
       this.ended.fire();
       this.wake();
     };
-    if (socket.connecting) socket.once("connect", () => this.connected.fire());
+    if (socket.connecting)
+      socket.once("connect", () => {
+        this.connected.fire();
+      });
     else this.connected.fire();
     socket.on("end", onClosed);
     socket.on("close", () => {
@@ -133,7 +136,8 @@ export class Peer {
   write(bytes: string | Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
       this.socket.write(typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes, (err) => {
-        err ? reject(err) : resolve();
+        if (err) reject(err);
+        else resolve();
       });
     });
   }
