@@ -91,7 +91,8 @@ export function normalizeOptions(opts: ServerOptions = {}): ServerConfig {
   const keepaliveOpt = opts.keepalive ?? true;
   const keepalive = keepaliveOpt !== false && keepaliveOpt !== 0;
   const keepaliveSeconds = typeof keepaliveOpt === "number" ? nonNegative("keepalive", keepaliveOpt) : 0;
-  const maxHttpVersion = opts.maxHttpVersion ?? "HTTP/1.1";
+  // Checked whatever the declared type says: a JavaScript caller may pass anything.
+  const maxHttpVersion: string = opts.maxHttpVersion ?? "HTTP/1.1";
   if (maxHttpVersion !== "HTTP/1.0" && maxHttpVersion !== "HTTP/1.1") {
     throw new TypeError(`maxHttpVersion must be "HTTP/1.0" or "HTTP/1.1"`);
   }
