@@ -13,13 +13,15 @@
  *       Head ──request──▶ Body ──body end──▶ Done ──responseEnded(keep)──▶ Head
  *         │                │                  └──responseEnded(close)──▶ Closed
  *         │                └──responseEnded(keep)──▶ Discarding ──body end──▶ Head
- *         └── any protocol error, stopReading(), a closed peer ──────────────▶ Closed
+ *         └──request without a body──▶ Done
+ *       any state ── a protocol error, stopReading() ──▶ Closed
  *       Done ──upgrade()──▶ Upgraded (the bytes belong to another protocol)
  *
  *   `Done` means the request is read and its response is being made: bytes
  *   past it are the next (pipelined) request and wait, unread, until the
  *   response ends. A further 100 Continue may take `Done` back to `Body` for
- *   a second chunked body (`continueSent`, eventlet's multi-phase uploads).
+ *   a second chunked body (`anotherBody`, eventlet's multi-phase uploads).
+ *   In Closed and Upgraded, received bytes are dropped.
  * - the keep-alive state (`keepAliveState`), derived from the read state:
  *   idle (waiting for a head), busy (a request in progress), disabled (no
  *   further request will be read);
@@ -37,6 +39,13 @@
  * `next(onBody)` takes one step and returns what happened (`Event`); body
  * bytes go to `onBody` as views into the received bytes. It never waits for
  * bytes it already has, and after an error it reads nothing more.
+ *
+ * The life of a request here, in the order the connection calls:
+ * `receive` (bytes) → `next` → Request (`head`, `framing`; `expectContinue`
+ * if the gateway owes a 100) → `next` … BodyEnd (body bytes to onBody;
+ * `continueSent` when a 100 goes out) → the app answers → `mayContinue` when
+ * its head goes out → `responseEnded(keep)` → `next` (Discarded, then the
+ * next Request, or NeedData while idle).
  */
 
 import { HttpProtocolError } from "../errors.js";
