@@ -1,273 +1,90 @@
 /**
  * `npm run bench`: eventwsgi against node:http and a raw node:net ceiling,
- * driven by wrk (issue "eventwsgi performance").
+ * driven by wrk (issues "eventwsgi performance" and 12).
  *
- * Each server runs in a child process of its own, pinned to core 0, with
- * wrk pinned to core 1 (when the machine has two cores and taskset). In a
- * scenario every server it lists is started fresh, warmed up, then the
- * servers take turns, run by run (the order rotating), so slow drift on a
- * shared machine falls on all of them alike. A number is the median of the
- * runs; peak RSS is the server process's VmHWM over the scenario.
+ * Every scenario runs with each app style (scenarios.ts): a synchronous app,
+ * an `async` one, and a fetch-style handler once the fetch adapter exists;
+ * node:http serves the same routes with the same style. Two phases:
+ * - fresh: per scenario, every server is started anew (lib/runner.ts);
+ * - mixed: one server process per contender goes through every scenario in
+ *   sequence, each scenario's figure reported relative to its fresh one.
+ * Servers run pinned to core 0, wrk to core 1. A number is the median of
+ * the runs; peak RSS is the server process's VmHWM.
  *
- *   node dist/bench/run.js [--duration 5] [--runs 3] [--warmup 1]
- *                          [--only hello,pipelined,...] [--idle 10000] [--out FILE]
+ *   node dist/bench/run.js [--quick] [--duration 3] [--runs 3] [--warmup 1]
+ *                          [--only hello,post,...] [--styles sync,async,fetch]
+ *                          [--no-fresh | --no-mixed] [--idle 10000] [--out FILE]
+ *                          [--update-readme [README.md]]
  *
- * Writes the table, the targets and the machine to bench/results/latest.md.
+ * Writes the tables, the targets and the machine to bench/results/latest.md;
+ * --update-readme also puts the table between the README's bench markers.
  */
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseBenchOptions, type BenchOptions } from "./lib/bench-options.js";
 import { makeCertificate } from "./lib/cert.js";
-import { IpcChild, hookExit, pinning, sleep } from "./lib/children.js";
+import { hookExit, pinning } from "./lib/children.js";
 import {
   idleNotes,
   loadAverage,
   machineInfo,
-  markdownTable,
-  markdownTargets,
   machineLines,
-  median,
+  markdownTargets,
+  readmeTable,
   targets,
   textTable,
   textTargets,
-  type IdleMeasurement,
-  type Measurement,
+  type MachineInfo,
 } from "./lib/report.js";
-import { ensureWrk, errorCount, runWrk, writeScript, wrkVersion, type WrkResult } from "./lib/wrk.js";
-import { SERVER_SCRIPTS, scenarios, type Scenario, type ServerKind } from "./scenarios.js";
+import { Bench } from "./lib/runner.js";
+import { ensureWrk, wrkVersion } from "./lib/wrk.js";
+import { MIXED_ORDER, contenders, scenarios, type Scenario, type Style } from "./scenarios.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const REPO = resolve(HERE, "../..");
+const README_BEGIN = "<!-- bench:begin (written by npm run bench -- --update-readme) -->";
+const README_END = "<!-- bench:end -->";
 
-interface Options {
-  durationSec: number;
-  runs: number;
-  warmupSec: number;
-  only: string[] | null;
-  idleConnections: number;
-  out: string;
+function command(): string {
+  return `npm run bench --${process.argv
+    .slice(2)
+    .map((a) => ` ${a}`)
+    .join("")}`.replace(/ --$/, "");
 }
 
-const USAGE = `usage: node dist/bench/run.js [--duration SECONDS] [--runs N] [--warmup SECONDS]
-                             [--only SCENARIO,...] [--idle CONNECTIONS] [--out FILE]
-scenarios: ${scenarios(10000)
-  .map((s) => s.name)
-  .join(", ")}`;
-
-function parseOptions(argv: string[]): Options {
-  const opts: Options = {
-    durationSec: 5,
-    runs: 3,
-    warmupSec: 1,
-    only: null,
-    idleConnections: 10000,
-    out: join(REPO, "bench/results/latest.md"),
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i] as string;
-    if (flag === "--help" || flag === "-h") {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    }
-    const value = argv[++i];
-    if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
-    const num = (): number => {
-      const n = Number(value);
-      if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} needs a non-negative number, got ${value}`);
-      return n;
-    };
-    switch (flag) {
-      case "--duration":
-        opts.durationSec = Math.max(1, Math.round(num()));
-        break;
-      case "--runs":
-        opts.runs = Math.max(1, Math.round(num()));
-        break;
-      case "--warmup":
-        opts.warmupSec = Math.round(num());
-        break;
-      case "--idle":
-        opts.idleConnections = Math.round(num());
-        break;
-      case "--only":
-        opts.only = value
-          .split(",")
-          .map((s) => s.trim())
-          .filter((s) => s.length > 0);
-        break;
-      case "--out":
-        opts.out = resolve(value);
-        break;
-      default:
-        throw new Error(`unknown option ${flag}\n${USAGE}`);
-    }
-  }
-  const known = new Set(scenarios(0).map((s) => s.name));
-  for (const name of opts.only ?? []) if (!known.has(name)) throw new Error(`unknown scenario ${name}\n${USAGE}`);
-  return opts;
+/** The block the README shows between its markers. */
+function readmeBlock(bench: Bench, opts: BenchOptions, machine: MachineInfo, minutes: number): string {
+  const order = scenarios(0)
+    .map((s) => s.name)
+    .filter((n) => bench.results.some((r) => r.scenario === n && r.contender.kind === "eventwsgi"));
+  return [
+    README_BEGIN,
+    "",
+    `\`${command()}\` (${minutes.toFixed(0)} minutes), ${machine.date.slice(0, 16).replace("T", " ")} UTC: ${machine.cpu}, ${machine.cores} cores; node ${machine.node}; ${machine.pinning}; load average ${machine.loadBefore} before, ${machine.loadAfter} after; medians of ${opts.runs} run(s) of ${opts.durationSec} s.`,
+    "",
+    readmeTable(bench.results, order, opts.styles),
+    "",
+    markdownTargets(targets(bench.results)),
+    "",
+    README_END,
+  ].join("\n");
 }
 
-class Bench {
-  readonly results: Measurement[] = [];
-  private readonly pin = pinning();
-
-  constructor(
-    private readonly opts: Options,
-    private readonly tmp: string,
-    private readonly tlsFiles: { cert: string; key: string } | null,
-  ) {}
-
-  private serverArgs(sc: Scenario): string[] {
-    const args: string[] = [];
-    if (sc.tls && this.tlsFiles !== null) args.push("--cert", this.tlsFiles.cert, "--key", this.tlsFiles.key);
-    if (sc.idleConnections > 0) args.push("--max-connections", String(sc.idleConnections + 1024));
-    return args;
-  }
-
-  private startServer(kind: ServerKind, sc: Scenario): Promise<IpcChild> {
-    return IpcChild.start({
-      script: join(HERE, SERVER_SCRIPTS[kind]),
-      args: this.serverArgs(sc),
-      // --expose-gc only lets the idle scenario also measure RSS after a full GC; it changes nothing else.
-      nodeFlags: ["--expose-gc"],
-      core: this.pin?.serverCore ?? null,
-    });
-  }
-
-  private async wrk(sc: Scenario, server: IpcChild, script: string, durationSec: number): Promise<WrkResult> {
-    const cpuBefore = server.cpuUs();
-    const r = await runWrk({
-      url: `${sc.tls ? "https" : "http"}://127.0.0.1:${server.port}${sc.path}`,
-      connections: sc.connections,
-      durationSec,
-      script,
-      core: this.pin?.clientCore ?? null,
-    });
-    // CPU per request is what the server itself spends: far less noisy than requests/s on a shared machine.
-    const cpuAfter = server.cpuUs();
-    if (cpuBefore !== null && cpuAfter !== null && r.requests > 0)
-      r.serverCpuUsPerRequest = (cpuAfter - cpuBefore) / r.requests;
-    return r;
-  }
-
-  private progress(sc: Scenario, kind: ServerKind, label: string, r: WrkResult): void {
-    const errs = errorCount(r);
-    process.stdout.write(
-      `  ${sc.name.padEnd(10)} ${kind.padEnd(10)} ${label.padEnd(9)} ${Math.round(r.requestsPerSec).toLocaleString("en-US").padStart(9)} req/s` +
-        `  p99 ${(r.p99Us / 1000).toFixed(2).padStart(7)} ms` +
-        `${r.serverCpuUsPerRequest === null ? "" : `  cpu ${r.serverCpuUsPerRequest.toFixed(1).padStart(6)} µs/req`}${errs > 0 ? `  errors ${JSON.stringify(r.errors)}` : ""}\n`,
-    );
-  }
-
-  private measurement(
-    sc: Scenario,
-    kind: ServerKind,
-    runs: WrkResult[],
-    server: IpcChild,
-    fallbackRss: number,
-  ): Measurement {
-    const mem = server.memory();
-    return {
-      scenario: sc.name,
-      server: kind,
-      runs,
-      requestsPerSec: median(runs.map((r) => r.requestsPerSec)),
-      p99Us: median(runs.map((r) => r.p99Us)),
-      cpuUsPerRequest: runs.every((r) => r.serverCpuUsPerRequest !== null)
-        ? median(runs.map((r) => r.serverCpuUsPerRequest as number))
-        : null,
-      peakRssBytes: mem?.peak ?? fallbackRss,
-      errors: runs.reduce((n, r) => n + errorCount(r), 0),
-    };
-  }
-
-  /** All servers up at once, taking turns run by run. */
-  async runScenario(sc: Scenario): Promise<void> {
-    const script = writeScript(this.tmp, sc.name, sc.lua);
-    const servers = new Map<ServerKind, IpcChild>();
-    try {
-      for (const kind of sc.servers) servers.set(kind, await this.startServer(kind, sc));
-      const runs = new Map<ServerKind, WrkResult[]>(sc.servers.map((k) => [k, []]));
-      if (this.opts.warmupSec > 0) {
-        for (const [kind, server] of servers)
-          this.progress(sc, kind, "warm-up", await this.wrk(sc, server, script, this.opts.warmupSec));
-      }
-      for (let run = 0; run < this.opts.runs; run++) {
-        const order = [...sc.servers.slice(run % sc.servers.length), ...sc.servers.slice(0, run % sc.servers.length)];
-        for (const kind of order) {
-          const r = await this.wrk(sc, servers.get(kind) as IpcChild, script, this.opts.durationSec);
-          this.progress(sc, kind, `run ${run + 1}/${this.opts.runs}`, r);
-          (runs.get(kind) as WrkResult[]).push(r);
-        }
-      }
-      for (const kind of sc.servers) {
-        const server = servers.get(kind) as IpcChild;
-        const stats = await server.stats();
-        this.results.push(this.measurement(sc, kind, runs.get(kind) as WrkResult[], server, stats.rss));
-      }
-    } finally {
-      await Promise.all([...servers.values()].map((s) => s.stop()));
-    }
-  }
-
-  /** One server at a time: its idle connections, then the hello load beside them. */
-  async runIdleScenario(sc: Scenario): Promise<void> {
-    const script = writeScript(this.tmp, sc.name, sc.lua);
-    for (const kind of sc.servers) {
-      const server = await this.startServer(kind, sc);
-      let clients: IpcChild | null = null;
-      try {
-        await sleep(300);
-        const rssBefore = server.memory()?.current ?? (await server.stats()).rss;
-        clients = await IpcChild.start({
-          script: join(HERE, "idle-clients.js"),
-          args: ["--port", String(server.port), "--count", String(sc.idleConnections)],
-          core: this.pin?.clientCore ?? null,
-          readyTimeoutMs: 180_000,
-        });
-        const opened = clients.ready as unknown as { open: number; failed: number; openingMs: number };
-        await sleep(500);
-        const serverStats = await server.stats();
-        const rssWithIdle = server.memory()?.current ?? serverStats.rss;
-        const gcStats = await server.stats(true);
-        const rssAfterGc = server.memory()?.current ?? gcStats.rss;
-        process.stdout.write(
-          `  ${sc.name.padEnd(10)} ${kind.padEnd(10)} ${opened.open} idle connections open (${opened.failed} failed) in ${(opened.openingMs / 1000).toFixed(1)} s;` +
-            ` server sees ${serverStats.extra.connections ?? "?"}; RSS ${(rssBefore / 1e6).toFixed(1)} → ${(rssWithIdle / 1e6).toFixed(1)} MB` +
-            ` (${(rssAfterGc / 1e6).toFixed(1)} MB after a full GC; heap used ${(gcStats.heapUsed / 1e6).toFixed(1)} MB)\n`,
-        );
-        if (this.opts.warmupSec > 0)
-          this.progress(sc, kind, "warm-up", await this.wrk(sc, server, script, this.opts.warmupSec));
-        const runs: WrkResult[] = [];
-        for (let run = 0; run < this.opts.runs; run++) {
-          const r = await this.wrk(sc, server, script, this.opts.durationSec);
-          this.progress(sc, kind, `run ${run + 1}/${this.opts.runs}`, r);
-          runs.push(r);
-        }
-        const stillOpen = (await clients.stats()).extra.open ?? 0;
-        const idle: IdleMeasurement = {
-          requested: sc.idleConnections,
-          open: Math.min(opened.open, stillOpen),
-          failed: opened.failed,
-          rssBefore,
-          rssWithIdle,
-          rssAfterGc,
-          heapUsedAfterGc: gcStats.heapUsed,
-          openingMs: opened.openingMs,
-        };
-        this.results.push({ ...this.measurement(sc, kind, runs, server, rssWithIdle), idle });
-      } finally {
-        await clients?.stop();
-        await server.stop();
-      }
-    }
-  }
+function updateReadme(path: string, block: string): void {
+  const text = readFileSync(path, "utf8");
+  const begin = text.indexOf(README_BEGIN);
+  const end = text.indexOf(README_END);
+  if (begin === -1 || end < begin) throw new Error(`${path} has no bench markers (${README_BEGIN} … ${README_END})`);
+  writeFileSync(path, text.slice(0, begin) + block + text.slice(end + README_END.length));
+  process.stdout.write(`README table written to ${path}\n`);
 }
 
 async function main(): Promise<void> {
-  const opts = parseOptions(process.argv.slice(2));
+  const opts = parseBenchOptions(process.argv.slice(2), REPO);
+  const started = Date.now();
   const tmp = mkdtempSync(join(os.tmpdir(), "eventwsgi-bench-"));
   hookExit([
     () => {
@@ -284,41 +101,62 @@ async function main(): Promise<void> {
   const pin = pinning();
   const pinText =
     pin === null
-      ? "none (fewer than 2 cores, or no taskset)"
-      : `servers on core ${pin.serverCore}, wrk and clients on core ${pin.clientCore}`;
+      ? "no pinning (fewer than 2 cores, or no taskset)"
+      : `servers on core ${pin.serverCore}, wrk on core ${pin.clientCore}`;
+  const mixedOrder = MIXED_ORDER.map((n) => selected.find((s) => s.name === n)).filter(
+    (s): s is Scenario => s !== undefined,
+  );
   process.stdout.write(
-    `eventwsgi benchmark: ${selected.map((s) => s.name).join(", ")}; ${opts.runs} run(s) of ${opts.durationSec} s each; pinning: ${pinText}\n`,
+    `eventwsgi benchmark: ${opts.fresh ? `fresh ${selected.map((s) => s.name).join(", ")}` : "no fresh runs"}; ` +
+      `${opts.mixed ? `mixed ${mixedOrder.map((s) => s.name).join(" → ")}` : "no mixed run"}; ` +
+      `apps ${opts.styles.join(", ")}; ${opts.runs} run(s) of ${opts.durationSec} s each; ${pinText}\n`,
   );
 
-  const bench = new Bench(opts, tmp, tlsFiles);
-  for (const sc of selected) {
-    if (sc.idleConnections > 0) await bench.runIdleScenario(sc);
-    else await bench.runScenario(sc);
+  const bench = new Bench(opts, HERE, tmp, tlsFiles, pin);
+  const idleStyles: Style[] = opts.styles.includes("sync")
+    ? ["sync"]
+    : opts.styles.filter((s) => s !== "fetch").slice(0, 1);
+  if (opts.fresh) {
+    for (const sc of selected) {
+      // Idle connections cost the same whatever the app's style: one is enough (opening 10,000 takes a while).
+      if (sc.idleConnections > 0) await bench.idle(sc, contenders(idleStyles, true));
+      else await bench.fresh(sc, contenders(opts.styles, true));
+    }
   }
+  if (opts.mixed && mixedOrder.length > 0) await bench.mixed(mixedOrder, contenders(opts.styles, false));
 
+  const minutes = (Date.now() - started) / 60000;
   const machine = machineInfo(opts.durationSec, opts.runs, pinText, wrkVersion(), loadBefore);
   const checked = targets(bench.results);
   const notes = [
     ...selected.map(
       (s) => `${s.name}: ${s.description}; ${s.connections} connections; servers: ${s.servers.join(", ")}`,
     ),
+    `mixed run: one process per server and app through ${mixedOrder.map((s) => s.name).join(" → ")}, each warmed up and run as on a fresh server`,
+    ...[...bench.unavailable].map(([label, why]) => `${label} left out: ${why}`),
     ...idleNotes(bench.results),
     "all servers listen with backlog 511 (Node's default); eventwsgi runs with logOutput: false, maxSize raised above the idle count in the idle scenario; node:http's keepAliveTimeout is off in the idle scenario only",
   ];
+  const block = readmeBlock(bench, opts, machine, minutes);
   process.stdout.write(
-    `\n${textTable(bench.results)}\n\ntargets:\n${textTargets(checked)}\n\n${machineLines(machine).join("\n")}\n`,
+    `\n${textTable(bench.results)}\n\ntargets:\n${textTargets(checked)}\n\n${machineLines(machine).join("\n")}\n` +
+      `took ${minutes.toFixed(1)} minutes (${command()})\n`,
   );
-
   const markdown = [
     "# eventwsgi benchmark",
     "",
     ...machineLines(machine).map((l) => `- ${l}`),
+    `- ${command()}: ${minutes.toFixed(1)} minutes`,
     "",
-    markdownTable(bench.results),
+    "## The README's table",
     "",
-    "## Targets",
+    block,
     "",
-    markdownTargets(checked),
+    "## Every measurement",
+    "",
+    "```",
+    textTable(bench.results),
+    "```",
     "",
     "## Notes",
     "",
@@ -328,6 +166,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, markdown);
   process.stdout.write(`\nwritten to ${opts.out}\n`);
+  if (opts.updateReadme !== null) updateReadme(opts.updateReadme, block);
 }
 
 main().then(

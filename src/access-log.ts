@@ -3,6 +3,17 @@
  * named fields, compiled once into a function.
  */
 
+import type { AllowList } from "./proxy/allow-list.js";
+import { resolveForwarded } from "./proxy/forwarded.js";
+
+/** The connection's peer, as the access log needs it (gateway/environ.ts's ConnectionInfo is one). */
+export interface LoggedPeer {
+  readonly remoteAddr: string;
+  readonly remotePort: string;
+  /** forwardedAllowIps, when it trusts this peer. */
+  readonly trustedForwarding?: AllowList | null;
+}
+
 export interface AccessLogFields {
   client_ip: string;
   client_port: string;
@@ -85,4 +96,30 @@ function field(
     default:
       return (f) => pad(Number(f[name]).toFixed(precision === undefined ? 6 : Number(precision)));
   }
+}
+
+/**
+ * The `client_ip` and `client_port` of a request's line. From a peer that
+ * `forwardedAllowIps` trusts: the client its forwarding headers name, as
+ * REMOTE_ADDR and REMOTE_PORT were set; `logXForwardedFor` adds nothing
+ * then, the chain having been judged (the untrusted entries left of the
+ * client are the client's own claims). From any other peer, eventlet's rule:
+ * with `logXForwardedFor`, the X-Forwarded-For as sent, a comma, and the
+ * peer's address (the address of a PROXY protocol header, when there is one).
+ * `headers`: the request's, as parsed; null when none could be (a server-made 400).
+ */
+export function logClient(
+  peer: LoggedPeer,
+  headers: readonly string[] | null,
+  xForwardedFor: unknown,
+  logXForwardedFor: boolean,
+): { ip: string; port: string } {
+  const trust = peer.trustedForwarding ?? null;
+  if (trust !== null && headers !== null) {
+    const client = resolveForwarded(headers, trust);
+    if (client.addr !== null) return { ip: client.addr, port: client.port };
+  }
+  if (trust === null && logXForwardedFor && typeof xForwardedFor === "string" && xForwardedFor.length > 0)
+    return { ip: `${xForwardedFor.replace(/ /g, "")},${peer.remoteAddr}`, port: peer.remotePort };
+  return { ip: peer.remoteAddr, port: peer.remotePort };
 }

@@ -26,3 +26,17 @@ export type { Input } from "./gateway/input.js";
 export type { ServerOptions } from "./options.js";
 export type { Logger, LogTarget } from "./logger.js";
 export type { AccessLogFields } from "./access-log.js";
+
+// Fetch-style apps (issue 14): WHATWG fetch handlers on eventwsgi, WSGI apps as fetch handlers, a PEP 3333 validator.
+export {
+  fetchApp,
+  type ExecutionContext,
+  type FetchAppOptions,
+  type FetchEnv,
+  type FetchHandler,
+  type FetchModule,
+} from "./fetch/fetch-app.js";
+export { wsgiFetch, type WsgiFetchOptions } from "./fetch/wsgi-fetch.js";
+export { serve, type ListenInfo, type ServeOptions } from "./fetch/serve.js";
+export { validator, type ValidatorOptions } from "./validate/validator.js";
+export { WsgiValidationError } from "./validate/error.js";

@@ -15,6 +15,7 @@ import {
 } from "./limits.js";
 import type { GatewayConfig } from "./gateway/config.js";
 import type { HeadLimits } from "./http1/request-head.js";
+import { AllowList } from "./proxy/allow-list.js";
 import { compileLogFormat, type AccessLogFields } from "./access-log.js";
 import { toLogger, type Logger, type LogTarget } from "./logger.js";
 
@@ -51,6 +52,15 @@ export interface ServerOptions {
   headersTimeout?: number;
   /** Seconds a whole request (head and body) may take to arrive (Node's requestTimeout). Default 300. 0: none. */
   requestTimeout?: number;
+  /**
+   * Peers (IPs, CIDRs, `unix`, `*`; a comma-separated string or an array) whose `Forwarded` /
+   * `X-Forwarded-For` / `X-Forwarded-Proto` set REMOTE_ADDR, REMOTE_PORT and the scheme. Default: none.
+   */
+  forwardedAllowIps?: string | readonly string[] | null;
+  /** The listener requires a PROXY protocol header (v1 or v2) before anything else. Default false. */
+  proxyProtocol?: boolean;
+  /** Peers allowed to send a PROXY header (as forwardedAllowIps). Default "127.0.0.1,::1". */
+  proxyAllowFrom?: string | readonly string[] | null;
 }
 
 /** ServerOptions normalised: units in the names, defaults applied. The gateway sees only its part (gateway/config.ts). */
@@ -78,7 +88,16 @@ export interface ServerConfig extends GatewayConfig {
   /** Milliseconds from a head's first byte to the end of its body; 0: none. */
   readonly requestTimeoutMs: number;
   readonly headLimits: HeadLimits;
+  /** Peers whose forwarding headers are believed; null when none is. */
+  readonly forwardedAllowIps: AllowList | null;
+  /** Connections must open with a PROXY protocol header. */
+  readonly proxyProtocol: boolean;
+  /** Peers allowed to send a PROXY header. */
+  readonly proxyAllowFrom: AllowList;
 }
+
+/** The default of `proxyAllowFrom` (and the CLI's of `forwardedAllowIps`, as gunicorn's): the loopback addresses. */
+export const DEFAULT_PROXY_ALLOW_FROM = "127.0.0.1,::1";
 
 function nonNegative(name: string, value: number): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
@@ -100,6 +119,9 @@ export function normalizeOptions(opts: ServerOptions = {}): ServerConfig {
   if (!Number.isInteger(maxConnections) || maxConnections < 1)
     throw new TypeError("maxSize must be a positive integer");
   const log = toLogger(opts.log ?? process.stderr);
+  const forwardedAllowIps = AllowList.parse(opts.forwardedAllowIps, "forwardedAllowIps");
+  const proxyProtocol = opts.proxyProtocol ?? false;
+  if (typeof proxyProtocol !== "boolean") throw new TypeError("proxyProtocol must be a boolean");
   return {
     log,
     environ: opts.environ ?? null,
@@ -122,5 +144,8 @@ export function normalizeOptions(opts: ServerOptions = {}): ServerConfig {
       maxHeaderLine: MAX_HEADER_LINE,
       maxHeadersSize: MAX_TOTAL_HEADER_SIZE,
     },
+    forwardedAllowIps: forwardedAllowIps.empty ? null : forwardedAllowIps,
+    proxyProtocol,
+    proxyAllowFrom: AllowList.parse(opts.proxyAllowFrom ?? DEFAULT_PROXY_ALLOW_FROM, "proxyAllowFrom"),
   };
 }

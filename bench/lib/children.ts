@@ -91,6 +91,8 @@ export interface ChildOptions {
   /** Milliseconds to wait for the child's "ready" message. */
   readyTimeoutMs?: number;
   cwd?: string;
+  /** A file descriptor for the child's stdout (e.g. --trace-deopt's output), instead of ours. */
+  stdoutFd?: number;
 }
 
 interface ReadyMessage {
@@ -118,7 +120,10 @@ export class IpcChild {
 
   static start(opts: ChildOptions): Promise<IpcChild> {
     const [cmd, argv] = command(opts.core, opts.nodeFlags ?? [], opts.script, opts.args ?? []);
-    const proc = spawn(cmd, argv, { stdio: ["ignore", "inherit", "inherit", "ipc"], cwd: opts.cwd ?? process.cwd() });
+    const proc = spawn(cmd, argv, {
+      stdio: ["ignore", opts.stdoutFd ?? "inherit", "inherit", "ipc"],
+      cwd: opts.cwd ?? process.cwd(),
+    });
     register(proc);
     const exitPromise = new Promise<void>((resolve) =>
       proc.once("exit", () => {
@@ -190,6 +195,11 @@ export class IpcChild {
     return procCpuUs(this.pid);
   }
 
+  /** Minor page faults so far; null where there is no /proc. */
+  minorFaults(): number | null {
+    return procMinorFaults(this.pid);
+  }
+
   /** Asks the child to exit (so a --cpu-prof profile gets written), then kills it after `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
     if (this.exited) return;
@@ -233,6 +243,22 @@ export function procCpuUs(pid: number): number | null {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
   return Number.isFinite(ticks) ? ticks * 10_000 : null;
+}
+
+/**
+ * Minor page faults the process has taken so far (/proc/<pid>/stat field 10);
+ * null where there is no /proc. Per request, they show memory the allocator
+ * gave back to the kernel and took again (the fresh pages are faulted in and zeroed).
+ */
+export function procMinorFaults(pid: number): number | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  const n = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]); // minflt (field 10)
+  return Number.isFinite(n) ? n : null;
 }
 
 /** Runs a command to completion, capturing stdout; killed after timeoutMs. */

@@ -21,6 +21,8 @@ export interface WrkResult {
   errors: { connect: number; read: number; write: number; status: number; timeout: number };
   /** The server's CPU time (user + system) per request over the run, microseconds; null when unknown. */
   serverCpuUsPerRequest: number | null;
+  /** The server's minor page faults per request over the run; null when unknown. */
+  serverFaultsPerRequest: number | null;
 }
 
 function hasCommand(name: string): boolean {
@@ -51,7 +53,7 @@ export function ensureWrk(): void {
 
 export function wrkVersion(): string {
   const r = spawnSync("wrk", ["--version"], { encoding: "utf8" });
-  return `${r.stdout ?? ""}${r.stderr ?? ""}`.split("\n")[0]?.trim() ?? "unknown";
+  return `${r.stdout}${r.stderr}`.split("\n")[0]?.trim() ?? "unknown";
 }
 
 /*
@@ -135,6 +137,7 @@ export async function runWrk(opts: WrkOptions): Promise<WrkResult> {
     maxUs: n("max"),
     errors: { connect: n("connect"), read: n("read"), write: n("write"), status: n("status"), timeout: n("timeout") },
     serverCpuUsPerRequest: null,
+    serverFaultsPerRequest: null,
   };
 }
 

@@ -112,12 +112,17 @@ class RawConnection {
       const response = this.route(buf, offset, end);
       offset = end + 4;
       if (response !== null) out.push(response);
-      if (this.closing) break;
+      if (this.willClose()) break;
     }
-    if (offset < buf.length && !this.closing) this.pending = buf.subarray(offset);
+    if (offset < buf.length && !this.willClose()) this.pending = buf.subarray(offset);
     if (out.length === 1) this.socket.write(out[0] as Buffer);
     else if (out.length > 1) this.socket.write(Buffer.concat(out));
-    if (this.closing) this.socket.end();
+    if (this.willClose()) this.socket.end();
+  }
+
+  /** route() may have set `closing` (a method call, so the check above does not narrow it away). */
+  private willClose(): boolean {
+    return this.closing;
   }
 
   /** The canned response for the head at buf[start, end), or null when a body must be skipped first. */
@@ -129,7 +134,7 @@ class RawConnection {
     if (line.startsWith("GET /hello ")) return this.closing ? canned.helloClose : canned.hello;
     if (line.startsWith("GET /big ")) return canned.big;
     if (line.startsWith("GET /stream ")) return canned.stream;
-    if (line.startsWith("POST /echo ")) {
+    if (line.startsWith("POST /echo ") || line.startsWith("POST /echo-iter ")) {
       const length = contentLength(headLower);
       if (length === 0) return echoResponse(0);
       this.skip = length;

@@ -1,12 +1,21 @@
 /**
- * The routes every benchmark server serves, so that the three servers
- * (eventwsgi, node:http, raw net) answer byte-for-byte comparable responses.
+ * The routes every benchmark server serves, so that the servers (eventwsgi,
+ * its fetch-style handler, node:http, raw net) answer byte-for-byte
+ * comparable responses.
  *
- *   GET  /hello   200 "Hello, World!\r\n" with Content-Length
- *   GET  /big     200, a 1 MiB body with Content-Length
- *   POST /echo    reads the whole body (Content-Length or chunked), chunk by chunk, answers its length in decimal
- *   GET  /stream  200, chunked: STREAM_CHUNKS chunks of STREAM_CHUNK_BYTES each
+ *   GET  /hello      200 "Hello, World!\r\n" with Content-Length
+ *   GET  /big        200, a 1 MiB body with Content-Length
+ *   POST /echo       reads the whole body (Content-Length or chunked), answers its length in decimal;
+ *                    eventwsgi reads it with `await input.read(65536)` until empty (what real apps do)
+ *   POST /echo-iter  the same; eventwsgi reads it with `for await (const chunk of input)`
+ *   GET  /stream     200, chunked: STREAM_CHUNKS chunks of STREAM_CHUNK_BYTES each
  *   anything else 404
+ *
+ * `--app sync|async` picks the application's style: `sync` returns its body
+ * (an array) from a plain function; `async` is the same code declared
+ * `async function app`, so every response comes from a promise — as from
+ * most real apps, and every fetch-style handler. The upload routes await
+ * the body in both styles.
  */
 
 export const HELLO_BODY = "Hello, World!\r\n";
@@ -19,6 +28,11 @@ export const STREAM_CHUNK_BYTES = 1024;
 export const BIG_BODY: Buffer = Buffer.alloc(BIG_BYTES, "x");
 /** One shared 1 KiB chunk for the stream route. */
 export const STREAM_CHUNK: Buffer = Buffer.alloc(STREAM_CHUNK_BYTES, "s");
+/** What `read(n)` asks for on the /echo route. */
+export const READ_SIZE = 65536;
+
+/** The application's style: returns its body, or a promise of it (`async function app`). */
+export type AppStyle = "sync" | "async";
 
 /** The server-side command line every benchmark child understands. */
 export interface ServerArgs {
@@ -29,10 +43,12 @@ export interface ServerArgs {
   backlog: number;
   /** Connections served at once (eventwsgi's maxSize); raised for the idle scenario. */
   maxConnections: number;
+  /** The application's style (--app). */
+  app: AppStyle;
 }
 
 export function parseServerArgs(argv: string[]): ServerArgs {
-  const args: ServerArgs = { certFile: null, keyFile: null, backlog: 511, maxConnections: 1024 };
+  const args: ServerArgs = { certFile: null, keyFile: null, backlog: 511, maxConnections: 1024, app: "sync" };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
@@ -49,6 +65,10 @@ export function parseServerArgs(argv: string[]): ServerArgs {
         break;
       case "--max-connections":
         args.maxConnections = Number(value);
+        break;
+      case "--app":
+        if (value !== "sync" && value !== "async") throw new Error(`--app is sync or async, not ${value}`);
+        args.app = value;
         break;
       default:
         throw new Error(`unknown server flag ${flag ?? ""}`);

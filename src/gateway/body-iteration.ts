@@ -78,13 +78,24 @@ export function iterateSync(t: BodyTarget, it: Iterator<Chunk>): Promise<void> |
 export async function iterateAsync(t: BodyTarget, it: AsyncIterator<Chunk>): Promise<void> {
   let wake: ((gone: typeof GONE) => void) | null = null;
   const unregister = t.host.onGone(() => wake?.(GONE));
+  // What was gathered goes to the socket on the next tick, not at once: the chunks of a
+  // burst (SSE events written in a loop) leave in one write, as node:http corks a response
+  // until the next tick; a chunk that comes alone still leaves before any timer or I/O.
+  let flushQueued = false;
+  const flushSoon = (): void => {
+    flushQueued = false;
+    t.host.flush();
+  };
   try {
     for (;;) {
       if (t.host.gone) {
         await it.return?.();
         return;
       }
-      if (t.responseStarted) t.host.flush();
+      if (t.responseStarted && !flushQueued) {
+        flushQueued = true;
+        process.nextTick(flushSoon);
+      }
       // Promise.resolve: a hand-written iterator's next() may return a plain result, as `await` allows.
       const next = Promise.resolve(it.next());
       const r = await new Promise<IteratorResult<Chunk> | typeof GONE>((resolve, reject) => {

@@ -5,6 +5,8 @@
 
 import type { RequestHead } from "../http1/request-head.js";
 import type { RequestFraming } from "../http1/request-framing.js";
+import type { AllowList } from "../proxy/allow-list.js";
+import { resolveForwarded } from "../proxy/forwarded.js";
 import type { Input } from "./input.js";
 import type { Environ, ErrorStream } from "./types.js";
 
@@ -15,6 +17,11 @@ export interface ConnectionInfo {
   readonly remoteAddr: string;
   readonly remotePort: string;
   readonly https: boolean;
+  /**
+   * `forwardedAllowIps` when the peer (remoteAddr) is in it: its forwarding headers then
+   * set REMOTE_ADDR, REMOTE_PORT and the scheme. null or absent: the headers are believed in nothing.
+   */
+  readonly trustedForwarding?: AllowList | null;
   readonly setIdle: () => void;
   readonly errors: ErrorStream;
 }
@@ -114,6 +121,23 @@ function splitTarget(method: string, target: string): TargetParts {
     : { path: pathAndQuery.slice(0, q), query: pathAndQuery.slice(q + 1), authority };
 }
 
+/**
+ * A trusted peer's Forwarded / X-Forwarded-* (proxy/forwarded.ts) over the socket's
+ * REMOTE_ADDR, REMOTE_PORT, wsgi.url_scheme and HTTPS. The headers stay as sent.
+ */
+function applyForwarded(env: Environ, headers: readonly string[], trust: AllowList): void {
+  const client = resolveForwarded(headers, trust);
+  if (client.addr !== null) {
+    env.REMOTE_ADDR = client.addr;
+    env.REMOTE_PORT = client.port;
+  }
+  if (client.scheme !== null) {
+    env["wsgi.url_scheme"] = client.scheme;
+    if (client.scheme === "https") env.HTTPS = "on";
+    else delete env.HTTPS;
+  }
+}
+
 export function buildEnviron(
   head: RequestHead,
   framing: RequestFraming,
@@ -172,6 +196,8 @@ export function buildEnviron(
     const prev = env[key];
     env[key] = prev === undefined ? value : `${prev as string},${value}`;
   }
+  const trust = conn.trustedForwarding ?? null;
+  if (trust !== null) applyForwarded(env, h, trust);
   // RFC 9112 §3.2.2: with an absolute-form target the server uses the target's
   // authority and ignores Host (headers_raw still holds what was sent).
   if (authority !== null) env.HTTP_HOST = authority;

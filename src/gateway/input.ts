@@ -14,6 +14,7 @@
  */
 
 import { continueResponse } from "../http1/response-head.js";
+import { ByteQueue } from "./byte-queue.js";
 import { checkContinueHeaders } from "./start-response.js";
 
 /**
@@ -46,24 +47,43 @@ export interface InputSource {
 }
 
 const EMPTY = Buffer.alloc(0);
-const NL = 0x0a;
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+/** What a waiting call gets while it must go on waiting. */
+const NOT_READY = Symbol("not ready");
+
+/** What a waiting call wants: `size` bytes, a line, lines, the next chunk, or the end of the body. */
+const enum Want {
+  Bytes,
+  Line,
+  Lines,
+  Chunk,
+  End,
+}
+
+/**
+ * A call that could not finish with the bytes at hand, settled by push/end/fail strictly in call
+ * order (reads started without awaiting each get the bytes in the order asked): one object per wait.
+ */
+interface Waiting {
+  want: Want;
+  /** Bytes (Bytes), the line limit (Line), the size hint (Lines); -1: none. */
+  size: number;
+  resolve: (value: never) => void;
+  reject: (err: Error) => void;
+  /** Lines: those read so far, and their total length. */
+  lines: Buffer[] | null;
+  total: number;
+}
 
 export class Input implements AsyncIterable<Buffer> {
   private readonly source: InputSource;
-  private chunks: Buffer[] = [];
-  /** Bytes in `chunks`. */
-  private queued = 0;
+  /** Body bytes received and not yet read. */
+  private readonly bytes = new ByteQueue();
   private ended: boolean;
   private failure: Error | null = null;
-  /** Waits for the next push, end or failure (a read, and maybe an iteration beside it). */
-  private wakers: (() => void)[] = [];
-  /** read/readline/readlines calls not yet settled: a new one runs after them, so bytes go in call order. */
-  private inFlight = 0;
-  /** Settles (never rejects) when the last of those calls has. */
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Calls waiting for bytes, the end or a failure, oldest first. */
+  private readonly waits: Waiting[] = [];
   private discarding = false;
-  /** Bytes before this offset of the queue are known to hold no LF (readline). */
-  private scannedNoLf = 0;
   /** The request said Expect: 100-continue. */
   readonly continueExpected: boolean;
   /** A 100 Continue has been written. */
@@ -87,15 +107,14 @@ export class Input implements AsyncIterable<Buffer> {
   /** Body bytes received and decoded. */
   push(data: Buffer): void {
     if (this.discarding || data.length === 0) return;
-    this.chunks.push(data);
-    this.queued += data.length;
-    this.signal();
+    this.bytes.push(data);
+    if (this.waits.length > 0) this.settle();
   }
 
   /** The body is complete. */
   end(): void {
     this.ended = true;
-    this.signal();
+    if (this.waits.length > 0) this.settle();
   }
 
   /** A further body follows, read through this Input (a second 100 Continue with a chunked body). */
@@ -107,12 +126,12 @@ export class Input implements AsyncIterable<Buffer> {
   fail(err: Error): void {
     if (this.ended) return;
     this.failure = err;
-    this.signal();
+    if (this.waits.length > 0) this.settle();
   }
 
   /** Bytes received but not yet read by the application. */
   get buffered(): number {
-    return this.queued;
+    return this.bytes.length;
   }
 
   /** The whole body has arrived (whether or not it was read). */
@@ -126,7 +145,7 @@ export class Input implements AsyncIterable<Buffer> {
 
   /** A read is waiting for bytes that have not arrived. */
   get waiting(): boolean {
-    return this.wakers.length > 0;
+    return this.waits.length > 0;
   }
 
   /** The exchange is over: the application-side calls that act on the connection stop working. */
@@ -137,115 +156,77 @@ export class Input implements AsyncIterable<Buffer> {
   /** Drop what is queued and all that comes (the server's discard between requests). */
   drop(): void {
     this.discarding = true;
-    this.chunks = [];
-    this.queued = 0;
+    this.bytes.clear();
   }
 
   // ---- the application's side ----
 
-  /** Up to `size` bytes (all that is left when size is absent or negative); empty at the end. */
+  /**
+   * Up to `size` bytes (all that is left when size is absent or negative);
+   * empty at the end. Bytes already buffered are answered at once, as one
+   * view when they lie in one received chunk.
+   */
   read(size: number = -1): Promise<Buffer> {
     this.beforeRead();
     if (size === 0) return Promise.resolve(EMPTY);
-    if (this.inFlight === 0 && (size < 0 ? this.ended : this.queued >= size || this.ended)) {
-      return Promise.resolve(this.take(size < 0 ? this.queued : Math.min(size, this.queued)));
+    if (this.waits.length === 0) {
+      const n = this.bytesReady(size);
+      if (n >= 0) return Promise.resolve(this.take(n));
     }
-    return this.inTurn(() => this.readSlow(size));
-  }
-
-  /**
-   * Runs a read once the reads called before it have settled: an app that
-   * starts several without awaiting each gets the bytes in the order it
-   * asked for them, and none waits forever behind another.
-   */
-  private inTurn<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.inFlight === 0 ? op() : this.tail.then(op);
-    this.inFlight++;
-    const settled = (): void => {
-      this.inFlight--;
-    };
-    this.tail = run.then(settled, settled);
-    return run;
-  }
-
-  private async readSlow(size: number): Promise<Buffer> {
-    while (!(size < 0 ? this.ended : this.queued >= size || this.ended)) {
-      if (this.failure !== null) throw this.failure;
-      await this.nextEvent();
-    }
-    return this.take(size < 0 ? this.queued : Math.min(size, this.queued));
+    return this.wait(Want.Bytes, size);
   }
 
   /** Up to and including the next LF, or `size` bytes, or what is left at the end. */
   readline(size: number = -1): Promise<Buffer> {
     this.beforeRead();
     if (size === 0) return Promise.resolve(EMPTY);
-    if (this.inFlight === 0) {
+    if (this.waits.length === 0) {
       const n = this.lineReady(size);
       if (n >= 0) return Promise.resolve(this.take(n));
     }
-    return this.inTurn(() => this.readlineNow(size));
-  }
-
-  private async readlineNow(size: number): Promise<Buffer> {
-    for (;;) {
-      const n = this.lineReady(size);
-      if (n >= 0) return this.take(n);
-      if (this.failure !== null) throw this.failure;
-      await this.nextEvent();
-    }
-  }
-
-  /** The bytes readline(size) can take now, or -1 while it must wait. */
-  private lineReady(size: number): number {
-    const lf = this.findLf();
-    if (lf !== -1 && (size < 0 || lf < size)) return lf + 1;
-    if (size >= 0 && this.queued >= size) return size;
-    if (this.ended) return this.queued;
-    return -1;
+    return this.wait(Want.Line, size);
   }
 
   /** Lines until the end, or until their total reaches `hint`. */
   readlines(hint: number = -1): Promise<Buffer[]> {
     this.beforeRead();
-    return this.inTurn(() => this.readlinesNow(hint));
+    return this.wait(Want.Lines, hint);
   }
 
-  private async readlinesNow(hint: number): Promise<Buffer[]> {
-    const lines: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const line = await this.readlineNow(-1);
-      if (line.length === 0) return lines;
-      lines.push(line);
-      total += line.length;
-      if (hint > 0 && total >= hint) return lines;
-    }
-  }
-
-  /** The body's bytes as they arrive. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+  /** The body's bytes as they arrive, each received chunk as it is (no copy). */
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
     this.beforeRead();
-    for (;;) {
-      if (this.queued > 0) {
-        yield this.take(this.chunks[0]!.length);
-        continue;
-      }
-      if (this.ended) return;
-      if (this.failure !== null) throw this.failure;
-      await this.nextEvent();
-    }
+    let finished = false;
+    return {
+      next: (): Promise<IteratorResult<Buffer>> => {
+        if (finished) return Promise.resolve(DONE);
+        if (this.waits.length === 0) {
+          if (this.bytes.length > 0)
+            return Promise.resolve({ done: false, value: this.take(this.bytes.firstChunkLength) });
+          if (this.ended) {
+            finished = true;
+            return Promise.resolve(DONE);
+          }
+        }
+        return this.wait<Buffer>(Want.Chunk, -1).then((value) => {
+          if (value.length > 0) return { done: false, value };
+          finished = true;
+          return DONE;
+        });
+      },
+      return: (): Promise<IteratorResult<Buffer>> => {
+        finished = true;
+        return Promise.resolve(DONE);
+      },
+    };
   }
 
   /** Reads and drops the rest of the body. */
-  async discard(): Promise<void> {
+  discard(): Promise<void> {
     this.beforeRead();
     this.drop();
     this.source.consumed();
-    while (!this.ended) {
-      if (this.failure !== null) throw this.failure;
-      await this.nextEvent();
-    }
+    return this.ended ? Promise.resolve() : this.wait(Want.End, -1);
   }
 
   /** The connection's socket: the application takes the connection over. */
@@ -281,69 +262,88 @@ export class Input implements AsyncIterable<Buffer> {
     if (this.continueExpected && !this.continueSent) void this.sendHundredContinueResponse();
   }
 
-  /** Wakes every waiting read, oldest first; each checks again whether it can finish, so none is left waiting. */
-  private signal(): void {
-    if (this.wakers.length === 0) return;
-    const wakers = this.wakers;
-    this.wakers = [];
-    for (const wake of wakers) wake();
-  }
-
-  private nextEvent(): Promise<void> {
-    return new Promise((resolve) => {
-      this.wakers.push(resolve);
+  /** Queues a call behind the waiting ones; the first in line is tried at once (it may finish, or make progress). */
+  private wait<T>(want: Want, size: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.waits.push({ want, size, resolve, reject, lines: null, total: 0 });
+      if (this.waits.length === 1) this.settle();
       // A reader that waits for more bytes than are buffered needs the socket read,
       // whatever the high-water mark says, or it would wait forever.
-      this.source.consumed();
+      if (this.waits.length > 0) this.source.consumed();
     });
   }
 
-  /** Offset of the first LF in the queue, or -1. */
-  private findLf(): number {
-    let offset = 0;
-    for (const chunk of this.chunks) {
-      if (offset + chunk.length > this.scannedNoLf) {
-        const from = Math.max(0, this.scannedNoLf - offset);
-        const at = chunk.indexOf(NL, from);
-        if (at !== -1) return offset + at;
+  /** Settles the waiting calls that can finish now, oldest first; the first that cannot stops the rest. */
+  private settle(): void {
+    const waits = this.waits;
+    while (waits.length > 0) {
+      const w = waits[0] as Waiting;
+      let value: unknown;
+      try {
+        value = this.attempt(w);
+      } catch (err) {
+        waits.shift();
+        w.reject(err as Error);
+        continue;
       }
-      offset += chunk.length;
+      if (value === NOT_READY) {
+        if (this.failure === null) return;
+        waits.shift();
+        w.reject(this.failure);
+        continue;
+      }
+      waits.shift();
+      (w.resolve as (v: unknown) => void)(value);
     }
-    this.scannedNoLf = offset;
-    return -1;
   }
 
-  /** Takes n bytes (n <= queued) off the front of the queue. */
-  private take(n: number): Buffer {
-    if (n === 0) return EMPTY;
-    const first = this.chunks[0] as Buffer;
-    let out: Buffer;
-    if (first.length === n) {
-      this.chunks.shift();
-      out = first;
-    } else if (first.length > n) {
-      this.chunks[0] = first.subarray(n);
-      out = first.subarray(0, n);
-    } else {
-      out = Buffer.allocUnsafe(n);
-      let filled = 0;
-      while (filled < n) {
-        const c = this.chunks[0] as Buffer;
-        const want = n - filled;
-        if (c.length <= want) {
-          c.copy(out, filled);
-          filled += c.length;
-          this.chunks.shift();
-        } else {
-          c.copy(out, filled, 0, want);
-          this.chunks[0] = c.subarray(want);
-          filled += want;
-        }
+  /** What a waiting call gets now, or NOT_READY while it must wait. */
+  private attempt(w: Waiting): unknown {
+    switch (w.want) {
+      case Want.Bytes: {
+        const n = this.bytesReady(w.size);
+        return n < 0 ? NOT_READY : this.take(n);
       }
+      case Want.Line: {
+        const n = this.lineReady(w.size);
+        return n < 0 ? NOT_READY : this.take(n);
+      }
+      case Want.Chunk:
+        if (this.bytes.length > 0) return this.take(this.bytes.firstChunkLength);
+        return this.ended ? EMPTY : NOT_READY;
+      case Want.End:
+        return this.ended ? undefined : NOT_READY;
+      case Want.Lines:
+        return this.moreLines(w);
     }
-    this.queued -= n;
-    this.scannedNoLf = Math.max(0, this.scannedNoLf - n);
-    this.source.consumed();
+  }
+
+  /** readlines: takes every complete line; the list once the end or the hint is reached. */
+  private moreLines(w: Waiting): Buffer[] | typeof NOT_READY {
+    const lines = (w.lines ??= []);
+    for (;;) {
+      const n = this.lineReady(-1);
+      if (n < 0) return NOT_READY;
+      if (n === 0) return lines; // the end
+      const line = this.take(n);
+      lines.push(line);
+      w.total += line.length;
+      if (w.size > 0 && w.total >= w.size) return lines;
+    }
+  }
+
+  /** Takes n bytes off the queue (see ByteQueue.take); the connection may read on. */
+  private take(n: number): Buffer {
+    const out = this.bytes.take(n);
+    if (n > 0) this.source.consumed();
     return out;
+  }
+
+  private bytesReady(size: number): number {
+    return this.bytes.bytesReady(size, this.ended);
+  }
+
+  private lineReady(size: number): number {
+    return this.bytes.lineReady(size, this.ended);
   }
 }

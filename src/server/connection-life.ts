@@ -60,6 +60,7 @@ export abstract class ConnectionLife implements SocketHandler {
       remoteAddr: info.remoteAddr,
       remotePort: info.remotePort,
       https: info.https,
+      trustedForwarding: info.trustedForwarding ?? null,
       errors: info.errors,
       setIdle: () => {
         this.markedIdle = true;

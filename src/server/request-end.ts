@@ -16,7 +16,7 @@
 import { logDateTime } from "../http1/date.js";
 import type { Environ, PostHook } from "../gateway/types.js";
 import { describeError } from "../errors.js";
-import type { AccessLogFields } from "../access-log.js";
+import { logClient, type AccessLogFields, type LoggedPeer } from "../access-log.js";
 import type { Logger } from "../logger.js";
 
 /** A request whose exchange is over, waiting for its response to reach the kernel. */
@@ -33,6 +33,8 @@ export interface EndedRequest {
   readonly outputBytes: number;
   /** Seconds from the request's first byte to the end of its exchange. */
   readonly wallSeconds: number;
+  /** The parsed head (its headers name the client behind a trusted proxy); absent for a malformed one. */
+  readonly head?: { readonly headers: readonly string[] };
 }
 
 /** What ending a request needs from the server. */
@@ -43,10 +45,7 @@ export interface RequestEndConfig {
 }
 
 /** The peer, for the access log. */
-export interface Peer {
-  readonly remoteAddr: string;
-  readonly remotePort: string;
-}
+export type Peer = LoggedPeer;
 
 /** Called when a post-hook run begins, with the promise of its end (graceful close waits for it). */
 export type HookTracker = (running: Promise<void>) => void;
@@ -85,16 +84,12 @@ function logAccess(
   bodyLength: number,
   peer: Peer,
 ): void {
-  let clientIp = peer.remoteAddr;
-  if (config.logXForwardedFor && req.environ !== null) {
-    const forwarded = req.environ.HTTP_X_FORWARDED_FOR;
-    if (typeof forwarded === "string" && forwarded.length > 0) clientIp = `${forwarded.replace(/ /g, "")},${clientIp}`;
-  }
+  const client = logClient(peer, req.head?.headers ?? null, req.environ?.HTTP_X_FORWARDED_FOR, config.logXForwardedFor);
   try {
     config.log.info(
       format({
-        client_ip: clientIp,
-        client_port: peer.remotePort,
+        client_ip: client.ip,
+        client_port: client.port,
         date_time: logDateTime(Date.now()),
         request_line: req.requestLine,
         status_code: status,

@@ -18,6 +18,7 @@ import { emitConnectionClosed } from "./connection-closed.js";
 export { onConnectionClosed, type ConnectionClosedEvent, type ConnectionClosedListener } from "./connection-closed.js";
 import type { Acceptor, Address, ListenSocket } from "./listen.js";
 import { createServerContext, secureSocket, type SslOptions } from "./tls.js";
+import { ProxyHeaderStage, describePeer, socketPeer, type PeerAddress } from "./proxy-stage.js";
 
 export interface CloseOptions {
   /** Milliseconds to let active requests finish; then every remaining connection is cut. */
@@ -54,12 +55,6 @@ function describeAddress(address: Address, secure: boolean): string {
   return `${scheme}://${host}:${address.port}`;
 }
 
-/** "::ffff:1.2.3.4" (an IPv4 peer on a dual-stack socket) → "1.2.3.4". */
-function plainAddress(address: string | undefined): string {
-  if (address === undefined) return "";
-  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
-}
-
 /** One line for a TLS failure: OpenSSL's reason ("wrong version number") and code, or the socket error. */
 function describeTlsError(err: NodeJS.ErrnoException & { reason?: string }): string {
   const what = err.reason ?? err.message.split("\n")[0] ?? "";
@@ -91,6 +86,8 @@ class Server implements WsgiServer, ConnectionOwner {
   /** Accepted beyond maxSize: paused, unread, served in order when a slot frees; each with its close listener. */
   private readonly waiting = new Map<net.Socket, () => void>();
   private readonly sweep: NodeJS.Timeout;
+  /** With proxyProtocol: connections reading their PROXY header (each holds a slot). */
+  private readonly proxyStage: ProxyHeaderStage | null;
   /** Accept errors and running out of file descriptors: logs them, keeps the listener alive. */
   private readonly acceptGuard: AcceptGuard;
   private readonly serverName: string;
@@ -123,6 +120,11 @@ class Server implements WsgiServer, ConnectionOwner {
       this.serverName = this.address.host;
       this.serverPort = String(this.address.port);
     }
+    this.proxyStage = this.config.proxyProtocol
+      ? new ProxyHeaderStage(this.config, () => {
+          this.slotFreed();
+        })
+      : null;
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
@@ -148,9 +150,9 @@ class Server implements WsgiServer, ConnectionOwner {
     return this.connections.size;
   }
 
-  /** Connections holding a slot: served, or in their TLS handshake. */
+  /** Connections holding a slot: served, in their TLS handshake, or reading their PROXY header. */
   private get slotsInUse(): number {
-    return this.connections.size + this.handshakes.size;
+    return this.connections.size + this.handshakes.size + (this.proxyStage?.size ?? 0);
   }
 
   private accept(socket: net.Socket): void {
@@ -180,15 +182,29 @@ class Server implements WsgiServer, ConnectionOwner {
   }
 
   private serve(raw: net.Socket): void {
+    const peer = socketPeer(raw, "path" in this.address);
+    const acceptedAt = Date.now();
+    // The PROXY header comes first, before TLS (proxy-stage.ts).
+    if (this.proxyStage !== null)
+      this.proxyStage.start(raw, peer, acceptedAt, (client) => {
+        this.serveFrom(raw, client, acceptedAt);
+      });
+    else this.serveFrom(raw, peer, acceptedAt);
+  }
+
+  /**
+   * Serves `raw`, whose client is `peer`: over TLS once its handshake is done, or at once.
+   * `acceptedAt` (ms): a PROXY header and the handshake after it share one headersTimeout.
+   */
+  private serveFrom(raw: net.Socket, peer: PeerAddress, acceptedAt: number): void {
     const context = this.sock.secureContext;
     if (context === null) {
-      this.open(raw, raw);
+      this.open(raw, peer);
       raw.resume();
       return;
     }
     const secure = secureSocket(raw, context);
-    const peer = "path" in this.address ? "unix" : `${plainAddress(raw.remoteAddress)}:${String(raw.remotePort)}`;
-    const handshake: Handshake = { acceptedAt: Date.now(), peer };
+    const handshake: Handshake = { acceptedAt, peer: describePeer(peer) };
     let failed = false;
     const onError = (err: NodeJS.ErrnoException): void => {
       if (!failed) this.config.log.debug(`TLS handshake with ${handshake.peer} failed: ${describeTlsError(err)}`);
@@ -222,25 +238,28 @@ class Server implements WsgiServer, ConnectionOwner {
           secure.destroy(Object.assign(new Error(`TLS error: ${describeTlsError(err)}`), { code: err.code }));
       });
       this.handshakes.delete(secure);
-      this.open(secure, raw);
+      this.open(secure, peer);
     });
     this.handshakes.set(secure, handshake);
-    raw.resume();
+    // Bytes the PROXY stage put back on `raw` are taken by the TLS socket on its first tick;
+    // resuming `raw` would make them flow out first, to no listener, and the handshake would hang.
+    if (raw.readableLength === 0) raw.resume();
   }
 
-  /** Starts serving HTTP on `socket` (the TLS socket once its handshake is done, or `raw`). */
-  private open(socket: net.Socket, raw: net.Socket): void {
+  /** Starts serving HTTP on `socket` (the TLS socket once its handshake is done, or the raw one). */
+  private open(socket: net.Socket, peer: PeerAddress): void {
     if (this.closing && this.graceOver) {
       socket.destroy();
       return;
     }
-    const unix = "path" in this.address;
+    const forwardedAllowIps = this.config.forwardedAllowIps;
     const info = {
       serverName: this.serverName,
       serverPort: this.serverPort,
-      remoteAddr: unix ? "unix" : plainAddress(raw.remoteAddress),
-      remotePort: unix || raw.remotePort === undefined ? "" : String(raw.remotePort),
+      remoteAddr: peer.remoteAddr,
+      remotePort: peer.remotePort,
       https: this.sock.tls,
+      trustedForwarding: forwardedAllowIps?.allows(peer.remoteAddr) === true ? forwardedAllowIps : null,
       errors: process.stderr,
     };
     this.connections.add(new Connection(this, socket, info));
@@ -303,6 +322,7 @@ class Server implements WsgiServer, ConnectionOwner {
     const now = Date.now();
     this.acceptGuard.probe(now);
     for (const conn of this.connections) conn.checkTimeouts(now);
+    this.proxyStage?.checkTimeouts(now);
     // A handshake must be over within headersTimeout (socketTimeout when there is none): a
     // client that connects and says nothing, or trickles a ClientHello, cannot hold a slot.
     const limitMs = this.config.headersTimeoutMs > 0 ? this.config.headersTimeoutMs : this.config.socketTimeoutMs;
@@ -354,12 +374,12 @@ class Server implements WsgiServer, ConnectionOwner {
 
   /**
    * docs/api.md's zero-loss rule: a connection that has not carried a request yet
-   * (and a TLS handshake) gets FIRST_REQUEST_GRACE_MS for its first request, which
+   * (and a TLS handshake, and a PROXY header being read) gets FIRST_REQUEST_GRACE_MS for its first request, which
    * is then served with Connection: close; a client that raced our close with a
    * new connection is answered, not reset.
    */
   private startGrace(deadlineAt: number | undefined): void {
-    let fresh = this.handshakes.size > 0;
+    let fresh = this.handshakes.size > 0 || (this.proxyStage?.size ?? 0) > 0;
     for (const conn of this.connections) if (conn.fresh) fresh = true;
     if (!fresh) {
       this.graceOver = true;
@@ -381,6 +401,7 @@ class Server implements WsgiServer, ConnectionOwner {
     if (this.graceOver) return;
     this.graceOver = true;
     for (const secure of this.handshakes.keys()) secure.destroy();
+    this.proxyStage?.destroyAll();
     for (const conn of this.connections) conn.graceOver();
     this.maybeFinishClose();
   }

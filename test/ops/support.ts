@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { server, type App, type ListenSocket, type ServerOptions, type WsgiServer } from "../../src/index.js";
 import { within } from "../support/wait.js";
-import { captureLog, type CapturedLog } from "../support/wire.js";
+import { captureLog, validated, type CapturedLog } from "../support/wire.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root (this file runs from dist/test/ops/). */
@@ -31,7 +31,7 @@ export interface OpsServer {
 /** Serves `app` on `sock` with a capturing logger (merged under `opts`). */
 export function serveOn(sock: ListenSocket, app: App, opts: ServerOptions = {}): OpsServer {
   const { log, logger } = captureLog();
-  const srv = server(sock, app, { log: logger, ...opts });
+  const srv = server(sock, validated(app), { log: logger, ...opts });
   return { server: srv, log, close: (deadlineMs = 1000) => srv.close({ deadline: deadlineMs }) };
 }
 

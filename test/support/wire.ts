@@ -5,7 +5,15 @@
  */
 
 import net from "node:net";
-import { listen, server, type App, type ListenOptions, type ServerOptions, type WsgiServer } from "../../src/index.js";
+import {
+  listen,
+  server,
+  validator,
+  type App,
+  type ListenOptions,
+  type ServerOptions,
+  type WsgiServer,
+} from "../../src/index.js";
 import { Signal, within } from "./wait.js";
 
 export interface CapturedLog {
@@ -58,6 +66,27 @@ export interface TestServer {
   close(deadlineMs?: number): Promise<void>;
 }
 
+const UNVALIDATED = Symbol("unvalidated");
+
+/**
+ * Marks an app that breaks PEP 3333 on purpose (a test of how the server copes with
+ * it): startServer does not wrap it in validator(), which would refuse it first.
+ */
+export function unvalidated(app: App): App {
+  return Object.assign(((env, sr) => app(env, sr)) as App, { [UNVALIDATED]: true });
+}
+
+/**
+ * Every app a wire test serves runs under validator() (PEP 3333's checks, as
+ * wsgiref.validate), so each request proves the server's environ valid too.
+ * Content-Type is not required: PEP 3333 does not, and many tests leave it out.
+ */
+export function validated(app: App): App {
+  return (app as { [UNVALIDATED]?: boolean })[UNVALIDATED] === true
+    ? app
+    : validator(app, { requireContentType: false });
+}
+
 /**
  * Starts `app` on 127.0.0.1:0 with a capturing logger (merged over `opts`).
  * `listenOpts` go to listen(): a test that bursts hundreds of connects needs
@@ -71,7 +100,7 @@ export async function startServer(
 ): Promise<TestServer> {
   const { log, logger } = captureLog();
   const sock = await listen(["127.0.0.1", 0], listenOpts);
-  const srv = server(sock, app, { log: logger, ...opts });
+  const srv = server(sock, validated(app), { log: logger, ...opts });
   const address = srv.address as { port: number };
   return {
     port: address.port,
