@@ -22,7 +22,7 @@
  *    into the output (output.ts), which `flush` hands to the socket once per
  *    batch of pipelined requests: on the synchronous path when `pump` stops,
  *    and when an app returned a promise `pump` defers the flush to the end of
- *    the event-loop turn (`deferFlush`) while earlier responses wait unsent,
+ *    the event-loop turn (output.ts `flushSoon`) while earlier responses wait unsent,
  *    so a batch answered within microtask turns is still one write.
  * 5. `exchangeDone` reads the exchange's outcome (`Exchange.conclude`),
  *    queues the request on the output (its access line and post hooks run once
@@ -81,24 +81,9 @@ export class Connection extends ConnectionLife implements ExchangeHost, InputSou
     // Stopped at an app that returned a promise, with responses to earlier pipelined requests
     // not yet sent: this one likely follows within a few microtask turns and goes out with
     // them, in one write as on the synchronous path. An app that really waits holds them
-    // back one turn of the event loop at most (deferFlush).
-    if (this.exchange !== null && this.outputBytes > 0 && !this.http.readingStopped) this.deferFlush();
+    // back one turn of the event loop at most (flushSoon).
+    if (this.exchange !== null && this.outputBytes > 0 && !this.http.readingStopped) this.out.flushSoon();
     else this.flush();
-  }
-
-  /** A flush is due at the next check phase of the event loop (setImmediate). */
-  private flushDeferred = false;
-
-  private deferFlush(): void {
-    if (this.flushDeferred) return;
-    this.flushDeferred = true;
-    setImmediate(flushLater, this);
-  }
-
-  /** @internal */
-  deferredFlush(): void {
-    this.flushDeferred = false;
-    this.flush();
   }
 
   /** One event from the machine, acted on; false when the loop must wait. */
@@ -417,8 +402,4 @@ export class Connection extends ConnectionLife implements ExchangeHost, InputSou
     }
     return this.socket;
   }
-}
-
-function flushLater(conn: Connection): void {
-  conn.deferredFlush();
 }
