@@ -50,8 +50,7 @@ import { EXCHANGE, type Takeover } from "../gateway/exchange-link.js";
 import { INPUT_HIGH_WATER_MARK, PIPELINE_HIGH_WATER_MARK, SOCKET_BATCH_BYTES } from "../limits.js";
 import { coarseNow, refreshClock } from "./clock.js";
 import { ConnectionLife } from "./connection-life.js";
-import { detachData } from "./socket-listeners.js";
-import { ShutdownListeners, handOver } from "./takeover.js";
+import { ShutdownListeners, giveSocket, handOver, kernelTook } from "./takeover.js";
 
 export type { ConnectionCloseReason, ConnectionOwner } from "./connection-owner.js";
 
@@ -370,13 +369,7 @@ export class Connection extends ConnectionLife implements ExchangeHost, InputSou
    */
   upgrade(): Promise<Takeover> {
     this.flush();
-    return new Promise((resolve, reject) => {
-      this.socket.write("", (err) => {
-        if ((err !== undefined && err !== null) || this.closed || this.socket.destroyed)
-          reject(new ClientDisconnectedError("the client went away before the upgrade"));
-        else resolve(this.handOver());
-      });
-    });
+    return kernelTook(this.socket).then(() => this.handOver());
   }
 
   private handOver(): Takeover {
@@ -395,10 +388,7 @@ export class Connection extends ConnectionLife implements ExchangeHost, InputSou
     if (!this.takenOver) {
       this.takenOver = true;
       this.flush();
-      detachData(this.socket);
-      const rest = this.http.takeBuffered();
-      if (rest !== null) this.socket.unshift(rest);
-      this.socket.pause();
+      giveSocket(this.socket, this.http.takeBuffered());
     }
     return this.socket;
   }

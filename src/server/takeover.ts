@@ -5,7 +5,8 @@
 
 import type { Socket } from "node:net";
 import type { Takeover } from "../gateway/exchange-link.js";
-import { detachForTakeover } from "./socket-listeners.js";
+import { ClientDisconnectedError } from "../errors.js";
+import { detachData, detachForTakeover } from "./socket-listeners.js";
 
 const NO_BYTES = Buffer.alloc(0);
 
@@ -34,4 +35,26 @@ export function handOver(socket: Socket, head: Buffer | null, shutdown: Shutdown
       shutdown.add(listener);
     },
   };
+}
+
+/** Resolves once the kernel has taken everything written to `socket` so far; rejects if the client went away first. */
+export function kernelTook(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.write("", (err) => {
+      if ((err !== undefined && err !== null) || socket.destroyed)
+        reject(new ClientDisconnectedError("the client went away before the upgrade"));
+      else resolve();
+    });
+  });
+}
+
+/**
+ * eventlet's getSocket(): the application takes the socket. The server stops
+ * reading it; the bytes it had read past the request head go back to the
+ * socket (unshift), which is paused for its new owner.
+ */
+export function giveSocket(socket: Socket, rest: Buffer | null): void {
+  detachData(socket);
+  if (rest !== null) socket.unshift(rest);
+  socket.pause();
 }
