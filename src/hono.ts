@@ -30,3 +30,6 @@ export function getConnInfo(c: Context): ConnInfo {
     },
   };
 }
+
+// WebSocket: Hono's upgradeWebSocket on eventwsgi's WebSocket (docs/websocket.md).
+export { upgradeWebSocket } from "./websocket/hono.js";

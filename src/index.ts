@@ -40,3 +40,9 @@ export { wsgiFetch, type WsgiFetchOptions } from "./fetch/wsgi-fetch.js";
 export { serve, type ListenInfo, type ServeOptions } from "./fetch/serve.js";
 export { validator, type ValidatorOptions } from "./validate/validator.js";
 export { WsgiValidationError } from "./validate/error.js";
+
+// WebSocket (eventlet.websocket)
+export { WebSocketWSGI, type WebSocketHandler } from "./websocket/wsgi.js";
+export type { WebSocket, Message as WebSocketMessage, SendData as WebSocketData } from "./websocket/websocket.js";
+export { WebSocketClosedError, WebSocketProtocolError } from "./websocket/errors.js";
+export type { PermessageDeflateOptions, WebSocketOptions } from "./websocket/options.js";

@@ -40,6 +40,8 @@ export interface ServerOptions {
   logFormat?: string | ((fields: AccessLogFields) => string);
   /** Bytes: a request line this long or longer gets 414. Default 8192. */
   urlLengthLimit?: number;
+  /** Bytes: a header line (or chunked trailer line) this long or longer gets 400 (eventlet's MAX_HEADER_LINE; the CLI's --limit-request-field-size). Default 8192. */
+  headerLineLimit?: number;
   /** Stack traces in 500 bodies. Default false. */
   debug?: boolean;
   /** Seconds a connection may wait on a silent client (not on a working app, as eventlet's socket_timeout). Default: none. */
@@ -141,7 +143,7 @@ export function normalizeOptions(opts: ServerOptions = {}): ServerConfig {
     requestTimeoutMs: nonNegative("requestTimeout", opts.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_S) * 1000,
     headLimits: {
       maxRequestLine: nonNegative("urlLengthLimit", opts.urlLengthLimit ?? MAX_REQUEST_LINE),
-      maxHeaderLine: MAX_HEADER_LINE,
+      maxHeaderLine: nonNegative("headerLineLimit", opts.headerLineLimit ?? MAX_HEADER_LINE),
       maxHeadersSize: MAX_TOTAL_HEADER_SIZE,
     },
     forwardedAllowIps: forwardedAllowIps.empty ? null : forwardedAllowIps,

@@ -109,6 +109,11 @@ const NONE: ResponseBody = { kind: "none" };
 const NO_BODY: Body = { [Symbol.iterator]: () => [][Symbol.iterator]() };
 
 function send(res: unknown, environ: Environ, start: StartResponse, request: FetchRequest): Body | Promise<Body> {
+  // The handler took the connection over (eventwsgi/hono's upgradeWebSocket): nothing more is sent.
+  if (environ["eventlet.already_handled"] === true) {
+    request[finishRequest]();
+    return [];
+  }
   if (!isResponseShape(res)) {
     request[finishRequest]();
     throw new TypeError(`the fetch handler returned ${describe(res)}, not a Response`);

@@ -131,9 +131,13 @@ function describeListenAddress(options: net.ListenOptions): string {
   return `${host.includes(":") ? `[${host}]` : host}:${String(options.port)}`;
 }
 
-function listenOnce(options: net.ListenOptions): Promise<net.Server> {
+function listenOnce(options: net.ListenOptions): Promise<NetListenSocket> {
   return new Promise((resolve, reject) => {
     const netServer = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+    // Holding connections from before listen(): in a node:cluster worker the first connection
+    // can arrive in the same IPC read as the primary's answer to listen, and so be emitted
+    // before 'listening'; with no listener yet it would be orphaned, open and never served.
+    const sock = new NetListenSocket(netServer);
     const onError = (err: NodeJS.ErrnoException): void => {
       netServer.close();
       err.message = `cannot listen on ${describeListenAddress(options)}: ${err.message}`;
@@ -142,7 +146,7 @@ function listenOnce(options: net.ListenOptions): Promise<net.Server> {
     netServer.once("error", onError);
     netServer.listen(options, () => {
       netServer.removeListener("error", onError);
-      resolve(netServer);
+      resolve(sock);
     });
   });
 }
@@ -162,7 +166,7 @@ export async function listen(
     throw new TypeError(`listen(): backlog must be a non-negative integer, got ${String(backlog)}`);
   if (typeof addr === "string") {
     try {
-      return new NetListenSocket(await listenOnce({ path: addr, backlog }));
+      return await listenOnce({ path: addr, backlog });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || !(await isStaleUnixSocket(addr))) throw err;
       // Nothing accepts on it: a dead process's socket file, replaced as a restarted server expects.
@@ -174,12 +178,12 @@ export async function listen(
           code: e.code,
         });
       }
-      return new NetListenSocket(await listenOnce({ path: addr, backlog }));
+      return await listenOnce({ path: addr, backlog });
     }
   }
   if (!Array.isArray(addr) || typeof addr[0] !== "string" || !Number.isInteger(addr[1])) {
     throw new TypeError("listen() takes [host, port] or a Unix socket path");
   }
   const host = addr[0] === "" ? "0.0.0.0" : addr[0];
-  return new NetListenSocket(await listenOnce({ host, port: addr[1], backlog, ipv6Only: false }));
+  return listenOnce({ host, port: addr[1], backlog, ipv6Only: false });
 }

@@ -65,7 +65,7 @@ async function withPeer(
   const s = await startServer(app, opts);
   let peer: Peer | undefined;
   try {
-    peer = await Peer.open(s.port);
+    peer = await Peer.connect(s.port);
     await fn(s, peer, baseline);
   } finally {
     release();

@@ -139,7 +139,7 @@ test("out of file descriptors: the server logs once, keeps serving what it has, 
   let keptAlive: Peer | undefined;
   try {
     const port = await child.port(10_000);
-    keptAlive = await Peer.open(port);
+    keptAlive = await Peer.connect(port);
     await requestOn(keptAlive, "/before", 2000);
 
     // The flood: connections that say nothing. The server holds each one

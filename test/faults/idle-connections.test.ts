@@ -27,7 +27,7 @@ async function openMany(port: number, n: number, batch = 200): Promise<Peer[]> {
   try {
     while (peers.length < n) {
       const size = Math.min(batch, n - peers.length);
-      peers.push(...(await Promise.all(Array.from({ length: size }, () => Peer.open(port, 5000)))));
+      peers.push(...(await Promise.all(Array.from({ length: size }, () => Peer.connect(port, 5000)))));
     }
   } catch (err) {
     for (const p of peers) p.destroy();

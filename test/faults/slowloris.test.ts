@@ -55,7 +55,7 @@ test("a head trickled one byte at a time gets 408 and is closed after headersTim
   try {
     // 240+ bytes at 20 ms a byte would take 5 s: far longer than the 0.3 s allowed.
     const head = `GET /ping HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(200)}\r\n\r\n`;
-    const slow = await Promise.all(Array.from({ length: 10 }, () => Peer.open(s.port)));
+    const slow = await Promise.all(Array.from({ length: 10 }, () => Peer.connect(s.port)));
     const started = Date.now();
     const trickles = slow.map((p) => trickle(p, head, TRICKLE_MS, () => p.ended.fired));
     await assertOthersServed(s.port);
@@ -82,7 +82,7 @@ test("a body trickled one byte at a time makes the app's read reject after reque
   const baseline = activeResources();
   const rec: UploadRecord = { readError: null, readFailed: new Signal() };
   const s = await startServer(uploadApp(rec), { headersTimeout: 0.3, requestTimeout: 0.5 });
-  const peer = await Peer.open(s.port);
+  const peer = await Peer.connect(s.port);
   try {
     const started = Date.now();
     await peer.write("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
@@ -108,8 +108,8 @@ test("a body trickled one byte at a time makes the app's read reject after reque
 test("a client trickling a head does not delay a pipelined burst on another connection", async () => {
   const rec: UploadRecord = { readError: null, readFailed: new Signal() };
   const s = await startServer(uploadApp(rec), { headersTimeout: 0.3 });
-  const slow = await Peer.open(s.port);
-  const fast = await Peer.open(s.port);
+  const slow = await Peer.connect(s.port);
+  const fast = await Peer.connect(s.port);
   try {
     const trickling = trickle(
       slow,

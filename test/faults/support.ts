@@ -19,7 +19,7 @@ export { Peer, VANISH_KINDS, type Vanish } from "../support/peer.js";
 /** A plain GET that must be answered 200 within `ms`; resolves with the milliseconds it took. */
 export async function assertServes(port: number, ms = 1000): Promise<number> {
   const started = Date.now();
-  const peer = await Peer.open(port, ms);
+  const peer = await Peer.connect(port, ms);
   try {
     await peer.write("GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     await within(ms, "a normal request to be answered", peer.ended.promise);

@@ -103,11 +103,6 @@ export class Peer {
     return new Peer(net.connect({ host: "127.0.0.1", port }));
   }
 
-  /** connect() to a port on 127.0.0.1, bounded by `timeoutMs` (the fault tests' name). */
-  static open(port: number, timeoutMs = 2000): Promise<Peer> {
-    return Peer.connect(port, timeoutMs);
-  }
-
   get text(): string {
     return this.data.toString("latin1");
   }
