@@ -52,8 +52,10 @@ export class WebSocket extends ClosingHandshake implements AsyncIterable<Message
   /** @internal for the heartbeat: when its ping went out (0: none outstanding). */
   heartbeatPingMs = 0;
 
-  private readonly reader: FrameReader;
-  private readonly assembler: MessageAssembler;
+  /** Made with the first bytes from the peer (an idle connection holds neither): see reading(). */
+  private reader: FrameReader | null = null;
+  private assembler: MessageAssembler | null = null;
+  private readonly maxMessageBytes: number;
   private readonly deflate: PerMessageDeflate | null;
   private readonly threshold: number;
   private readonly messages = new MessageQueue();
@@ -79,8 +81,7 @@ export class WebSocket extends ClosingHandshake implements AsyncIterable<Message
     this.origin = typeof environ.HTTP_ORIGIN === "string" ? environ.HTTP_ORIGIN : "";
     this.deflate = deflate === null ? null : new PerMessageDeflate(deflate);
     this.threshold = config.deflate?.threshold ?? 0;
-    this.reader = new FrameReader(deflate !== null, config.maxMessageBytes);
-    this.assembler = new MessageAssembler(this.reader, config.maxMessageBytes, this.deflate);
+    this.maxMessageBytes = config.maxMessageBytes;
     routeSocketEvents(socket, this);
     if (socket.destroyed) {
       queueMicrotask(() => {
@@ -168,14 +169,22 @@ export class WebSocket extends ClosingHandshake implements AsyncIterable<Message
   onData(chunk: Buffer): void {
     this.seen = true;
     if (this.readDone) return; // after a close or a failure, what comes is dropped
-    this.reader.push(chunk);
+    (this.reader ?? this.startReading()).push(chunk);
     this.processFrames();
+  }
+
+  /** The frame reader and message assembler, made now: bytes came. */
+  private startReading(): FrameReader {
+    const reader = new FrameReader(this.deflate !== null, this.maxMessageBytes);
+    this.assembler = new MessageAssembler(reader, this.maxMessageBytes, this.deflate);
+    this.reader = reader;
+    return reader;
   }
 
   private processFrames(): void {
     try {
       while (!this.readDone && !this.inflating && !this.pausedByQueue) {
-        const frame = this.reader.read();
+        const frame = this.reader?.read() ?? null;
         if (frame === null) break;
         this.handleFrame(frame);
       }
@@ -201,7 +210,7 @@ export class WebSocket extends ClosingHandshake implements AsyncIterable<Message
   }
 
   private dataFrame(frame: Frame): void {
-    const result = this.assembler.add(frame);
+    const result = (this.assembler as MessageAssembler).add(frame);
     if (result === null) return;
     if (!(result instanceof Promise)) {
       this.deliver(result);
