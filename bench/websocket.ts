@@ -9,7 +9,8 @@
  *   npm run build && node dist/bench/websocket.js            # ~2 minutes
  *   node dist/bench/websocket.js --quick                     # ~30 s: shorter runs, 2,000 idle
  *   options: --duration S (default 5), --runs N (default 3), --idle N (default 10000),
- *            --only small,medium,large,idle
+ *            --only small,medium,large,idle, --cpu-prof DIR (profiles the eventwsgi server child:
+ *            node dist/bench/profile-summary.js DIR/*.cpuprofile)
  */
 
 import { spawnSync } from "node:child_process";
@@ -133,8 +134,17 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 async function main(): Promise<void> {
   const pin = pinning();
+  const profDir = args.includes("--cpu-prof") ? (args[args.indexOf("--cpu-prof") + 1] ?? ".") : null;
   const start = (kind: string): Promise<IpcChild> =>
-    IpcChild.start({ script, args: [kind], nodeFlags: ["--expose-gc"], core: pin?.serverCore ?? null });
+    IpcChild.start({
+      script,
+      args: [kind],
+      nodeFlags: [
+        "--expose-gc",
+        ...(profDir !== null && kind === "eventwsgi" ? ["--cpu-prof", "--cpu-prof-dir", profDir] : []),
+      ],
+      core: pin?.serverCore ?? null,
+    });
   const kinds = ["eventwsgi", "ws"] as const;
   const rows: string[] = [];
   const only = args.includes("--only") ? (args[args.indexOf("--only") + 1] ?? "").split(",") : null;

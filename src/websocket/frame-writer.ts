@@ -7,6 +7,10 @@
  * taken it". Compressed messages are deflated asynchronously, so sends queue behind one another
  * (`enqueue`) while any is in flight; the close frame goes through the same queue, after every
  * message sent before it, and nothing is written after it.
+ *
+ * Corking: the first write of a tick corks the socket and a nextTick uncorks it, so the frames a
+ * handler writes in one tick (a burst of sends, a pong and a message) leave in one writev; a lone
+ * frame is still one write. The socket's end() flushes what is corked.
  */
 
 import type { Socket } from "node:net";
@@ -31,6 +35,8 @@ export class FrameWriter {
   private chain: Promise<void> | null = null;
   private pending = 0;
   private drainWaiters: { resolve: () => void; reject: (err: Error) => void }[] | null = null;
+  /** The socket is corked until the next tick. */
+  corked = false;
 
   constructor(socket: Socket, owner: { onOutputPressure(): void }) {
     this.socket = socket;
@@ -64,28 +70,29 @@ export class FrameWriter {
     if (payload.length < COPY_LIMIT) return this.frame(encodeFrame(opcode, true, compressed, payload));
     if (this.closeWritten || this.socket.destroyed) return Promise.reject(new WebSocketClosedError());
     const socket = this.socket;
-    socket.cork();
+    this.cork();
     socket.write(frameHeader(opcode, true, compressed, payload.length));
-    const ok = socket.write(payload);
-    socket.uncork();
-    return this.afterWrite(ok);
+    return this.afterWrite(socket.write(payload));
   }
 
   /** A whole frame, already built. */
   frame(frame: Buffer): Promise<void> {
     if (this.closeWritten || this.socket.destroyed) return Promise.reject(new WebSocketClosedError());
+    this.cork();
     return this.afterWrite(this.socket.write(frame));
   }
 
   /** A pong: written even after our close was queued (RFC 6455 §5.5.2), errors left to "close". */
   control(frame: Buffer): void {
     if (this.closeWritten || this.socket.destroyed || this.socket.writableEnded) return;
+    this.cork();
     this.afterWrite(this.socket.write(frame)).catch(ignore);
   }
 
   /** The close frame (§5.5.1), once; nothing is written after it. */
   close(code: number | undefined, reason: string): void {
     if (this.closeWritten || this.socket.destroyed || this.socket.writableEnded) return;
+    this.cork();
     this.afterWrite(this.socket.write(encodeFrame(Opcode.Close, true, false, closePayload(code, reason)))).catch(
       ignore,
     );
@@ -111,6 +118,20 @@ export class FrameWriter {
     for (const w of waiters) w.reject(err);
   }
 
+  /** Corks the socket until the next tick, once per tick. */
+  private cork(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(uncork, this);
+  }
+
+  /** @internal the tick's writes leave together. */
+  uncork(): void {
+    this.corked = false;
+    this.socket.uncork();
+  }
+
   private settle(link: Promise<void>): void {
     if (--this.pending === 0 && this.chain === link) this.chain = null;
   }
@@ -123,6 +144,10 @@ export class FrameWriter {
     if (ok) return RESOLVED;
     return new Promise((resolve, reject) => (this.drainWaiters ??= []).push({ resolve, reject }));
   }
+}
+
+function uncork(writer: FrameWriter): void {
+  writer.uncork();
 }
 
 function ignore(): void {

@@ -6,7 +6,8 @@
  * order, one at a time: control frames at once (a ping is answered, a close ends reading), data
  * frames into a MessageBuilder (through the inflater for a compressed message, which is
  * asynchronous: reading waits for it). Whole messages wait in a queue for wait(). The states are
- * three: open; closing (a close frame sent or received); closed (the socket is gone).
+ * three: open; closing (a close frame sent or received); closed (the socket is gone); the closing
+ * handshake is closing.ts, this class's base.
  *
  * Backpressure, both ways. Reading stops while the handler leaves more than QUEUE_HIGH_WATER
  * of messages unconsumed, and while more than OUTPUT_HIGH_WATER_BYTES of our own frames wait for a
@@ -17,35 +18,24 @@
 
 import type { Socket } from "node:net";
 import type { Environ } from "../gateway/types.js";
-import {
-  CloseCode,
-  encodeFrame,
-  encodeTextFrame,
-  isSendableCloseCode,
-  MAX_CLOSE_REASON_BYTES,
-  MAX_CONTROL_PAYLOAD,
-  Opcode,
-} from "./frame.js";
-import { FrameReader, parseClosePayload, type Frame } from "./frame-reader.js";
+import { encodeFrame, encodeTextFrame, MAX_CONTROL_PAYLOAD, Opcode } from "./frame.js";
+import { FrameReader, type Frame } from "./frame-reader.js";
 import { MessageAssembler } from "./message-assembler.js";
 import { PerMessageDeflate } from "./deflate.js";
 import type { DeflateParams } from "./extensions.js";
-import { WebSocketClosedError, WebSocketProtocolError } from "./errors.js";
-import { FrameWriter } from "./frame-writer.js";
+import { WebSocketClosedError } from "./errors.js";
 import { MessageQueue, type Message } from "./message-queue.js";
-import { CLOSE_TIMEOUT_MS, type WebSocketConfig } from "./options.js";
+import { MessageIterator } from "./message-iterator.js";
+import { ClosingHandshake } from "./closing.js";
+import { routeSocketEvents } from "./socket-events.js";
+import type { WebSocketConfig } from "./options.js";
 
 export type { Message };
 
 /** send()'s data: a string goes as text, bytes as binary. */
 export type SendData = string | Uint8Array | ArrayBuffer;
 
-const RESOLVED = Promise.resolve();
-const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
-const SOCKET_OWNER = Symbol("eventwsgi.websocket");
-type OwnedSocket = Socket & { [SOCKET_OWNER]: WebSocket };
-
-export class WebSocket implements AsyncIterable<Message> {
+export class WebSocket extends ClosingHandshake implements AsyncIterable<Message> {
   /** PATH_INFO of the handshake request. */
   readonly path: string;
   /** The subprotocol chosen, "" when none. */
@@ -55,9 +45,6 @@ export class WebSocket implements AsyncIterable<Message> {
   readonly environ: Environ;
   /** The protocol version (RFC 6455's 13). */
   readonly version = 13;
-  /** The peer's close code (1005: its close had none; 1006: no close frame came), or the code we failed it with. */
-  closeCode: number | null = null;
-  closeReason: string | null = null;
   /** @internal for the heartbeat: bytes came from the peer since its last look (cheaper than a clock read per chunk). */
   seen = true;
   /** @internal for the heartbeat: when it last saw bytes from the peer. */
@@ -65,28 +52,18 @@ export class WebSocket implements AsyncIterable<Message> {
   /** @internal for the heartbeat: when its ping went out (0: none outstanding). */
   heartbeatPingMs = 0;
 
-  private readonly socket: Socket;
-  private readonly reader: FrameReader;
-  private readonly assembler: MessageAssembler;
+  /** Made with the first bytes from the peer (an idle connection holds neither): see reading(). */
+  private reader: FrameReader | null = null;
+  private assembler: MessageAssembler | null = null;
+  private readonly maxMessageBytes: number;
   private readonly deflate: PerMessageDeflate | null;
   private readonly threshold: number;
-
   private readonly messages = new MessageQueue();
-  /** Made when first asked for: an idle connection holds no promise. */
-  private closedPromise: Promise<void> | null = null;
-  private resolveClosed: (() => void) | null = null;
-  private readonly writer: FrameWriter;
 
   private inflating = false;
   private pausedByQueue = false;
   /** No more messages will come (a close frame, a protocol failure, the socket's end). */
   private readDone = false;
-  private closeSent = false;
-  private closeReceived = false;
-  /** The peer's close waits for the handler to be done with the messages before it. */
-  private closeAnswerPending = false;
-  private isClosed = false;
-  private closeTimer: NodeJS.Timeout | null = null;
 
   /** @internal made by WebSocketWSGI once the 101 is out. */
   constructor(
@@ -97,22 +74,15 @@ export class WebSocket implements AsyncIterable<Message> {
     config: WebSocketConfig,
     head: Buffer,
   ) {
-    this.socket = socket;
-    this.writer = new FrameWriter(socket, this);
+    super(socket);
     this.environ = environ;
     this.path = environ.PATH_INFO;
     this.protocol = protocol;
     this.origin = typeof environ.HTTP_ORIGIN === "string" ? environ.HTTP_ORIGIN : "";
     this.deflate = deflate === null ? null : new PerMessageDeflate(deflate);
     this.threshold = config.deflate?.threshold ?? 0;
-    this.reader = new FrameReader(deflate !== null, config.maxMessageBytes);
-    this.assembler = new MessageAssembler(this.reader, config.maxMessageBytes, this.deflate);
-    (socket as OwnedSocket)[SOCKET_OWNER] = this;
-    socket.on("data", onSocketData);
-    socket.on("end", onSocketEnd);
-    socket.on("close", onSocketClose);
-    socket.on("error", onSocketError);
-    socket.on("drain", onSocketDrain);
+    this.maxMessageBytes = config.maxMessageBytes;
+    routeSocketEvents(socket, this);
     if (socket.destroyed) {
       queueMicrotask(() => {
         this.onClose();
@@ -123,7 +93,7 @@ export class WebSocket implements AsyncIterable<Message> {
     socket.resume();
   }
 
-  // ---- the handler's API ----
+  // ---- the handler's API (close() and closed: closing.ts) ----
 
   /** Sends a message: text for a string, binary for bytes. Resolves once the socket has taken it. */
   send(data: SendData): Promise<void> {
@@ -164,41 +134,9 @@ export class WebSocket implements AsyncIterable<Message> {
     return this.messages.wait();
   }
 
-  /** Resolves (never rejects) once the socket is closed. */
-  get closed(): Promise<void> {
-    if (this.closedPromise === null) {
-      this.closedPromise = this.isClosed
-        ? RESOLVED
-        : new Promise<void>((resolve) => {
-            this.resolveClosed = resolve;
-          });
-    }
-    return this.closedPromise;
-  }
-
   /** The messages until close. A plain iterator, not an async generator: one promise per message. */
   [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
     return new MessageIterator(this);
-  }
-
-  /**
-   * The closing handshake (RFC 6455 §7.1.2): sends a close frame after any pending sends, then
-   * resolves once the peer answered and the socket closed, or after 5 s.
-   */
-  close(code = CloseCode.Normal as number, reason = ""): Promise<void> {
-    if (!isSendableCloseCode(code))
-      throw new RangeError(`close code ${String(code)} is not 1000–1003, 1007–1011 or 3000–4999`);
-    if (Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES)
-      throw new RangeError("a close reason is at most 123 UTF-8 bytes");
-    this.startClose(code, reason, CLOSE_TIMEOUT_MS);
-    return this.closed;
-  }
-
-  /** @internal the handler returned: the peer's close is answered, or a 1000 is sent. */
-  finish(): Promise<void> {
-    if (this.closeAnswerPending) this.answerClose();
-    else this.startClose(CloseCode.Normal, "", CLOSE_TIMEOUT_MS);
-    return this.closed;
   }
 
   /** Sends a ping (at most 125 bytes of data). */
@@ -211,20 +149,7 @@ export class WebSocket implements AsyncIterable<Message> {
     return !this.writer.busy ? this.writer.frame(frame) : this.writer.enqueue(() => this.writer.frame(frame));
   }
 
-  // ---- for WebSocketWSGI and the heartbeat ----
-
-  /** @internal the handler threw: close with 1011 (RFC 6455 §7.4.1). */
-  closeForError(): Promise<void> {
-    this.startClose(CloseCode.InternalError, "", CLOSE_TIMEOUT_MS);
-    return this.closed;
-  }
-
-  /** @internal the server is shutting down: 1001, then the socket goes after the handshake, 5 s or the deadline. */
-  shutdown(deadlineMs: number | undefined): void {
-    const limit = deadlineMs === undefined ? CLOSE_TIMEOUT_MS : Math.min(CLOSE_TIMEOUT_MS, Math.max(0, deadlineMs));
-    this.startClose(CloseCode.GoingAway, "", limit);
-    this.armCloseTimer(limit);
-  }
+  // ---- for the heartbeat ----
 
   /** @internal the heartbeat's ping. */
   heartbeatPing(now: number): void {
@@ -233,19 +158,9 @@ export class WebSocket implements AsyncIterable<Message> {
       this.writer.frame(encodeFrame(Opcode.Ping, true, false, Buffer.alloc(0))).catch(ignore);
   }
 
-  /** @internal the heartbeat's verdict: the peer is gone (1006, never sent on the wire). */
-  drop(): void {
-    this.closeCode ??= CloseCode.Abnormal;
-    this.socket.destroy();
-  }
-
   /** @internal reading is paused by us: the peer's silence is not its fault. */
   get readingPaused(): boolean {
     return this.pausedByQueue || this.writer.backedUp || this.inflating;
-  }
-
-  get isOpen(): boolean {
-    return !this.isClosed;
   }
 
   // ---- reading ----
@@ -254,14 +169,22 @@ export class WebSocket implements AsyncIterable<Message> {
   onData(chunk: Buffer): void {
     this.seen = true;
     if (this.readDone) return; // after a close or a failure, what comes is dropped
-    this.reader.push(chunk);
+    (this.reader ?? this.startReading()).push(chunk);
     this.processFrames();
+  }
+
+  /** The frame reader and message assembler, made now: bytes came. */
+  private startReading(): FrameReader {
+    const reader = new FrameReader(this.deflate !== null, this.maxMessageBytes);
+    this.assembler = new MessageAssembler(reader, this.maxMessageBytes, this.deflate);
+    this.reader = reader;
+    return reader;
   }
 
   private processFrames(): void {
     try {
       while (!this.readDone && !this.inflating && !this.pausedByQueue) {
-        const frame = this.reader.read();
+        const frame = this.reader?.read() ?? null;
         if (frame === null) break;
         this.handleFrame(frame);
       }
@@ -287,7 +210,7 @@ export class WebSocket implements AsyncIterable<Message> {
   }
 
   private dataFrame(frame: Frame): void {
-    const result = this.assembler.add(frame);
+    const result = (this.assembler as MessageAssembler).add(frame);
     if (result === null) return;
     if (!(result instanceof Promise)) {
       this.deliver(result);
@@ -313,60 +236,13 @@ export class WebSocket implements AsyncIterable<Message> {
     if (this.messages.full) this.pausedByQueue = true;
   }
 
-  /**
-   * The peer's close (RFC 6455 §5.5.1): answered with the same code, then the server closes TCP
-   * first (§7.1.1). As eventlet, where the handler meets the close in its next wait(), messages
-   * that came before the close are the handler's to answer first: while it is still busy with one,
-   * the answer waits for its next wait(), its return, or CLOSE_TIMEOUT_MS.
-   */
-  private onCloseFrame(payload: Buffer): void {
-    const { code, reason } = parseClosePayload(payload);
-    this.closeReceived = true;
-    if (this.closeCode === null) {
-      this.closeCode = code;
-      this.closeReason = reason;
-    }
-    const handlerWaiting = this.messages.waiting;
-    this.endReading();
-    if (this.closeSent) {
-      if (this.writer.closeWritten) this.socket.end();
-    } else if (handlerWaiting) {
-      this.answerClose();
-    } else {
-      this.closeAnswerPending = true;
-      this.armCloseTimer(CLOSE_TIMEOUT_MS, () => {
-        this.answerClose();
-      });
-    }
-  }
-
-  /** Answers the peer's close with its own code (none when it sent none). */
-  private answerClose(): void {
-    const code = this.closeCode === CloseCode.NoStatus ? undefined : (this.closeCode ?? undefined);
-    this.startClose(code, "", CLOSE_TIMEOUT_MS);
-  }
-
-  /** Fails the connection (RFC 6455 §7.1.7): a close frame with the error's code, now, then our FIN. */
-  private fail(err: unknown): void {
-    const code = err instanceof WebSocketProtocolError ? err.closeCode : CloseCode.InternalError;
-    this.endReading();
-    if (!this.closeSent) {
-      this.closeSent = true;
-      this.closeCode ??= code;
-      this.closeReason ??= "";
-      this.writer.close(code, "");
-    }
-    this.socket.end();
-    this.armCloseTimer(CLOSE_TIMEOUT_MS);
-  }
-
-  private endReading(): void {
+  protected override endReading(): void {
     this.readDone = true;
     this.messages.end();
   }
 
   /** @internal the writer's output passed its high-water mark: reading pauses. */
-  onOutputPressure(): void {
+  override onOutputPressure(): void {
     this.updateFlow();
   }
 
@@ -381,66 +257,12 @@ export class WebSocket implements AsyncIterable<Message> {
     }
   }
 
-  // ---- closing ----
-
-  private startClose(code: number | undefined, reason: string, timeoutMs: number): void {
-    if (this.closeSent || this.isClosed) return;
-    this.closeSent = true;
-    if (this.closeAnswerPending) {
-      // Its timer was to answer the peer: this close is the answer.
-      this.closeAnswerPending = false;
-      if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-      this.closeTimer = null;
-    }
-    const write = (): Promise<void> => {
-      this.writer.close(code, reason);
-      if (this.closeReceived) this.socket.end();
-      return RESOLVED;
-    };
-    if (!this.writer.busy) void write();
-    else this.writer.enqueue(write).catch(ignore);
-    this.armCloseTimer(timeoutMs);
+  protected override get handlerWaiting(): boolean {
+    return this.messages.waiting;
   }
 
-  /** After `ms`: `action`, or by default, the socket is dropped (the closing handshake took too long). */
-  private armCloseTimer(ms: number, action?: () => void): void {
-    if (this.isClosed) return;
-    if (this.closeTimer !== null) {
-      // A shorter limit (a shutdown deadline) replaces a longer one; never the reverse.
-      if (ms >= CLOSE_TIMEOUT_MS && action === undefined) return;
-      clearTimeout(this.closeTimer);
-    }
-    this.closeTimer = setTimeout(
-      action ??
-        (() => {
-          this.closeCode ??= CloseCode.Abnormal;
-          this.socket.destroy();
-        }),
-      ms,
-    );
-    this.closeTimer.unref();
-  }
-
-  /** @internal the peer's FIN: nothing more will come (allowHalfOpen is on: our side ends too). */
-  onEnd(): void {
-    if (!this.closeReceived) this.closeCode ??= CloseCode.Abnormal;
-    this.endReading();
-    this.socket.end();
-    this.armCloseTimer(CLOSE_TIMEOUT_MS);
-  }
-
-  /** @internal */
-  onClose(): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.closeCode ??= CloseCode.Abnormal;
-    this.closeReason ??= "";
-    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-    this.closeTimer = null;
+  protected override released(): void {
     this.deflate?.close();
-    this.endReading();
-    this.writer.closed();
-    this.resolveClosed?.();
   }
 
   /** @internal */
@@ -452,27 +274,6 @@ export class WebSocket implements AsyncIterable<Message> {
   }
 }
 
-/** `for await (const m of ws)`: a class, so an iteration costs no closures. */
-class MessageIterator implements AsyncIterableIterator<Message> {
-  private readonly ws: WebSocket;
-  constructor(ws: WebSocket) {
-    this.ws = ws;
-  }
-  next(): Promise<IteratorResult<Message>> {
-    return this.ws.wait().then(toResult);
-  }
-  return(): Promise<IteratorResult<Message>> {
-    return Promise.resolve(DONE);
-  }
-  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
-    return this;
-  }
-}
-
-function toResult(value: Message | null): IteratorResult<Message> {
-  return value === null ? DONE : { value, done: false };
-}
-
 /** Bytes as a Buffer over the same memory; anything else is a TypeError (eventlet sent its str()). */
 function toBuffer(data: unknown, what: string): Buffer {
   if (data instanceof ArrayBuffer) return Buffer.from(data);
@@ -482,20 +283,4 @@ function toBuffer(data: unknown, what: string): Buffer {
 
 function ignore(): void {
   /* the socket's close settles what is left */
-}
-
-function onSocketData(this: OwnedSocket, chunk: Buffer): void {
-  this[SOCKET_OWNER].onData(chunk);
-}
-function onSocketEnd(this: OwnedSocket): void {
-  this[SOCKET_OWNER].onEnd();
-}
-function onSocketClose(this: OwnedSocket): void {
-  this[SOCKET_OWNER].onClose();
-}
-function onSocketDrain(this: OwnedSocket): void {
-  this[SOCKET_OWNER].onDrain();
-}
-function onSocketError(): void {
-  /* a reset or a broken pipe: "close" follows, and closeCode says 1006 */
 }
