@@ -78,8 +78,8 @@ export abstract class ResponseWriter implements EncoderState, ResponseFacts {
   bodyFraming = Framing.None;
   /** With Framing.Length: body bytes still owed. */
   remaining = 0;
-  /** Body chunks gathered up to the minimum write size (chunk-gatherer.ts). */
-  protected readonly gathered = new ChunkGatherer();
+  /** Body chunks gathered up to the minimum write size (chunk-gatherer.ts); made at the first. */
+  private gatherer: ChunkGatherer | null = null;
   /** The socket asked to wait for drain after the last flush. */
   mustWait = false;
   /** The head said the connection stays open (http1/keep-alive.ts); a short body can still turn it off. */
@@ -98,6 +98,11 @@ export abstract class ResponseWriter implements EncoderState, ResponseFacts {
    * generation for good — megabytes of resident memory.
    */
   private readonly writeFn: Write = (data) => this.write(data);
+
+  /** Made when a body is first gathered: a takeover (a WebSocket, which may live for days) never holds one. */
+  protected get gathered(): ChunkGatherer {
+    return (this.gatherer ??= new ChunkGatherer());
+  }
 
   constructor(host: ExchangeHost, head: RequestHead, framing: RequestFraming, environ: Environ, input: Input) {
     this.host = host;

@@ -120,7 +120,8 @@ const EMPTY_DECODER = new EmptyDecoder();
 
 export class ServerConnection implements ConnectionFacts {
   private readonly opts: ServerConnectionOptions;
-  private readonly parser: RequestHeadParser;
+  /** The head parser; null once the connection is upgraded (no head is read again). */
+  private parser: RequestHeadParser | null;
   /** Received bytes not yet consumed. */
   private readonly rb = new ReadBuffer();
   private decoder: BodyDecoder = EMPTY_DECODER;
@@ -189,15 +190,16 @@ export class ServerConnection implements ConnectionFacts {
 
   private readHead(): Event {
     const rb = this.rb;
+    const parser = this.parser as RequestHeadParser;
     let end: number;
     try {
-      end = this.parser.execute(rb.bytes as Buffer, rb.start, rb.end);
+      end = parser.execute(rb.bytes as Buffer, rb.start, rb.end);
     } catch (err) {
-      return this.headFailed(err, this.parser.requestLineSoFar);
+      return this.headFailed(err, parser.requestLineSoFar);
     }
     if (end < 0) return Event.NeedData;
-    const head = this.parser.head;
-    this.parser.reset();
+    const head = parser.head;
+    parser.reset();
     rb.advance(end - rb.start);
     let framing: RequestFraming;
     try {
@@ -292,9 +294,19 @@ export class ServerConnection implements ConnectionFacts {
     if (this.readState !== ReadState.Upgraded) this.close();
   }
 
-  /** The connection was taken over by another protocol (a 101 went out). */
+  /**
+   * The connection was taken over by another protocol (a 101 went out): what
+   * reading HTTP needed — held bytes (takeBuffered has handed them over),
+   * parser, decoder, the last head and framing (its Exchange keeps its own) —
+   * is let go, for a WebSocket may live for days.
+   */
   upgrade(): void {
     this.readState = ReadState.Upgraded;
+    this.rb.clear();
+    this.decoder = EMPTY_DECODER;
+    this.parser = null;
+    this.head = null;
+    this.framing = null;
   }
 
   private close(): void {
@@ -325,7 +337,8 @@ export class ServerConnection implements ConnectionFacts {
 
   /** The request line of the head being read (a head timeout's access line), or of the failed head. */
   get requestLineSoFar(): string {
-    return this.readState === ReadState.Closed ? this.failedRequestLine : this.parser.requestLineSoFar;
+    if (this.readState === ReadState.Closed) return this.failedRequestLine;
+    return this.parser === null ? "-" : this.parser.requestLineSoFar;
   }
 
   /** Another request may follow the current one (http1/keep-alive.ts, connectionMayContinue). */

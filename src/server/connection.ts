@@ -375,7 +375,8 @@ export class Connection extends ConnectionLife implements ExchangeHost, InputSou
   private handOver(): Takeover {
     const listeners = (this.upgradedTo = new ShutdownListeners());
     const head = this.http.takeBuffered();
-    this.http.upgrade();
+    this.http.upgrade(); // lets go of the parser, the read buffer and the decoder
+    this.onBodyData = null;
     this.clocks.idleSince = 0;
     this.clocks.requestOver();
     this.out.wakeDrainWaiters();

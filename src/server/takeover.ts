@@ -12,13 +12,23 @@ const NO_BYTES = Buffer.alloc(0);
 
 /** The new owner's shutdown listeners, called once when WsgiServer.close() begins. */
 export class ShutdownListeners {
-  private listeners: ((deadlineMs: number | undefined) => void)[] | null = [];
+  /**
+   * Made with its first listener: an array literal holds just that one, where
+   * push() on an empty array reserves room for 17 (one per WebSocket, which
+   * may live for days).
+   */
+  private listeners: ((deadlineMs: number | undefined) => void)[] | null = null;
+  private fired = false;
 
   add(listener: (deadlineMs: number | undefined) => void): void {
-    this.listeners?.push(listener);
+    if (this.fired) return;
+    if (this.listeners === null) this.listeners = [listener];
+    else this.listeners.push(listener);
   }
 
   fire(deadlineMs: number | undefined): void {
+    if (this.fired) return;
+    this.fired = true;
     const listeners = this.listeners;
     this.listeners = null;
     if (listeners !== null) for (const listener of listeners) listener(deadlineMs);

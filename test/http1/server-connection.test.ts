@@ -276,6 +276,25 @@ test("upgrade: the bytes past the head are handed over, and nothing more is read
   assert.equal(http.readState, ReadState.Upgraded, "stopReading leaves an upgraded connection to its new owner");
 });
 
+test("upgrade: the request's head and framing are let go (its exchange keeps its own); held bytes too", () => {
+  const http = new ServerConnection(OPTS);
+  http.receive(bytes(GET("/ws", "Upgrade: websocket\r\nConnection: Upgrade\r\n") + "\x81\x05hello"));
+  assert.equal(
+    http.next(() => {}),
+    Event.Request,
+  );
+  assert.equal(http.head?.target, "/ws");
+  http.upgrade(); // without takeBuffered: what was held is dropped, not kept for days
+  assert.equal(http.head, null);
+  assert.equal(http.framing, null);
+  assert.equal(http.buffered, 0);
+  assert.equal(http.takeBuffered(), null);
+  assert.equal(http.requestLineSoFar, "-");
+  assert.equal(http.bodyIncomplete, false);
+  assert.equal(http.responseEnded(true), false, "an upgraded connection never reads another request");
+  assert.equal(http.readState, ReadState.Upgraded);
+});
+
 test("stopReading (a timeout): what is held is dropped, nothing more is read", () => {
   const http = new ServerConnection(OPTS);
   http.receive(bytes("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
