@@ -24,8 +24,8 @@ export {
 export type { App, Body, Chunk, Environ, ErrorStream, PostHook, StartResponse, Write } from "./gateway/types.js";
 export type { Input } from "./gateway/input.js";
 export type { ServerOptions } from "./options.js";
-export type { Logger, LogTarget } from "./server/logger.js";
-export type { AccessLogFields } from "./server/access-log.js";
+export type { Logger, LogTarget } from "./logger.js";
+export type { AccessLogFields } from "./access-log.js";
 
 // Fetch-style apps (issue 14): WHATWG fetch handlers on eventwsgi, WSGI apps as fetch handlers, a PEP 3333 validator.
 export {

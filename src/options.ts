@@ -13,10 +13,11 @@ import {
   MAX_TOTAL_HEADER_SIZE,
   MINIMUM_CHUNK_SIZE,
 } from "./limits.js";
+import type { GatewayConfig } from "./gateway/config.js";
 import type { HeadLimits } from "./http1/request-head.js";
 import { AllowList } from "./proxy/allow-list.js";
-import { compileLogFormat, type AccessLogFields } from "./server/access-log.js";
-import { toLogger, type Logger, type LogTarget } from "./server/logger.js";
+import { compileLogFormat, type AccessLogFields } from "./access-log.js";
+import { toLogger, type Logger, type LogTarget } from "./logger.js";
 
 export interface ServerOptions {
   /** A logger with info/debug/error, or a writable stream. Default: process.stderr. */
@@ -64,8 +65,8 @@ export interface ServerOptions {
   proxyAllowFrom?: string | readonly string[] | null;
 }
 
-/** ServerOptions normalised: units in the names, defaults applied. */
-export interface ServerConfig {
+/** ServerOptions normalised: units in the names, defaults applied. The gateway sees only its part (gateway/config.ts). */
+export interface ServerConfig extends GatewayConfig {
   readonly log: Logger;
   readonly environ: Readonly<Record<string, unknown>> | null;
   readonly maxConnections: number;
@@ -111,7 +112,8 @@ export function normalizeOptions(opts: ServerOptions = {}): ServerConfig {
   const keepaliveOpt = opts.keepalive ?? true;
   const keepalive = keepaliveOpt !== false && keepaliveOpt !== 0;
   const keepaliveSeconds = typeof keepaliveOpt === "number" ? nonNegative("keepalive", keepaliveOpt) : 0;
-  const maxHttpVersion = opts.maxHttpVersion ?? "HTTP/1.1";
+  // Checked whatever the declared type says: a JavaScript caller may pass anything.
+  const maxHttpVersion: string = opts.maxHttpVersion ?? "HTTP/1.1";
   if (maxHttpVersion !== "HTTP/1.0" && maxHttpVersion !== "HTTP/1.1") {
     throw new TypeError(`maxHttpVersion must be "HTTP/1.0" or "HTTP/1.1"`);
   }

@@ -14,6 +14,7 @@
 
 import { buildEnviron, type ConnectionInfo } from "../gateway/environ.js";
 import { Input } from "../gateway/input.js";
+import { Outcome } from "../gateway/phase.js";
 import { Exchange } from "../gateway/response.js";
 import type { App, Environ, PostHook } from "../gateway/types.js";
 import { HttpProtocolError } from "../errors.js";
@@ -137,7 +138,7 @@ export function wsgiFetch(app: App, opts: WsgiFetchOptions = {}): (request: Requ
     if (request.signal.aborted) host.leave();
     else request.signal.addEventListener("abort", onAbort, { once: true });
     void Promise.resolve(exchange.run(app)).then(async () => {
-      host.end(exchange.aborted);
+      host.end(exchange.outcome === Outcome.Aborted);
       request.signal.removeEventListener("abort", onAbort);
       await runHooks(environ, config);
     });

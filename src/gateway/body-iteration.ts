@@ -7,13 +7,14 @@
 
 import { ClientDisconnectedError, describeError } from "../errors.js";
 import { RETURN_GRACE_MS } from "../limits.js";
-import type { ExchangeHost } from "./response.js";
+import type { ExchangeHost } from "./host.js";
 import type { Chunk } from "./types.js";
 
 /** What iteration needs from the exchange. */
 export interface BodyTarget {
   readonly host: ExchangeHost;
-  readonly headersSent: boolean;
+  /** The head has been written. */
+  readonly responseStarted: boolean;
   readonly requestLine: string;
   /** The socket asked to wait for drain after the last batch; iteration clears it once it waited. */
   mustWait: boolean;
@@ -91,7 +92,7 @@ export async function iterateAsync(t: BodyTarget, it: AsyncIterator<Chunk>): Pro
         await it.return?.();
         return;
       }
-      if (t.headersSent && !flushQueued) {
+      if (t.responseStarted && !flushQueued) {
         flushQueued = true;
         process.nextTick(flushSoon);
       }

@@ -2,13 +2,17 @@
  * Whether a connection stays open after a response (RFC 9112 §9.3, §9.6;
  * RFC 9110 §7.6.1, §9.3.6, §15.2) with eventlet's rules: the one place it is
  * decided, as h11's `_keep_alive` and Go's `shouldReuseConnection`. Sans-IO:
- * it reads facts, which the connection and the exchange expose as fields.
+ * it reads facts: the connection's from http1/server-connection.ts (which
+ * implements ConnectionFacts), the response's from the exchange
+ * (gateway/response-writer.ts implements ResponseFacts).
  *
  * It is asked twice for each response: when its head is written (does the
- * head say `Connection: close`?), and when its exchange is over (is the next
- * request read?). The second time more facts are known — the response was
- * cut, the socket taken over, the body could not be drained — and any of
- * them can only turn a yes into a no.
+ * head say `Connection: close`? response-writer.ts's sendHead), and when its
+ * exchange is over (is the next request read? server/connection.ts's
+ * exchangeDone, which tells server-connection.ts's responseEnded). The
+ * second time more facts are known — the response was cut, the socket taken
+ * over, the body could not be drained — and any of them can only turn a yes
+ * into a no.
  */
 
 /** What the connection knows. */

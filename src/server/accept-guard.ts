@@ -27,7 +27,7 @@
 
 import { closeSync, openSync } from "node:fs";
 import type net from "node:net";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../logger.js";
 
 /** ms between two log lines for accept errors other than EMFILE/ENFILE. */
 const OTHER_ERROR_LOG_INTERVAL_MS = 1000;

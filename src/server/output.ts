@@ -56,6 +56,27 @@ export class SocketOutput {
     this.listenForDrain = listenForDrain;
   }
 
+  /** A flush is due at the next check phase of the event loop (flushSoon). */
+  private flushDue = false;
+
+  /**
+   * Flushes at the end of this turn of the event loop (setImmediate), once
+   * however often it is asked: responses to a pipelined batch made by apps
+   * that returned promises, within microtask turns of each other, go out in
+   * one write as on the synchronous path.
+   */
+  flushSoon(): void {
+    if (this.flushDue) return;
+    this.flushDue = true;
+    setImmediate(flushDueOutput, this);
+  }
+
+  /** @internal (flushSoon's callback) */
+  flushNow(): void {
+    this.flushDue = false;
+    this.flush();
+  }
+
   writeText(text: string): void {
     this.text += text;
   }
@@ -202,4 +223,8 @@ export class SocketOutput {
     const handed = this.handedBytes;
     for (const req of batch) this.endRequest(req, handed, this.closed);
   }
+}
+
+function flushDueOutput(out: SocketOutput): void {
+  out.flushNow();
 }

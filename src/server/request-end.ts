@@ -16,8 +16,8 @@
 import { logDateTime } from "../http1/date.js";
 import type { Environ, PostHook } from "../gateway/types.js";
 import { describeError } from "../errors.js";
-import { logClient, type AccessLogFields, type LoggedPeer } from "./access-log.js";
-import type { Logger } from "./logger.js";
+import { logClient, type AccessLogFields, type LoggedPeer } from "../access-log.js";
+import type { Logger } from "../logger.js";
 
 /** A request whose exchange is over, waiting for its response to reach the kernel. */
 export interface EndedRequest {

@@ -12,8 +12,11 @@ import { normalizeOptions, type ServerConfig, type ServerOptions } from "../opti
 import { AcceptGuard } from "./accept-guard.js";
 import { FIRST_REQUEST_GRACE_MS, MAX_SWEEP_MS, MIN_SWEEP_MS } from "../limits.js";
 import { Connection, type ConnectionCloseReason, type ConnectionOwner } from "./connection.js";
+import type { ConnectionLife } from "./connection-life.js";
+import { emitConnectionClosed } from "./connection-closed.js";
+
+export { onConnectionClosed, type ConnectionClosedEvent, type ConnectionClosedListener } from "./connection-closed.js";
 import type { Acceptor, Address, ListenSocket } from "./listen.js";
-import { describeError } from "../errors.js";
 import { createServerContext, secureSocket, type SslOptions } from "./tls.js";
 import { ProxyHeaderStage, describePeer, socketPeer, type PeerAddress } from "./proxy-stage.js";
 
@@ -58,38 +61,6 @@ function describeTlsError(err: NodeJS.ErrnoException & { reason?: string }): str
   return err.code !== undefined && !what.includes(err.code) ? `${what} (${err.code})` : what;
 }
 
-/**
- * The `connection closed` event: one for every connection the server served
- * (not those refused or cut during a TLS handshake), after its socket closed.
- */
-export interface ConnectionClosedEvent {
-  readonly reason: ConnectionCloseReason;
-  /** The peer, as REMOTE_ADDR / REMOTE_PORT ("unix" and "" on a Unix socket). */
-  readonly remoteAddr: string;
-  readonly remotePort: string;
-  /** Requests begun on the connection. */
-  readonly requests: number;
-}
-
-export type ConnectionClosedListener = (event: ConnectionClosedEvent) => void;
-
-const closedListeners = new WeakMap<WsgiServer, Set<ConnectionClosedListener>>();
-
-/**
- * Internal (not a root export): calls `listener` each time one of the server's
- * connections has closed, with the reason. Tests wait on it instead of
- * polling. Returns the function that removes the listener.
- */
-export function onConnectionClosed(srv: WsgiServer, listener: ConnectionClosedListener): () => void {
-  let set = closedListeners.get(srv);
-  if (set === undefined) closedListeners.set(srv, (set = new Set()));
-  set.add(listener);
-  const listeners = set;
-  return () => {
-    listeners.delete(listener);
-  };
-}
-
 /** A TLS connection still in its handshake: it holds a slot but has no Connection yet. */
 interface Handshake {
   /** ms: when the connection was accepted (the handshake's deadline counts from here). */
@@ -109,7 +80,7 @@ class Server implements WsgiServer, ConnectionOwner {
 
   private readonly sock: ListenSocket & Acceptor;
   /** Connections being served; with `handshakes`, at most maxConnections. */
-  private readonly connections = new Set<Connection>();
+  private readonly connections = new Set<ConnectionLife>();
   /** TLS connections in their handshake. */
   private readonly handshakes = new Map<tls.TLSSocket, Handshake>();
   /** Accepted beyond maxSize: paused, unread, served in order when a slot frees; each with its close listener. */
@@ -294,24 +265,9 @@ class Server implements WsgiServer, ConnectionOwner {
     this.connections.add(new Connection(this, socket, info));
   }
 
-  connectionClosed(conn: Connection, reason: ConnectionCloseReason): void {
+  connectionClosed(conn: ConnectionLife, reason: ConnectionCloseReason): void {
     if (!this.connections.delete(conn)) return;
-    const listeners = closedListeners.get(this);
-    if (listeners !== undefined && listeners.size > 0) {
-      const event: ConnectionClosedEvent = {
-        reason,
-        remoteAddr: conn.remoteAddr,
-        remotePort: conn.remotePort,
-        requests: conn.requests,
-      };
-      for (const listener of listeners) {
-        try {
-          listener(event);
-        } catch (err) {
-          this.config.log.error(describeError(err));
-        }
-      }
-    }
+    emitConnectionClosed(this, conn, reason, this.config.log);
     this.slotFreed();
   }
 

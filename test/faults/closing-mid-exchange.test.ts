@@ -65,7 +65,7 @@ async function withPeer(
   const s = await startServer(app, opts);
   let peer: Peer | undefined;
   try {
-    peer = await Peer.open(s.port);
+    peer = await Peer.connect(s.port);
     await fn(s, peer, baseline);
   } finally {
     release();
@@ -128,7 +128,7 @@ test("a client that half-closes while its response streams: the connection is cl
     gate.fire();
     await peer.waitForText(LAST_CHUNK);
     assert.ok(peer.text.includes("end"));
-    await within(1000, "the server to close the half-closed connection after the response", peer.closed.promise);
+    await within(1000, "the server to close the half-closed connection after the response", peer.socketClosed.promise);
     await assertCleanShutdown(s, baseline);
   });
 });
@@ -139,7 +139,7 @@ test("server close() while a response streams: the connection is closed after it
     gate.fire();
     await peer.waitForText(LAST_CHUNK);
     await within(1000, "close() to resolve after the response", closing);
-    await within(1000, "the connection to be closed", peer.closed.promise);
+    await within(1000, "the connection to be closed", peer.socketClosed.promise);
     await until(1000, "no connection left", () => s.server.connectionCount === 0);
     await assertCleanShutdown(s, baseline);
   });

@@ -109,7 +109,7 @@ async function requestOn(peer: Peer, path: string, ms: number): Promise<void> {
   await peer.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
   const deadline = Date.now() + ms;
   while (!peer.text.slice(before).endsWith(`ok ${path}`)) {
-    if (peer.closed.fired)
+    if (peer.socketClosed.fired)
       throw new Error(
         `the kept-alive connection was closed; got ${JSON.stringify(peer.text.slice(before, before + 200))}`,
       );
@@ -123,10 +123,10 @@ async function requestOn(peer: Peer, path: string, ms: number): Promise<void> {
 
 /** A new connection's fate: answered (200), or closed unanswered. */
 async function tryRequest(port: number, ms: number): Promise<"served" | "closed"> {
-  const peer = new Peer(port);
+  const peer = Peer.start(port);
   try {
     await peer.write("GET /new HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").catch(() => undefined);
-    await within(ms, "the new connection to end", peer.closed.promise);
+    await within(ms, "the new connection to end", peer.socketClosed.promise);
     return /^HTTP\/1\.1 200 /.test(peer.text) ? "served" : "closed";
   } finally {
     peer.destroy();
@@ -139,19 +139,19 @@ test("out of file descriptors: the server logs once, keeps serving what it has, 
   let keptAlive: Peer | undefined;
   try {
     const port = await child.port(10_000);
-    keptAlive = await Peer.open(port);
+    keptAlive = await Peer.connect(port);
     await requestOn(keptAlive, "/before", 2000);
 
     // The flood: connections that say nothing. The server holds each one
     // until it has no descriptor left; libuv closes the rest at once.
-    for (let i = 0; i < FLOOD; i++) flood.push(new Peer(port));
+    for (let i = 0; i < FLOOD; i++) flood.push(Peer.start(port));
     await within(
       5000,
       "every flood connection to be set up",
-      Promise.all(flood.map((p) => Promise.race([p.connected.promise, p.closed.promise]))),
+      Promise.all(flood.map((p) => Promise.race([p.connected.promise, p.socketClosed.promise]))),
     );
     await child.logged(OUT_OF_DESCRIPTORS, 5000);
-    const refusedByServer = flood.filter((p) => p.closed.fired).length;
+    const refusedByServer = flood.filter((p) => p.socketClosed.fired).length;
     assert.ok(refusedByServer > 0, "some flood connections were closed unserved");
     assert.ok(refusedByServer < FLOOD, "some flood connections were held");
 
@@ -161,7 +161,7 @@ test("out of file descriptors: the server logs once, keeps serving what it has, 
     assert.equal(await tryRequest(port, 2000), "closed", "a new connection is closed while out of descriptors");
 
     // Free some descriptors: new connections are served again.
-    const held = flood.filter((p) => !p.closed.fired);
+    const held = flood.filter((p) => !p.socketClosed.fired);
     for (const p of held.slice(0, FREED)) p.destroy();
     await child.logged(AVAILABLE_AGAIN, 5000);
     assert.equal(await tryRequest(port, 2000), "served", "a new connection is served once descriptors are free");

@@ -27,7 +27,7 @@ async function openMany(port: number, n: number, batch = 200): Promise<Peer[]> {
   try {
     while (peers.length < n) {
       const size = Math.min(batch, n - peers.length);
-      peers.push(...(await Promise.all(Array.from({ length: size }, () => Peer.open(port, 5000)))));
+      peers.push(...(await Promise.all(Array.from({ length: size }, () => Peer.connect(port, 5000)))));
     }
   } catch (err) {
     for (const p of peers) p.destroy();
@@ -73,7 +73,7 @@ test("connections that never send a byte hold slots only until headersTimeout; a
     await within(
       3000,
       "every idle connection to be closed by headersTimeout",
-      Promise.all(peers.map((p) => p.closed.promise)),
+      Promise.all(peers.map((p) => p.socketClosed.promise)),
     );
     const elapsed = Date.now() - started;
     assert.ok(elapsed < 2500, `idle connections closed after ${elapsed} ms`);

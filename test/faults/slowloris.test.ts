@@ -55,11 +55,11 @@ test("a head trickled one byte at a time gets 408 and is closed after headersTim
   try {
     // 240+ bytes at 20 ms a byte would take 5 s: far longer than the 0.3 s allowed.
     const head = `GET /ping HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(200)}\r\n\r\n`;
-    const slow = await Promise.all(Array.from({ length: 10 }, () => Peer.open(s.port)));
+    const slow = await Promise.all(Array.from({ length: 10 }, () => Peer.connect(s.port)));
     const started = Date.now();
     const trickles = slow.map((p) => trickle(p, head, TRICKLE_MS, () => p.ended.fired));
     await assertOthersServed(s.port);
-    await within(2000, "the slow clients to be closed", Promise.all(slow.map((p) => p.closed.promise)));
+    await within(2000, "the slow clients to be closed", Promise.all(slow.map((p) => p.socketClosed.promise)));
     const elapsed = Date.now() - started;
     const sent = await Promise.all(trickles);
     for (const p of slow) {
@@ -82,7 +82,7 @@ test("a body trickled one byte at a time makes the app's read reject after reque
   const baseline = activeResources();
   const rec: UploadRecord = { readError: null, readFailed: new Signal() };
   const s = await startServer(uploadApp(rec), { headersTimeout: 0.3, requestTimeout: 0.5 });
-  const peer = await Peer.open(s.port);
+  const peer = await Peer.connect(s.port);
   try {
     const started = Date.now();
     await peer.write("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
@@ -90,7 +90,7 @@ test("a body trickled one byte at a time makes the app's read reject after reque
     await assertOthersServed(s.port);
     await within(2000, "the app's read to reject", rec.readFailed.promise);
     const rejectedAfter = Date.now() - started;
-    await within(2000, "the slow client to be closed", peer.closed.promise);
+    await within(2000, "the slow client to be closed", peer.socketClosed.promise);
     await trickling;
     const err = rec.readError as Error & { code?: string; status?: number };
     assert.equal(err.code, "ERR_REQUEST_TIMEOUT");
@@ -108,8 +108,8 @@ test("a body trickled one byte at a time makes the app's read reject after reque
 test("a client trickling a head does not delay a pipelined burst on another connection", async () => {
   const rec: UploadRecord = { readError: null, readFailed: new Signal() };
   const s = await startServer(uploadApp(rec), { headersTimeout: 0.3 });
-  const slow = await Peer.open(s.port);
-  const fast = await Peer.open(s.port);
+  const slow = await Peer.connect(s.port);
+  const fast = await Peer.connect(s.port);
   try {
     const trickling = trickle(
       slow,
@@ -129,7 +129,7 @@ test("a client trickling a head does not delay a pipelined burst on another conn
       })(),
     );
     assert.ok(Date.now() - started < 250);
-    await within(2000, "the slow client to be closed", slow.closed.promise);
+    await within(2000, "the slow client to be closed", slow.socketClosed.promise);
     await trickling;
     assert.match(slow.text, /^HTTP\/1\.[01] 408 /);
     assert.equal(fast.ended.fired, false, "the fast connection is kept alive");

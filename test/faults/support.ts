@@ -9,124 +9,17 @@
  */
 
 import assert from "node:assert/strict";
-import net from "node:net";
 import type { Chunk } from "../../src/index.js";
+import { Peer } from "../support/peer.js";
 import { Signal, until, within } from "../support/wait.js";
 import type { TestServer } from "../support/wire.js";
 
-/**
- * A raw client connection that records everything it receives and when the
- * server ended or closed it.
- */
-export class Peer {
-  readonly socket: net.Socket;
-  private chunks: Buffer[] = [];
-  private received = 0;
-  private waiters: { bytes: number; signal: Signal }[] = [];
-  /** The server sent FIN (or the connection closed). */
-  readonly ended = new Signal();
-  /** The connection is closed (FIN both ways, or reset). */
-  readonly closed = new Signal();
-  readonly connected = new Signal();
-  errorCode: string | undefined;
-
-  constructor(port: number) {
-    this.socket = net.connect({ host: "127.0.0.1", port });
-    this.socket.on("connect", () => {
-      this.connected.fire();
-    });
-    this.socket.on("data", (d: Buffer) => {
-      this.chunks.push(d);
-      this.received += d.length;
-      this.waiters = this.waiters.filter((w) => {
-        if (this.received < w.bytes) return true;
-        w.signal.fire();
-        return false;
-      });
-    });
-    this.socket.on("end", () => {
-      this.ended.fire();
-    });
-    this.socket.on("error", (err: NodeJS.ErrnoException) => {
-      this.errorCode = err.code;
-    });
-    this.socket.on("close", () => {
-      this.ended.fire();
-      this.closed.fire();
-      for (const w of this.waiters) w.signal.fire();
-      this.waiters = [];
-    });
-  }
-
-  /** Connects; resolves once the TCP handshake is done. */
-  static async open(port: number, ms = 2000): Promise<Peer> {
-    const peer = new Peer(port);
-    await within(ms, "connect", Promise.race([peer.connected.promise, peer.closed.promise]));
-    if (!peer.connected.fired) throw new Error(`connect failed: ${peer.errorCode ?? "closed"}`);
-    return peer;
-  }
-
-  get data(): Buffer {
-    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0] ?? Buffer.alloc(0);
-  }
-
-  get text(): string {
-    return this.data.toString("latin1");
-  }
-
-  get bytesReceived(): number {
-    return this.received;
-  }
-
-  /** Writes and resolves once the bytes were handed to the kernel. */
-  write(bytes: string | Buffer): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.socket.write(bytes, "latin1", (err) => {
-        err ? reject(err) : resolve();
-      });
-    });
-  }
-
-  /** Resolves once at least `n` bytes in total have arrived, or the connection closed. */
-  waitForBytes(n: number, ms = 2000): Promise<void> {
-    if (this.received >= n || this.closed.fired) return Promise.resolve();
-    const signal = new Signal();
-    this.waiters.push({ bytes: n, signal });
-    return within(ms, `${n} bytes from the server`, signal.promise);
-  }
-
-  /** Resolves once `text` appears in what arrived, or the connection closed. */
-  async waitForText(text: string, ms = 2000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!this.text.includes(text) && !this.closed.fired) {
-      const left = deadline - Date.now();
-      if (left <= 0)
-        throw new Error(
-          `timed out waiting for ${JSON.stringify(text)}; got ${JSON.stringify(this.text.slice(0, 200))}`,
-        );
-      await this.waitForBytes(this.received + 1, left).catch(() => {});
-    }
-  }
-
-  /** The client vanishes: "fin" closes normally, "rst" aborts with a reset. */
-  vanish(how: Vanish): void {
-    if (how === "rst") this.socket.resetAndDestroy();
-    else this.socket.destroy();
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-}
-
-export type Vanish = "fin" | "rst";
-export const VANISH_KINDS: Vanish[] = ["fin", "rst"];
+export { Peer, VANISH_KINDS, type Vanish } from "../support/peer.js";
 
 /** A plain GET that must be answered 200 within `ms`; resolves with the milliseconds it took. */
 export async function assertServes(port: number, ms = 1000): Promise<number> {
   const started = Date.now();
-  const peer = await Peer.open(port, ms);
+  const peer = await Peer.connect(port, ms);
   try {
     await peer.write("GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     await within(ms, "a normal request to be answered", peer.ended.promise);
@@ -164,8 +57,8 @@ export async function assertCleanShutdown(s: TestServer, baseline: ResourceCount
   await until(1000, `active resources back to ${JSON.stringify(baseline)}`, () => {
     const now = activeResources();
     return WATCHED.every((k) => now[k] <= baseline[k]);
-  }).catch((err: Error) => {
-    throw new Error(`${err.message}; now ${JSON.stringify(activeResources())}`);
+  }).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}; now ${JSON.stringify(activeResources())}`);
   });
 }
 

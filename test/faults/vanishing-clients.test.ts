@@ -131,7 +131,7 @@ for (const how of VANISH_KINDS) {
   for (const [where, bytes] of cutHeads) {
     test(`vanish (${how}) ${where}: nothing reaches the app, the server goes on`, async () => {
       await withScenario(echoApp, async (s, sc) => {
-        const peer = await Peer.open(s.port);
+        const peer = await Peer.connect(s.port);
         await peer.write(bytes);
         peer.vanish(how);
         await until(2000, "the connection to be closed", () => s.server.connectionCount === 0);
@@ -148,7 +148,7 @@ for (const how of VANISH_KINDS) {
   for (const [framing, bytes] of cutBodies) {
     test(`vanish (${how}) in ${framing} body: the app's read rejects, close() once, hooks run`, async () => {
       await withScenario(echoApp, async (s, sc) => {
-        const peer = await Peer.open(s.port);
+        const peer = await Peer.connect(s.port);
         await peer.write(bytes);
         await within(2000, "the app to read the first bytes", sc.body.firstChunk.promise);
         peer.vanish(how);
@@ -169,7 +169,7 @@ for (const how of VANISH_KINDS) {
         return streamingBody(sc.body, { count: 3, chunkBytes: 10 });
       });
     await withScenario(app, async (s, sc) => {
-      const peer = await Peer.open(s.port);
+      const peer = await Peer.connect(s.port);
       await peer.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
       await within(2000, "the app to be called", sc.appCalled.promise);
       peer.vanish(how);
@@ -201,7 +201,7 @@ for (const how of VANISH_KINDS) {
           return body(sc.body, total);
         });
       await withScenario(app, async (s, sc) => {
-        const peer = await Peer.open(s.port);
+        const peer = await Peer.connect(s.port);
         await peer.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
         await peer.waitForBytes(64 * 1024);
         peer.vanish(how);
@@ -229,7 +229,7 @@ for (const how of VANISH_KINDS) {
         return syncStreamingBody(sc.body, { count: 2, chunkBytes: 5 });
       });
     await withScenario(app, async (s, sc) => {
-      const peer = await Peer.open(s.port);
+      const peer = await Peer.connect(s.port);
       await peer.write("GET /hooked HTTP/1.1\r\nHost: x\r\n\r\n");
       await within(2000, "the post hook to start", sc.hookStarted.promise);
       await peer.waitForText("\r\n0\r\n\r\n");
@@ -263,7 +263,7 @@ test("many clients vanishing at random points in a row leave the server serving 
       "GE",
     ];
     for (let round = 0; round < 40; round++) {
-      const peer = await Peer.open(s.port);
+      const peer = await Peer.connect(s.port);
       await peer.write(cuts[round % cuts.length] as string);
       peer.vanish(round % 2 === 0 ? "fin" : "rst");
     }

@@ -86,7 +86,7 @@ export class MemoryHost implements ExchangeHost, InputSource {
   }
 
   get finalResponseStarted(): boolean {
-    return this.exchange === null || this.exchange.headersSent;
+    return this.exchange === null || this.exchange.responseStarted;
   }
 
   writeInterim(response: string): void {

@@ -8,6 +8,7 @@ import { test } from "node:test";
 import type { App } from "../../src/index.js";
 import { parseAll } from "../support/wire.js";
 import { call, prepare } from "./harness.js";
+import { Outcome } from "../../src/gateway/response.js";
 import { Signal, within } from "../support/wait.js";
 
 function only(text: string) {
@@ -37,7 +38,7 @@ test("a 2xx to CONNECT does not keep the connection: what follows is tunnel byte
     return [];
   };
   const c = await call(app, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
-  assert.equal(c.exchange.keepAlive, false);
+  assert.notEqual(c.exchange.outcome, Outcome.KeepAlive);
   const r = only(c.host.text);
   assert.equal(r.status, 200);
   assert.equal(r.rawHead.includes("Content-Length"), false);
@@ -50,7 +51,7 @@ test("a 4xx to CONNECT is an ordinary response: the connection is kept", async (
     return [];
   };
   const c = await call(app, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
-  assert.equal(c.exchange.keepAlive, true);
+  assert.equal(c.exchange.outcome, Outcome.KeepAlive);
 });
 
 test("an async body waiting in next() when the connection goes: run() ends, close() runs once, the wait is not awaited", async () => {

@@ -8,6 +8,7 @@ import { test } from "node:test";
 import type { App, StartResponse, Write } from "../../src/index.js";
 import { parseAll } from "../support/wire.js";
 import { checkResponseHeaders, InvalidResponseError } from "../../src/gateway/start-response.js";
+import { Outcome } from "../../src/gateway/response.js";
 import { call } from "./harness.js";
 
 function only(text: string) {
@@ -56,8 +57,8 @@ test("after the head went out, excInfo is rethrown as is (PEP 3333) and the resp
     })();
   });
   assert.equal(caught, original);
-  assert.equal(c.exchange.aborted, true);
-  assert.equal(c.exchange.keepAlive, false);
+  assert.equal(c.exchange.outcome, Outcome.Aborted);
+  assert.notEqual(c.exchange.outcome, Outcome.KeepAlive);
   assert.match(c.host.text, /^HTTP\/1\.1 200 OK\r\n/);
   assert.equal(c.host.text.endsWith("7\r\npartial\r\n"), true, "no final chunk after the failure");
   assert.match(c.host.log.error.join("\n"), /RangeError: late failure\n\s+at /);
@@ -86,7 +87,7 @@ async function assertRejected(bad: (sr: StartResponse) => void, label: string): 
   assert.equal(r.status, 500, label);
   assert.equal(r.body.length, 0, label);
   assert.equal(/injected|evil/i.test(text), false, `${label}: nothing of the bad head may go out:\n${text}`);
-  assert.equal(c.exchange.keepAlive, false, label);
+  assert.notEqual(c.exchange.outcome, Outcome.KeepAlive, label);
   assert.equal(c.host.log.error.length, 1, label);
 }
 

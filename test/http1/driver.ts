@@ -1,16 +1,19 @@
 /**
- * A sans-IO stand-in for the connection's read loop (src/server/connection.ts):
- * heads, framing and body decoders over a byte stream that arrives in
- * pieces, pipelined requests one after another, and what stops the stream.
- * The property tests check that the outcome never depends on where the
- * stream was cut; the differential test uses it to know how many responses
- * to wait for.
+ * Runs a byte stream through the sans-IO server connection
+ * (src/http1/server-connection.ts), as the server's connection does, for an
+ * app that reads each request's body and answers 200: heads, framing and
+ * body decoders over bytes that arrive in pieces, pipelined requests one
+ * after another, and what stops the stream (a protocol error, or a request
+ * after which http1/keep-alive.ts closes the connection). The property tests
+ * check that the outcome never depends on where the stream was cut; the
+ * differential test uses it to know how many responses to wait for.
  */
 
 import { HttpProtocolError } from "../../src/errors.js";
-import { ChunkedDecoder, LengthDecoder, type BodyDecoder } from "../../src/http1/body-decoder.js";
-import { requestFraming } from "../../src/http1/request-framing.js";
-import { RequestHeadParser, type HeadLimits } from "../../src/http1/request-head.js";
+import { responseKeepsConnection } from "../../src/http1/keep-alive.js";
+import { Event, ServerConnection } from "../../src/http1/server-connection.js";
+import type { RequestFraming } from "../../src/http1/request-framing.js";
+import type { HeadLimits, RequestHead } from "../../src/http1/request-head.js";
 import { LIMITS } from "./feed.js";
 
 export interface ParsedRequest {
@@ -41,60 +44,62 @@ export interface StreamOptions {
   rejectBadRequests?: boolean;
 }
 
-/** Does this request end the connection after its response? (gateway/response.ts decideKeepAlive, for the echo app). */
-function closesAfter(version: string, f: ReturnType<typeof requestFraming>): boolean {
-  if (f.mustClose) return true;
-  return version === "HTTP/1.1" ? f.connectionClose : !f.connectionKeepAlive;
+/** The echo app's 200 to the request the machine has just read: does the connection stay open after it? */
+function keepsAfter(http: ServerConnection): boolean {
+  const head = http.head as RequestHead;
+  const framing = http.framing as RequestFraming;
+  return responseKeepsConnection(http.mayContinue, {
+    method: head.method,
+    statusNumber: 200,
+    http11: head.version === "HTTP/1.1",
+    requestClose: framing.connectionClose,
+    requestKeepAlive: framing.connectionKeepAlive,
+    framingMustClose: framing.mustClose,
+    appWantsClose: false,
+    closeDelimited: false,
+    continuePending: false, // the app reads the body: a 100 Continue went out
+    inputFailed: false,
+  });
 }
 
-/** Feeds `input` cut at `cuts`, each piece appended to what was not consumed yet (as connection.ts does). */
+/** Feeds `input` cut at `cuts`, each piece handed to the machine as a socket's data event would be. */
 export function runStream(input: Buffer, cuts: readonly number[], opts: StreamOptions = {}): StreamOutcome {
-  const limits = opts.limits ?? LIMITS;
-  const reject = opts.rejectBadRequests ?? true;
-  const parser = new RequestHeadParser(limits);
+  const http = new ServerConnection({
+    headLimits: opts.limits ?? LIMITS,
+    rejectBadRequests: opts.rejectBadRequests ?? true,
+    keepalive: true,
+  });
   const requests: ParsedRequest[] = [];
-  let pending: Buffer = Buffer.alloc(0);
-  let decoder: BodyDecoder | null = null;
   let current: ParsedRequest | null = null;
   let body: Buffer[] = [];
-  let closeAfterCurrent = false;
+  const onBody = (d: Buffer): void => {
+    body.push(Buffer.from(d));
+  };
   const points = [...cuts.filter((c) => c > 0 && c < input.length), input.length];
   let prev = 0;
-  try {
-    for (const point of points) {
-      pending = Buffer.concat([pending, input.subarray(prev, point)]);
-      prev = point;
-      let offset = 0;
-      for (;;) {
-        if (decoder !== null) {
-          offset += decoder.decode(pending, offset, pending.length, (d) => body.push(Buffer.from(d)));
-          if (!decoder.done) break;
-          (current as ParsedRequest).body = Buffer.concat(body).toString("latin1");
-          requests.push(current as ParsedRequest);
-          decoder = null;
-          current = null;
-          if (closeAfterCurrent) return { requests, end: "closed" };
-          continue;
-        }
-        if (offset >= pending.length) break;
-        const end = parser.execute(pending, offset, pending.length);
-        if (end < 0) break;
-        const head = parser.head;
-        parser.reset();
-        offset = end;
-        const framing = requestFraming(head, reject);
+  for (const point of points) {
+    http.receive(input.subarray(prev, point));
+    prev = point;
+    for (let ev = http.next(onBody); ev !== Event.NeedData; ev = http.next(onBody)) {
+      if (ev === Event.HeadError || ev === Event.BodyError) {
+        const err = http.error;
+        if (!(err instanceof HttpProtocolError)) throw err ?? new Error("an error event without an error");
+        return { requests, end: "error", status: err.status, errorName: err.name };
+      }
+      if (ev === Event.Request) {
+        const head = http.head as RequestHead;
         current = { method: head.method, target: head.target, version: head.version, headers: head.headers, body: "" };
         body = [];
-        closeAfterCurrent = closesAfter(head.version, framing);
-        decoder = framing.chunked
-          ? new ChunkedDecoder(limits)
-          : new LengthDecoder(framing.contentLength > 0 ? framing.contentLength : 0);
+        if (http.bodyIncomplete) continue;
+      } else if (ev !== Event.BodyEnd) {
+        throw new Error(`unexpected event ${String(ev)}`);
       }
-      pending = pending.subarray(offset);
+      // The request is whole: the app answers, and the exchange ends.
+      const request = current as ParsedRequest;
+      request.body = Buffer.concat(body).toString("latin1");
+      requests.push(request);
+      if (!http.responseEnded(keepsAfter(http))) return { requests, end: "closed" };
     }
-  } catch (err) {
-    if (!(err instanceof HttpProtocolError)) throw err;
-    return { requests, end: "error", status: err.status, errorName: err.name };
   }
   return { requests, end: "more" };
 }

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ReadBuffer } from "../../src/server/read-buffer.js";
+import { ReadBuffer } from "../../src/http1/read-buffer.js";
 
 test("a 73 KB head trickled 7 bytes at a time is copied a bounded number of times per byte", () => {
   const rb = new ReadBuffer();

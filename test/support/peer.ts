@@ -3,18 +3,24 @@
  * or TLS: writes exact bytes, keeps everything received, and waits — always
  * with a bound — for responses, for some text, a condition, or the server's
  * close. test/wire/client.ts's RawClient extends it with a read position.
+ * The fault tests use it too: `ended`, `socketClosed` and `connected` are
+ * signals to wait on, and `vanish` leaves with a FIN or a reset.
  */
 
 import { once } from "node:events";
 import net from "node:net";
 import tls from "node:tls";
 import { parseResponses, type ParsedResponse } from "./wire.js";
-import { within } from "./wait.js";
+import { Signal, within } from "./wait.js";
 
 type Endpoint =
   { port: number; host?: string } | { path: string } | { port: number; host?: string; tls: tls.ConnectionOptions };
 /** Where to connect: a bare number is a port on 127.0.0.1. */
 export type PeerTarget = number | Endpoint;
+
+/** How a client vanishes: a FIN, or a reset. */
+export type Vanish = "fin" | "rst";
+export const VANISH_KINDS: Vanish[] = ["fin", "rst"];
 
 export class Peer {
   /** The bound of a wait that is given none (milliseconds). */
@@ -27,6 +33,12 @@ export class Peer {
   closed = false;
   /** The first socket error, if any (ECONNRESET and the like). */
   error: NodeJS.ErrnoException | null = null;
+  /** The connection is up (fired at once by connect(); start() fires it on "connect"). */
+  readonly connected = new Signal();
+  /** The server sent FIN, or the connection closed: fires when `closed` becomes true. */
+  readonly ended = new Signal();
+  /** The socket is closed (FIN both ways, or a reset). */
+  readonly socketClosed = new Signal();
   private readonly waitMs: number;
   private readonly waiters = new Set<() => void>();
 
@@ -39,10 +51,19 @@ export class Peer {
     });
     const onClosed = (): void => {
       this.closed = true;
+      this.ended.fire();
       this.wake();
     };
+    if (socket.connecting)
+      socket.once("connect", () => {
+        this.connected.fire();
+      });
+    else this.connected.fire();
     socket.on("end", onClosed);
-    socket.on("close", onClosed);
+    socket.on("close", () => {
+      this.socketClosed.fire();
+      onClosed();
+    });
     socket.on("error", (err: NodeJS.ErrnoException) => {
       this.error ??= err;
       onClosed();
@@ -77,15 +98,41 @@ export class Peer {
     return new this(socket);
   }
 
+  /** Connects to a port on 127.0.0.1 without waiting: `connected` or `socketClosed` fires (a flood of connections). */
+  static start(port: number): Peer {
+    return new Peer(net.connect({ host: "127.0.0.1", port }));
+  }
+
   get text(): string {
     return this.data.toString("latin1");
+  }
+
+  get bytesReceived(): number {
+    return this.data.length;
+  }
+
+  /** The code of the first socket error (ECONNRESET...), if any. */
+  get errorCode(): string | undefined {
+    return this.error?.code;
+  }
+
+  /** Resolves once at least `n` bytes in total have arrived, or the server closed the connection. */
+  waitForBytes(n: number, timeoutMs = this.waitMs): Promise<void> {
+    return this.until(() => this.data.length >= n || this.closed, timeoutMs, `${n} bytes from the server`);
+  }
+
+  /** The client vanishes: "fin" closes normally, "rst" aborts with a reset. */
+  vanish(how: Vanish): void {
+    if (how === "rst") this.socket.resetAndDestroy();
+    else this.socket.destroy();
   }
 
   /** Writes and resolves once the bytes were handed to the kernel. */
   write(bytes: string | Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
       this.socket.write(typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes, (err) => {
-        err ? reject(err) : resolve();
+        if (err) reject(err);
+        else resolve();
       });
     });
   }

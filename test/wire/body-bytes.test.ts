@@ -108,7 +108,7 @@ test("an async body waiting for ever for its next chunk: when the client resets,
     });
   };
   await withServer(app, { minimumChunkSize: 0 }, async (s) => {
-    const peer = await Peer.open(s.port);
+    const peer = await Peer.connect(s.port);
     try {
       await peer.write("GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n");
       await peer.waitForText("data: first");
