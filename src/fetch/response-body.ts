@@ -160,6 +160,10 @@ export function streamBody(
     if (stopped) return undefined;
     stopped = true;
     queue.length = 0;
+    // A next() still waiting ends (done) rather than stay pending for ever.
+    const w = waiter;
+    waiter = null;
+    w?.();
     return reader.cancel().catch(() => {});
   };
 
