@@ -144,6 +144,7 @@ export function streamBody(
   async function first(): Promise<IteratorResult<Chunk>> {
     started = true;
     await settled();
+    if (stopped) return { done: true, value: undefined };
     if (queue.length === 0) {
       if (failure !== null) throw failure.error;
       begin(0);
