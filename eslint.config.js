@@ -11,6 +11,8 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
+      // A leading underscore marks a binding that must exist but is not used (`for await (const _ of input)`, `(_env, sr) =>`).
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       // Numbers in messages are the common case and read well.
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
       // node:test's test()/describe()/it() return promises that the runner itself awaits.

@@ -79,6 +79,12 @@ const WEIGHTS: [OpKind, number][] = [
   ["error/close", 5],
 ];
 
+/** An operation's failure in one line: an Error's message, or the thrown value as JSON. */
+function describeFailure(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === "string" ? err : JSON.stringify(err);
+}
+
 class Tally {
   sent = 0;
   readonly ops = new Map<OpKind, { ok: number; failed: number; requests: number; ms: number }>();
@@ -93,7 +99,7 @@ class Tally {
     else {
       t.failed++;
       this.failedCount++;
-      if (this.failures.length < 20) this.failures.push(`${kind}: ${err instanceof Error ? err.message : String(err)}`);
+      if (this.failures.length < 20) this.failures.push(`${kind}: ${describeFailure(err)}`);
     }
     this.ops.set(kind, t);
   }
@@ -436,9 +442,14 @@ async function main(): Promise<void> {
     nodeFlags: ["--expose-gc"],
     core: pin?.serverCore ?? null,
   });
-  let serverDied = false;
+  // Set by callbacks and read after awaits: an object, so that TypeScript does not narrow them to their initial values.
+  const run: { serverDied: boolean; timedOut: boolean; middle: Promise<void> | null } = {
+    serverDied: false,
+    timedOut: false,
+    middle: null,
+  };
   const onServerExit = (code: number | null, signal: string | null): void => {
-    serverDied = true;
+    run.serverDied = true;
     process.stderr.write(`the server exited during the soak (code ${code}, signal ${signal})\n`);
   };
   server.proc.once("exit", onServerExit);
@@ -454,12 +465,11 @@ async function main(): Promise<void> {
   for (const [kind] of WEIGHTS) await warmup.run(kind);
   await sleep(300);
   await waitForIdleServer(server, 15_000);
-  const snapshots: Snapshot[] = [{ phase: "start", sent: tally.sent, stats: await server.stats(true) }];
-  process.stdout.write(`${describeSnapshot(snapshots[0] as Snapshot)}\n`);
-  let middle: Promise<void> | null = null;
+  const start: Snapshot = { phase: "start", sent: tally.sent, stats: await server.stats(true) };
+  const snapshots: Snapshot[] = [start];
+  process.stdout.write(`${describeSnapshot(start)}\n`);
   const started = Date.now();
   const deadline = started + opts.maxSeconds * 1000;
-  let timedOut = false;
 
   const progress = setInterval(() => {
     const secs = (Date.now() - started) / 1000;
@@ -472,15 +482,15 @@ async function main(): Promise<void> {
   const loop = async (index: number): Promise<void> => {
     const rand = prng(opts.seed * 1000 + index);
     const soak = new SoakLoop(server.port, tally, rand);
-    while (tally.sent < opts.requests && !serverDied) {
+    while (tally.sent < opts.requests && !run.serverDied) {
       if (Date.now() > deadline) {
-        timedOut = true;
+        run.timedOut = true;
         return;
       }
       await soak.run(pickKind(rand));
-      if (middle === null && tally.sent >= opts.requests / 2) {
+      if (run.middle === null && tally.sent >= opts.requests / 2) {
         const sent = tally.sent;
-        middle = server.stats(true).then((stats) => {
+        run.middle = server.stats(true).then((stats) => {
           snapshots.push({ phase: "middle", sent, stats });
           process.stdout.write(`${describeSnapshot({ phase: "middle", sent, stats })}\n`);
         });
@@ -489,11 +499,11 @@ async function main(): Promise<void> {
   };
   try {
     await Promise.all(Array.from({ length: opts.clients }, (_, i) => loop(i)));
-    await middle;
+    await run.middle;
   } finally {
     clearInterval(progress);
   }
-  if (serverDied) throw new Error("the server died during the soak");
+  if (run.serverDied) throw new Error("the server died during the soak");
   const elapsed = (Date.now() - started) / 1000;
   await sleep(500);
   await waitForIdleServer(server, 15_000);
@@ -503,7 +513,7 @@ async function main(): Promise<void> {
 
   process.stdout.write(
     `\n${tally.sent.toLocaleString("en-US")} requests in ${elapsed.toFixed(1)} s (${Math.round(tally.sent / elapsed).toLocaleString("en-US")}/s)` +
-      `${timedOut ? `; stopped at --max-seconds ${opts.maxSeconds}` : ""}\n`,
+      `${run.timedOut ? `; stopped at --max-seconds ${opts.maxSeconds}` : ""}\n`,
   );
   for (const [kind, t] of [...tally.ops].sort())
     process.stdout.write(
@@ -511,7 +521,6 @@ async function main(): Promise<void> {
     );
   for (const f of tally.failures) process.stdout.write(`  failure: ${f}\n`);
 
-  const start = snapshots[0] as Snapshot;
   const problems: string[] = [];
   if (tally.failedCount > 0) problems.push(`${tally.failedCount} operations failed`);
   if ((end.stats.extra.connections ?? 0) !== 0)

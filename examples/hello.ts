@@ -7,8 +7,8 @@ function helloWorld(_env: Environ, startResponse: StartResponse): string[] {
   return ["Hello, World!\r\n"];
 }
 
-const port = Number(process.env.PORT ?? 8090);
-const wsgi = server(await listen(["", port]), helloWorld);
+// PORT and HOST move it (PORT=0: a free port; the address is in the "wsgi starting up on" line).
+const wsgi = server(await listen([process.env.HOST ?? "", Number(process.env.PORT ?? 8090)]), helloWorld);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

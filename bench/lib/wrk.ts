@@ -53,6 +53,8 @@ export function ensureWrk(): void {
 
 export function wrkVersion(): string {
   const r = spawnSync("wrk", ["--version"], { encoding: "utf8" });
+  // Not started (wrk missing): stdout and stderr are null then, whatever the types say.
+  if (r.error !== undefined) return "unknown";
   return `${r.stdout}${r.stderr}`.split("\n")[0]?.trim() ?? "unknown";
 }
 

@@ -115,8 +115,9 @@ class RawConnection {
       if (this.willClose()) break;
     }
     if (offset < buf.length && !this.willClose()) this.pending = buf.subarray(offset);
-    if (out.length === 1) this.socket.write(out[0] as Buffer);
-    else if (out.length > 1) this.socket.write(Buffer.concat(out));
+    const [first] = out;
+    if (out.length > 1) this.socket.write(Buffer.concat(out));
+    else if (first !== undefined) this.socket.write(first);
     if (this.willClose()) this.socket.end();
   }
 

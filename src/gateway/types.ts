@@ -18,6 +18,9 @@ export type App = (environ: Environ, startResponse: StartResponse) => Body | Pro
 /** A post hook: called as fn(environ, ...args[, kwargs]) after the response. */
 
 export type PostHook = [
+  // any[], as docs/api.md gives it: a hook's own parameter types ((env, what: string) => …) must be accepted,
+  // which unknown[] would refuse.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   fn: (env: Environ, ...args: any[]) => void | Promise<void>,
   args?: unknown[],
   kwargs?: Record<string, unknown>,

@@ -60,7 +60,7 @@ const NAME_CACHE_LIMIT = 1024;
 export function capitalizeHeaderName(name: string): string {
   return name
     .split("-")
-    .map((w) => (w.length === 0 ? w : w[0]!.toUpperCase() + w.slice(1).toLowerCase()))
+    .map((w) => (w.length === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1).toLowerCase()))
     .join("-");
 }
 

@@ -80,8 +80,13 @@ function contextError(message: string, cause: NodeJS.ErrnoException): Error {
  * be read or parsed, or the key does not belong to the certificate. `who`
  * prefixes the messages ("wrapSsl", "setSecureContext").
  */
+/** Whether a value from a JavaScript caller, whatever its declared type, is an object. */
+function isObject(value: unknown): value is object {
+  return typeof value === "object" && value !== null;
+}
+
 export function createServerContext(opts: SslOptions, who = "wrapSsl"): tls.SecureContext {
-  if (opts === null || typeof opts !== "object") throw new TypeError(`${who}: options are needed`);
+  if (!isObject(opts)) throw new TypeError(`${who}: options are needed`);
   if (!opts.serverSide) throw new TypeError(`${who}: serverSide must be true`);
   const certName = opts.cert !== undefined ? "the certificate (cert)" : `the certificate ${opts.certfile ?? ""}`;
   const cert = opts.cert ?? (opts.certfile !== undefined ? readPem(who, opts.certfile, "certfile") : undefined);

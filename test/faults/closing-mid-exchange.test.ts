@@ -38,15 +38,15 @@ function headFirstApp(readFailed: Signal<Error>): App {
 
 /** Sends 5000 bytes, then waits for `gate` before the last chunk. */
 function gatedStreamApp(gate: Signal): App {
-  return async (_env, startResponse) => {
+  return (_env, startResponse) => {
     startResponse("200 OK", [["Content-Type", "text/plain"]]);
-    return {
+    return Promise.resolve({
       async *[Symbol.asyncIterator]() {
         yield "x".repeat(5000);
         await gate.promise;
         yield "end";
       },
-    };
+    });
   };
 }
 

@@ -12,7 +12,7 @@ const say = (line: Record<string, unknown>): void => {
 
 const app: App = (env, startResponse) => {
   startResponse("200 OK", [["Content-Type", "text/plain"]]);
-  return [`ok ${String(env.PATH_INFO)}`];
+  return [`ok ${env.PATH_INFO}`];
 };
 
 const sock = await listen(["127.0.0.1", 0], { backlog: 256 });

@@ -224,7 +224,11 @@ for (const how of VANISH_KINDS) {
             throw new Error("hook failed after the client left");
           },
         ]);
-        env["eventlet.posthooks"].push([() => void laterHookRan++]);
+        env["eventlet.posthooks"].push([
+          () => {
+            laterHookRan++;
+          },
+        ]);
         startResponse("200 OK", [["Content-Type", "text/plain"]]);
         return syncStreamingBody(sc.body, { count: 2, chunkBytes: 5 });
       });

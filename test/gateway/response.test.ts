@@ -10,11 +10,12 @@ import { parseAll } from "../support/wire.js";
 import { call, prepare } from "./harness.js";
 import { Outcome } from "../../src/gateway/response.js";
 import { Signal, within } from "../support/wait.js";
+import { itemAt } from "../support/item-at.js";
 
 function only(text: string) {
   const responses = parseAll(Buffer.from(text, "latin1"));
   assert.equal(responses.length, 1, `exactly one response expected:\n${text}`);
-  return responses[0]!;
+  return itemAt(responses, 0);
 }
 
 test("a generator refilling one buffer: each chunk is sent as it was yielded (PEP 3333 bytes are immutable)", async () => {
@@ -65,7 +66,11 @@ test("an async body waiting in next() when the connection goes: run() ends, clos
       firstSent.fire();
       await new Promise<never>(() => {});
     })();
-    return Object.assign(gen, { close: () => void closes++ });
+    return Object.assign(gen, {
+      close: () => {
+        closes++;
+      },
+    });
   };
   const running = c.run(app);
   await within(2000, "the first chunk", firstSent.promise);
@@ -96,7 +101,7 @@ test("a body returned without calling startResponse: a 500 that says so", async 
     const c = await call(() => body);
     assert.match(c.host.text, /^HTTP\/1\.1 500 /);
     assert.equal(c.host.log.error.length, 1);
-    assert.match(c.host.log.error[0]!, /the application returned a body without calling start_response\(\)/);
+    assert.match(itemAt(c.host.log.error, 0), /the application returned a body without calling start_response\(\)/);
   }
 });
 

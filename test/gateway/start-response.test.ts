@@ -10,11 +10,12 @@ import { parseAll } from "../support/wire.js";
 import { checkResponseHeaders, InvalidResponseError } from "../../src/gateway/start-response.js";
 import { Outcome } from "../../src/gateway/response.js";
 import { call } from "./harness.js";
+import { itemAt } from "../support/item-at.js";
 
 function only(text: string) {
   const responses = parseAll(Buffer.from(text, "latin1"));
   assert.equal(responses.length, 1, `exactly one response expected:\n${text}`);
-  return responses[0]!;
+  return itemAt(responses, 0);
 }
 
 test("a second call with excInfo before the head went out replaces status and headers", async () => {
@@ -191,7 +192,8 @@ test("capitalizeResponseHeaders: false sends names as given (eventlet's test_dis
 });
 
 test("a body without startResponse is an application error", async () => {
-  const c = await call((_env, _sr) => {
+  const c = await call(() => {
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async generator body is the case under test
     return (async function* () {
       yield "x";
     })();

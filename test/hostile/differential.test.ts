@@ -25,6 +25,7 @@ import { CORPUS } from "./corpus.js";
 import { DISAGREEMENTS, type Disagreement } from "./disagreements.js";
 import { decodeSeen, exchange, jsonEcho, type SeenRequest } from "./echo.js";
 import { ODDITIES } from "./oddities.js";
+import { itemAt } from "../support/item-at.js";
 
 interface Outcome {
   rejected: boolean;
@@ -197,7 +198,7 @@ function generatedInputs(): Input[] {
     seed,
   });
   return samples.map(([first, second, pipelined], i) => {
-    const oddity = ODDITIES[i % ODDITIES.length]!;
+    const oddity = itemAt(ODDITIES, i % ODDITIES.length);
     const text = oddity.apply(first) + (pipelined ? serialize(second) : "");
     return { key: oddity.name, kind: "oddity", bytes: Buffer.from(text, "latin1") };
   });
@@ -220,13 +221,11 @@ const show = (o: Outcome): string =>
 
 /** Runs `fn` over `items`, `width` at a time. */
 async function pool<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
+  const out: R[] = [];
+  // One iterator shared by the workers: each next() hands out the next item exactly once.
+  const queue = items.entries();
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
+    for (const [i, item] of queue) out[i] = await fn(item);
   };
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
   return out;

@@ -39,7 +39,7 @@ const PATH_CHARS = `${ALNUM}-._~!$&'()*+,;=:@%`;
 const VALUE_CHARS = `${ALNUM} -_.,;:/?=+*()[]{}<>"'!#$%&@^|~\`\\`;
 
 const stringOf = (alphabet: string, min: number, max: number): fc.Arbitrary<string> =>
-  fc.array(fc.constantFrom(...alphabet), { minLength: min, maxLength: max }).map((a) => a.join(""));
+  fc.array(fc.constantFrom(...Array.from(alphabet)), { minLength: min, maxLength: max }).map((a) => a.join(""));
 
 /** Field names that affect framing or the connection are added by the generator itself, never at random. */
 const RESERVED = new Set([

@@ -50,7 +50,7 @@ describe("byte classes", () => {
 describe("small rules", () => {
   test("hexValue", () => {
     assert.deepEqual(
-      [..."09afAF"].map((c) => hexValue(c.charCodeAt(0))),
+      Array.from("09afAF").map((c) => hexValue(c.charCodeAt(0))),
       [0, 9, 10, 15, 10, 15],
     );
     for (const c of "gG/:@`x -+") assert.equal(hexValue(c.charCodeAt(0)), -1, c);

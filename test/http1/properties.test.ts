@@ -27,6 +27,7 @@ import {
   randomBytes,
   serialize,
 } from "./generate.js";
+import { itemAt } from "../support/item-at.js";
 
 const params = (runs: number): fc.Parameters<unknown> => {
   const seed = fuzzSeed();
@@ -124,7 +125,7 @@ test("stream: well-formed pipelines read back exactly as written, whole and byte
       const want = [];
       let end: StreamOutcome["end"] = "more";
       for (let i = 0; i < reqs.length; i++) {
-        const r = reqs[i]!;
+        const r = itemAt(reqs, i);
         const close = closeLast && i === reqs.length - 1;
         want.push(expected(r, close));
         if (close || !keepsAlive(r)) {

@@ -37,7 +37,7 @@ function kernelBacklog(filter: string[]): Promise<number | null> {
         return;
       }
       if (err !== null) {
-        reject(err);
+        reject(new Error(`ss failed: ${err.message}`, { cause: err }));
         return;
       }
       const fields = stdout.trim().split(/\s+/);

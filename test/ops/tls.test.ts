@@ -148,7 +148,8 @@ describe("TLS", () => {
         tls: { ca: CERT, servername: "localhost", ALPNProtocols: ["h2", "http/1.1"] },
       });
       try {
-        assert.equal((peer.socket as tls.TLSSocket).alpnProtocol, "http/1.1");
+        assert.ok(peer.socket instanceof tls.TLSSocket);
+        assert.equal(peer.socket.alpnProtocol, "http/1.1");
       } finally {
         peer.destroy();
       }
@@ -276,7 +277,7 @@ describe("TLS", () => {
         assert.equal(rs[1]?.body.toString(), "/a:");
         assert.equal(rs[2]?.chunked, true);
         assert.equal(header(rs[2], "transfer-encoding"), "chunked");
-        assert.equal(rs[2]?.body.toString(), "one,two");
+        assert.equal(rs[2].body.toString(), "one,two");
         // 100-continue: the body is sent only once the server asked for it.
         await peer.write("POST /continue HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
         rs = await peer.responses(4);
@@ -284,7 +285,7 @@ describe("TLS", () => {
         await peer.write("abcde");
         rs = await peer.responses(5);
         assert.equal(rs[4]?.status, 200);
-        assert.equal(rs[4]?.body.toString(), "/continue:abcde");
+        assert.equal(rs[4].body.toString(), "/continue:abcde");
         assert.equal(peer.closed, false, "the connection is still kept alive");
         assert.deepEqual(s.log.error, []);
       } finally {
@@ -367,8 +368,9 @@ describe("TLS: hostile and broken handshakes", () => {
     ],
     [
       "nothing, then FIN",
-      async (p) => {
+      (p) => {
         p.socket.end();
+        return Promise.resolve();
       },
     ],
   ];
@@ -411,7 +413,11 @@ describe("TLS: hostile and broken handshakes", () => {
         await within(
           3000,
           "the response",
-          new Promise<void>((resolve) => secure.on("data", () => text.includes('"HTTPS":"on"}') && resolve())),
+          new Promise<void>((resolve) => {
+            secure.on("data", () => {
+              if (text.includes('"HTTPS":"on"}')) resolve();
+            });
+          }),
         );
         const debugBefore = s.log.debug.length;
         // An application-data record that does not decrypt, written under the TLS layer.
@@ -451,7 +457,10 @@ describe("TLS: certificate renewal", () => {
     await withTls(environApp, {}, async (s) => {
       const before = await Peer.connect(trusting(s.port));
       try {
-        const tlsSocket = (p: Peer): tls.TLSSocket => p.socket as tls.TLSSocket;
+        const tlsSocket = (p: Peer): tls.TLSSocket => {
+          assert.ok(p.socket instanceof tls.TLSSocket);
+          return p.socket;
+        };
         assert.equal(tlsSocket(before).getPeerCertificate().fingerprint256, fingerprint(CERT));
         s.server.setSecureContext({ certfile: fixture("cert2.pem"), keyfile: fixture("key2.pem"), serverSide: true });
         const after = await Peer.connect(trusting(s.port, CERT2));

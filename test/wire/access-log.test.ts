@@ -10,6 +10,7 @@ import { DEFAULT_LOG_FORMAT, listen, server, type AccessLogFields, type App } fr
 import { hello, rawExchange, withServer } from "../support/wire.js";
 import { withClient } from "./client.js";
 import { within } from "../support/wait.js";
+import { itemAt } from "../support/item-at.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 const DEFAULT_LINE =
@@ -34,9 +35,10 @@ test('the default line is eventlet\'s: ip - - [local time] "request line" status
     const m = DEFAULT_LINE.exec(line ?? "");
     assert.ok(m, line);
     const [, dd, mon, yyyy, hh, mi, ss, bytes, secs] = m;
+    assert.ok(mon);
     const logged = new Date(
       Number(yyyy),
-      MONTHS.indexOf(mon!),
+      MONTHS.indexOf(mon),
       Number(dd),
       Number(hh),
       Number(mi),
@@ -65,9 +67,9 @@ test("one line per request, in order, with its status and byte count", async () 
     await rawExchange(s.port, req("/") + req("/missing") + req("/boom"));
     await waitForLines(s.log.info, 3);
     const lines = accessLines(s.log.info);
-    assert.match(lines[0]!, /"GET \/ HTTP\/1\.1" 200 \d+ /);
-    assert.match(lines[1]!, /"GET \/missing HTTP\/1\.1" 404 \d+ /);
-    assert.match(lines[2]!, /"GET \/boom HTTP\/1\.1" 500 \d+ /);
+    assert.match(itemAt(lines, 0), /"GET \/ HTTP\/1\.1" 200 \d+ /);
+    assert.match(itemAt(lines, 1), /"GET \/missing HTTP\/1\.1" 404 \d+ /);
+    assert.match(itemAt(lines, 2), /"GET \/boom HTTP\/1\.1" 500 \d+ /);
   });
 });
 
@@ -83,7 +85,7 @@ test("a custom template (eventlet's test_026_log_format) and every field", async
     await c.next();
     await waitForLines(s.log.info, 1);
     assert.match(
-      accessLines(s.log.info)[0]!,
+      itemAt(accessLines(s.log.info), 0),
       new RegExp(`^127\\.0\\.0\\.1:${c.localPort} 200 ${c.data.length} \\d+\\.\\d{2} 100%$`),
     );
   });
@@ -100,7 +102,7 @@ test("a function format gets the fields", async () => {
     await c.next();
     await waitForLines(s.log.info, 1);
     assert.deepEqual(accessLines(s.log.info), ["fn GET / HTTP/1.1"]);
-    const f = seen[0]!;
+    const f = itemAt(seen, 0);
     assert.equal(f.client_ip, "127.0.0.1");
     assert.equal(f.client_port, String(c.localPort));
     assert.equal(f.status_code, "200");
@@ -146,12 +148,12 @@ test("X-Forwarded-For is logged before the peer's address, spaces removed; not w
   await withServer(hello, {}, async (s) => {
     await rawExchange(s.port, req, { responses: 1 });
     await waitForLines(s.log.info, 1);
-    assert.match(accessLines(s.log.info)[0]!, /^1\.2\.3\.4,5\.6\.7\.8,127\.0\.0\.1 - - \[/);
+    assert.match(itemAt(accessLines(s.log.info), 0), /^1\.2\.3\.4,5\.6\.7\.8,127\.0\.0\.1 - - \[/);
   });
   await withServer(hello, { logXForwardedFor: false }, async (s) => {
     await rawExchange(s.port, req, { responses: 1 });
     await waitForLines(s.log.info, 1);
-    const line = accessLines(s.log.info)[0]!;
+    const line = itemAt(accessLines(s.log.info), 0);
     assert.match(line, /^127\.0\.0\.1 - - \[/);
     assert.equal(line.includes("1.2.3.4"), false);
     assert.equal(line.includes("5.6.7.8"), false);
@@ -220,9 +222,9 @@ test("log as a logger: access to info, app errors to error, bad requests to debu
     await waitForLines(s.log.info, 3);
     // The bad request gets its line too, its request line "-" (none could be parsed): docs/api.md, the access log.
     assert.equal(accessLines(s.log.info).length, 3);
-    assert.match(accessLines(s.log.info)[2]!, /"-" 400 \d+ /);
+    assert.match(itemAt(accessLines(s.log.info), 2), /"-" 400 \d+ /);
     assert.equal(s.log.error.length, 1);
-    assert.match(s.log.error[0]!, /logged failure/);
+    assert.match(itemAt(s.log.error, 0), /logged failure/);
     assert.ok(
       s.log.debug.some((l) => /bad request/i.test(l)),
       s.log.debug.join("\n"),

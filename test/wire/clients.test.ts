@@ -27,8 +27,8 @@ const echo: App = async (env, sr) => {
     ["X-Protocol", env.SERVER_PROTOCOL],
     ["X-Length", String(body.length)],
     ["X-Sha256", createHash("sha256").update(body).digest("hex")],
-    ["X-Expect", String(env.HTTP_EXPECT ?? "")],
-    ["X-Transfer-Encoding", String(env.HTTP_TRANSFER_ENCODING ?? "")],
+    ["X-Expect", typeof env.HTTP_EXPECT === "string" ? env.HTTP_EXPECT : ""],
+    ["X-Transfer-Encoding", typeof env.HTTP_TRANSFER_ENCODING === "string" ? env.HTTP_TRANSFER_ENCODING : ""],
   ]);
   return [body];
 };
@@ -36,7 +36,7 @@ const echo: App = async (env, sr) => {
 /** Streams `n` pieces from a generator (chunked on HTTP/1.1). */
 const stream: App = (env, sr) => {
   sr("200 OK", [["Content-Type", "text/plain"]]);
-  const n = Number(/n=(\d+)/.exec(String(env.QUERY_STRING ?? ""))?.[1] ?? 3);
+  const n = Number(/n=(\d+)/.exec(env.QUERY_STRING ?? "")?.[1] ?? 3);
   return (function* () {
     for (let i = 0; i < n; i++) yield `line ${i}\n`;
   })();

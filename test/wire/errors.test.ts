@@ -11,6 +11,7 @@ import type { App, Body, Chunk } from "../../src/index.js";
 import { header, parseAll, rawExchange, withServer } from "../support/wire.js";
 import { RawClient, chunkSizes, withClient } from "./client.js";
 import { Signal, within } from "../support/wait.js";
+import { itemAt } from "../support/item-at.js";
 
 const GET = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
@@ -25,14 +26,14 @@ test("a thrown error gives 500 with an empty body, Connection: close, no Transfe
     assert.equal(r.closed, true);
     const responses = parseAll(r.data);
     assert.equal(responses.length, 1);
-    const res = responses[0]!;
+    const res = itemAt(responses, 0);
     assert.equal(res.statusLine, "HTTP/1.1 500 Internal Server Error");
     assert.equal(header(res, "connection"), "close");
     assert.equal(header(res, "transfer-encoding"), undefined);
     assert.equal(header(res, "content-length"), "0");
     assert.equal(res.body.length, 0);
     assert.equal(s.log.error.length, 1);
-    assert.match(s.log.error[0]!, /^Error: intentional crash\n\s+at /);
+    assert.match(itemAt(s.log.error, 0), /^Error: intentional crash\n\s+at /);
     assert.match(s.log.info.find((l) => l.includes('"GET / HTTP/1.1"')) ?? "", /" 500 \d+ /);
   });
 });
@@ -40,11 +41,12 @@ test("a thrown error gives 500 with an empty body, Connection: close, no Transfe
 test("with debug: true the 500's body is the stack trace", async () => {
   await withServer(crasher, { debug: true }, async (s) => {
     const [res] = parseAll((await rawExchange(s.port, GET)).data);
-    assert.equal(res!.status, 500);
-    const body = res!.body.toString();
+    assert.ok(res);
+    assert.equal(res.status, 500);
+    const body = res.body.toString();
     assert.match(body, /^Error: intentional crash\n\s+at /);
-    assert.equal(header(res!, "content-length"), String(res!.body.length));
-    assert.equal(header(res!, "connection"), "close");
+    assert.equal(header(res, "content-length"), String(res.body.length));
+    assert.equal(header(res, "connection"), "close");
     // HEAD gets the same head and no body.
     const head = await rawExchange(s.port, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert.ok(head.text.endsWith("\r\n\r\n"), head.text);
@@ -60,6 +62,7 @@ test("every way of failing before the head went out is a 500", async () => {
     },
     "generator throws before its first chunk": (_env, sr) => {
       sr("200 OK", []);
+      // eslint-disable-next-line require-yield -- a generator that throws before any yield is the case under test
       return (function* () {
         throw new Error("generator failure");
       })();
@@ -73,12 +76,14 @@ test("every way of failing before the head went out is a 500", async () => {
     },
     "async generator throws": (_env, sr) => {
       sr("200 OK", []);
+      // eslint-disable-next-line require-yield -- a generator that throws before any yield is the case under test
       return (async function* () {
         await new Promise((r) => setImmediate(r));
         throw new Error("async generator failure");
       })();
     },
     "a non-Error is thrown": () => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- a thrown non-Error is the case under test
       throw "a string";
     },
     "the app returns null": (_env, sr) => {
@@ -101,7 +106,7 @@ test("every way of failing before the head went out is a 500", async () => {
       assert.equal(r.closed, true, label);
       const responses = parseAll(r.data);
       assert.equal(responses.length, 1, `${label}: ${r.text}`);
-      assert.equal(responses[0]!.status, 500, label);
+      assert.equal(itemAt(responses, 0).status, 500, label);
       assert.equal(r.text.includes("not sent"), false, label);
       assert.equal(s.log.error.length, 1, `${label}: ${s.log.error.join("\n")}`);
     });
@@ -157,6 +162,7 @@ test("an error after write() sent the head cuts the response too", async () => {
 test("an error after a large part of the body went out still cuts it without a final chunk", async () => {
   const app: App = (_env, sr) => {
     sr("200 OK", []);
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async iterable that never awaits is the case under test
     return (async function* () {
       for (let i = 0; i < 32; i++) yield Buffer.alloc(32 * 1024, 0x62);
       throw new Error("late");
@@ -167,7 +173,7 @@ test("an error after a large part of the body went out still cuts it without a f
     assert.equal(r.closed, true);
     const { sizes, terminated } = chunkSizes(r.data);
     assert.equal(terminated, false);
-    assert.ok(sizes.length > 0 && sizes.every((n) => n === 32 * 1024), `${sizes}`);
+    assert.ok(sizes.length > 0 && sizes.every((n) => n === 32 * 1024), sizes.join(","));
   });
 });
 
@@ -177,10 +183,13 @@ function closable(
   async: boolean,
 ): { body: Body; closes: () => number } {
   let closes = 0;
+  const close = (): void => {
+    closes++;
+  };
   const body = (
     async
-      ? { [Symbol.asyncIterator]: chunks as () => AsyncIterator<Chunk>, close: () => void closes++ }
-      : { [Symbol.iterator]: chunks as () => Iterator<Chunk>, close: () => void closes++ }
+      ? { [Symbol.asyncIterator]: chunks as () => AsyncIterator<Chunk>, close }
+      : { [Symbol.iterator]: chunks as () => Iterator<Chunk>, close }
   ) as Body;
   return { body, closes: () => closes };
 }
@@ -196,6 +205,7 @@ test("close() on the body is called exactly once: finished, failed before or aft
         status: 200,
       },
       "async, finished": {
+        // eslint-disable-next-line @typescript-eslint/require-await -- an async iterable that never awaits is the case under test
         make: async function* () {
           yield "ok";
         },
@@ -203,6 +213,7 @@ test("close() on the body is called exactly once: finished, failed before or aft
         status: 200,
       },
       "sync, throws before the head": {
+        // eslint-disable-next-line require-yield -- a generator that throws before any yield is the case under test
         make: function* () {
           throw new Error("before");
         },
@@ -210,6 +221,7 @@ test("close() on the body is called exactly once: finished, failed before or aft
         status: 500,
       },
       "async, throws after the head": {
+        // eslint-disable-next-line @typescript-eslint/require-await -- an async iterable that never awaits is the case under test
         make: async function* () {
           yield "x".repeat(5000);
           throw new Error("after");
@@ -235,11 +247,16 @@ test("close() on the body is called exactly once: finished, failed before or aft
   let arrayCloses = 0;
   const arrayApp: App = (_env, sr) => {
     sr("200 OK", []);
-    return Object.assign(["a", "b"], { close: () => void arrayCloses++ });
+    return Object.assign(["a", "b"], {
+      close: () => {
+        arrayCloses++;
+      },
+    });
   };
   await withServer(arrayApp, {}, async (s) => {
     const [res] = parseAll((await rawExchange(s.port, GET, { responses: 1 })).data);
-    assert.equal(header(res!, "content-length"), "2");
+    assert.ok(res);
+    assert.equal(header(res, "content-length"), "2");
     await s.server.close({ deadline: 500 });
     assert.equal(arrayCloses, 1);
   });
@@ -334,11 +351,12 @@ test("a close() that throws (or rejects) is logged; the response is unharmed", a
     await withClient(app, {}, async (c, s) => {
       await c.write(GET);
       const [r] = await c.next();
-      assert.equal(r!.body.toString(), "fine");
+      assert.ok(r);
+      assert.equal(r.body.toString(), "fine");
       await c.write(GET);
       await c.next();
       assert.equal(s.log.error.length, 2, kind);
-      assert.match(s.log.error[0]!, /close failed/);
+      assert.match(itemAt(s.log.error, 0), /close failed/);
     });
   }
 });

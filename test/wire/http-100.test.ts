@@ -11,6 +11,7 @@ import type { App, Environ } from "../../src/index.js";
 import { prepare } from "../gateway/harness.js";
 import { header, parseAll, rawExchange, withServer } from "../support/wire.js";
 import { withClient } from "./client.js";
+import { itemAt } from "../support/item-at.js";
 
 const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -38,7 +39,7 @@ test("the 100 goes out at the first read, not before, and only once", async () =
     responses.map((r) => r.status),
     [100, 200],
   );
-  assert.equal(responses[1]!.body.toString(), "0123456789");
+  assert.equal(itemAt(responses, 1).body.toString(), "0123456789");
 });
 
 test("every kind of read sends the 100 first", async () => {
@@ -79,7 +80,7 @@ test("no 100 for an HTTP/1.0 request, nor after the final response has started",
   old.input.push(Buffer.from("ok"));
   old.input.end();
   await done;
-  assert.equal(parseAll(old.host.output)[0]!.status, 200);
+  assert.equal(itemAt(parseAll(old.host.output), 0).status, 200);
 
   const late = prepare("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
   await late.run(async (env, sr) => {
@@ -129,9 +130,10 @@ test("an app that answers without reading never gets the body; the connection cl
   await withClient(echoOrRefuse, {}, async (c) => {
     await c.write("PUT / HTTP/1.1\r\nHost: localhost\r\nContent-length: 1025\r\nExpect: 100-continue\r\n\r\n");
     const [r] = await c.next();
-    assert.equal(r!.statusLine, "HTTP/1.1 417 Expectation Failed");
-    assert.equal(r!.body.toString(), "failure");
-    assert.equal(header(r!, "connection"), "close");
+    assert.ok(r);
+    assert.equal(r.statusLine, "HTTP/1.1 417 Expectation Failed");
+    assert.equal(r.body.toString(), "failure");
+    assert.equal(header(r, "connection"), "close");
     await c.waitClosed();
     assert.equal(c.text.includes("100 Continue"), false);
   });
@@ -157,17 +159,21 @@ test("reading sends 100 Continue, then the answer; a body sent with the head wor
   await withClient(echoOrRefuse, {}, async (c) => {
     await c.write("PUT / HTTP/1.1\r\nHost: localhost\r\nContent-length: 7\r\nExpect: 100-continue\r\n\r\ntesting");
     const [cont, ok] = await c.next(2);
-    assert.equal(cont!.statusLine, "HTTP/1.1 100 Continue");
-    assert.equal(cont!.rawHead, "HTTP/1.1 100 Continue");
-    assert.equal(ok!.statusLine, "HTTP/1.1 200 OK");
-    assert.equal(ok!.body.toString(), "testing");
+    assert.ok(ok);
+    assert.ok(cont);
+    assert.equal(cont.statusLine, "HTTP/1.1 100 Continue");
+    assert.equal(cont.rawHead, "HTTP/1.1 100 Continue");
+    assert.equal(ok.statusLine, "HTTP/1.1 200 OK");
+    assert.equal(ok.body.toString(), "testing");
     // The expectation was met: the connection goes on.
     await c.write("PUT / HTTP/1.1\r\nHost: localhost\r\nContent-length: 2\r\nExpect: 100-continue\r\n\r\n");
     const [cont2] = await c.next();
-    assert.equal(cont2!.status, 100);
+    assert.ok(cont2);
+    assert.equal(cont2.status, 100);
     await c.write("hi");
     const [ok2] = await c.next();
-    assert.equal(ok2!.body.toString(), "hi");
+    assert.ok(ok2);
+    assert.equal(ok2.body.toString(), "hi");
   });
 });
 
@@ -175,14 +181,16 @@ test("setHundredContinueResponseHeaders: the 100 carries them, capitalized (test
   await withClient(echoOrRefuse, {}, async (c) => {
     await c.write("PUT /headers HTTP/1.1\r\nHost: localhost\r\nContent-length: 7\r\nExpect: 100-continue\r\n\r\n");
     const [cont] = await c.next();
-    assert.equal(cont!.status, 100);
+    assert.ok(cont);
+    assert.equal(cont.status, 100);
     assert.equal(
-      cont!.rawHead,
+      cont.rawHead,
       "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-1: H1\r\nHundred-Continue-Header-2: H2\r\nHundred-Continue-Header-K: Hk",
     );
     await c.write("testing");
     const [ok] = await c.next();
-    assert.equal(ok!.body.toString(), "testing");
+    assert.ok(ok);
+    assert.equal(ok.body.toString(), "testing");
   });
 });
 
@@ -190,7 +198,8 @@ test("with capitalizeResponseHeaders: false the 100's headers keep their case", 
   await withClient(echoOrRefuse, { capitalizeResponseHeaders: false }, async (c) => {
     await c.write("PUT /headers HTTP/1.1\r\nHost: localhost\r\nContent-length: 2\r\nExpect: 100-continue\r\n\r\n");
     const [cont] = await c.next();
-    assert.match(cont!.rawHead, /\r\nHundred-Continue-Header-k: Hk$/);
+    assert.ok(cont);
+    assert.match(cont.rawHead, /\r\nHundred-Continue-Header-k: Hk$/);
   });
 });
 
@@ -236,17 +245,20 @@ test("a second 100 Continue with other headers, Content-Length body (test_024c)"
       "PUT /a HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 29\r\nExpect: 100-continue\r\n\r\n",
     );
     const [first] = await c.next();
+    assert.ok(first);
     assert.equal(
-      first!.rawHead,
+      first.rawHead,
       "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-1: H1\r\nHundred-Continue-Header-2: H2",
     );
     await c.write("first message");
     const [second] = await c.next();
-    assert.equal(second!.rawHead, "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-3: H3");
+    assert.ok(second);
+    assert.equal(second.rawHead, "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-3: H3");
     await c.write(", second message");
     const [ok] = await c.next();
-    assert.equal(ok!.status, 200);
-    assert.equal(ok!.body.toString(), "first message, second message");
+    assert.ok(ok);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.toString(), "first message, second message");
   });
 });
 
@@ -256,13 +268,16 @@ test("a second 100 Continue with other headers, chunked body (test_024b, one chu
       "PUT /a HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
     );
     const [first] = await c.next();
-    assert.match(first!.rawHead, /Hundred-Continue-Header-2: H2$/);
+    assert.ok(first);
+    assert.match(first.rawHead, /Hundred-Continue-Header-2: H2$/);
     await c.write("5\r\nfirst\r\n8\r\n message\r\n");
     const [second] = await c.next();
-    assert.equal(second!.rawHead, "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-3: H3");
+    assert.ok(second);
+    assert.equal(second.rawHead, "HTTP/1.1 100 Continue\r\nHundred-Continue-Header-3: H3");
     await c.write("8\r\n, second\r\n8\r\n message\r\n0\r\n\r\n");
     const [ok] = await c.next();
-    assert.equal(ok!.body.toString(), "first message, second message");
+    assert.ok(ok);
+    assert.equal(ok.body.toString(), "first message, second message");
   });
 });
 
@@ -280,19 +295,23 @@ test("a second 100 Continue after a complete chunked body: the client's second c
   await withClient(app, {}, async (c) => {
     await c.write("PUT /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
     const [first] = await c.next();
-    assert.equal(first!.status, 100);
+    assert.ok(first);
+    assert.equal(first.status, 100);
     await c.write("5\r\nfirst\r\n6\r\n phase\r\n0\r\n\r\n");
     const [second] = await c.next();
-    assert.equal(second!.rawHead, "HTTP/1.1 100 Continue\r\nX-Phase: 2");
+    assert.ok(second);
+    assert.equal(second.rawHead, "HTTP/1.1 100 Continue\r\nX-Phase: 2");
     await c.write("6\r\nsecond\r\n0\r\n\r\n");
     const [ok] = await c.next();
-    assert.equal(ok!.status, 200);
-    assert.equal(ok!.body.toString(), "first phase|second");
+    assert.ok(ok);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.toString(), "first phase|second");
     // The connection goes on: the second body's end was the request's end.
     await c.write("GET /b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
     const [next] = await c.next();
-    assert.equal(next!.status, 200);
-    assert.equal(next!.body.toString(), "|");
+    assert.ok(next);
+    assert.equal(next.status, 200);
+    assert.equal(next.body.toString(), "|");
   });
 });
 
@@ -318,13 +337,16 @@ test("an Input kept past its response sends no 100 Continue and gives no socket 
   await withClient(app, {}, async (c) => {
     await c.write("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nhi");
     const [cont, first] = await c.next(2);
-    assert.equal(cont!.status, 100);
-    assert.equal(first!.body.toString(), "hi");
+    assert.ok(first);
+    assert.ok(cont);
+    assert.equal(cont.status, 100);
+    assert.equal(first.body.toString(), "hi");
     await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     const [second] = await c.next();
-    assert.equal(second!.status, 200, "no stray 100 Continue before the second response");
-    assert.equal(header(second!, "x-socket-refused"), "yes");
-    assert.equal(second!.body.toString(), "second");
+    assert.ok(second);
+    assert.equal(second.status, 200, "no stray 100 Continue before the second response");
+    assert.equal(header(second, "x-socket-refused"), "yes");
+    assert.equal(second.body.toString(), "second");
   });
 });
 
@@ -332,8 +354,9 @@ test("a server limited to HTTP/1.0 sends no 100 Continue, even to an HTTP/1.1 cl
   await withClient(echoOrRefuse, { maxHttpVersion: "HTTP/1.0" }, async (c) => {
     await c.write("PUT / HTTP/1.1\r\nHost: localhost\r\nContent-length: 2\r\nExpect: 100-continue\r\n\r\nok");
     const [r] = await c.next();
-    assert.equal(r!.statusLine, "HTTP/1.0 200 OK");
-    assert.equal(r!.body.toString(), "ok");
+    assert.ok(r);
+    assert.equal(r.statusLine, "HTTP/1.0 200 OK");
+    assert.equal(r.body.toString(), "ok");
     assert.equal(c.text.includes("100 Continue"), false);
   });
 });
@@ -351,9 +374,11 @@ test("a Content-Length among the 100 Continue's headers is left out of it", asyn
   await withClient(app, {}, async (c) => {
     await c.write("PUT / HTTP/1.1\r\nHost: localhost\r\nContent-length: 2\r\nExpect: 100-continue\r\n\r\n");
     const [cont] = await c.next();
-    assert.equal(cont!.rawHead, "HTTP/1.1 100 Continue\r\nX-Hundred: 1");
+    assert.ok(cont);
+    assert.equal(cont.rawHead, "HTTP/1.1 100 Continue\r\nX-Hundred: 1");
     await c.write("ok");
     const [ok] = await c.next();
-    assert.equal(ok!.body.toString(), "ok");
+    assert.ok(ok);
+    assert.equal(ok.body.toString(), "ok");
   });
 });

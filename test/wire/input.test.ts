@@ -12,6 +12,7 @@ import { ChunkReadError, ClientDisconnectedError, type App, type Environ, type I
 import { header, parseAll, rawExchange, withServer, pathApp } from "../support/wire.js";
 import { RawClient, withClient } from "./client.js";
 import { Signal, within } from "../support/wait.js";
+import { itemAt } from "../support/item-at.js";
 
 const TEXT = "this is chunked\nline 2\nline3";
 
@@ -119,8 +120,9 @@ test("read, read(n), readline, readline(n), readlines, readlines(hint), iteratio
         for (const path of Object.keys(readers)) {
           await c.write(request(path));
           const [r] = await c.next();
-          assert.equal(r!.status, 200, `${framing} ${path}: ${r!.body.toString()}`);
-          assert.deepEqual(JSON.parse(r!.body.toString("latin1")), expected[path], `${framing} ${path}`);
+          assert.ok(r);
+          assert.equal(r.status, 200, `${framing} ${path}: ${r.body.toString()}`);
+          assert.deepEqual(JSON.parse(r.body.toString("latin1")), expected[path], `${framing} ${path}`);
         }
       } finally {
         c.destroy();
@@ -135,9 +137,10 @@ test("the same reads with the body arriving one byte at a time", async () => {
     for (const [framing, request] of Object.entries(framings)) {
       for (const path of ["/read4", "/readline3", "/readlines", "/iterate"]) {
         const bytes = request(path).replace("Host: x\r\n", "Host: x\r\nConnection: close\r\n");
-        const r = await rawExchange(s.port, "", { pieces: [...bytes] });
+        const r = await rawExchange(s.port, "", { pieces: Array.from(bytes) });
         const [res] = parseAll(r.data);
-        assert.deepEqual(JSON.parse(res!.body.toString("latin1")), expected[path], `${framing} ${path}`);
+        assert.ok(res);
+        assert.deepEqual(JSON.parse(res.body.toString("latin1")), expected[path], `${framing} ${path}`);
       }
     }
   });
@@ -155,11 +158,13 @@ test("an unread body is discarded before the next request on a kept-alive connec
       try {
         await c.write(request("/short-read"));
         const [r] = await c.next();
-        assert.equal(r!.body.toString(), "this is ch", framing);
-        assert.equal(header(r!, "connection"), undefined, framing);
+        assert.ok(r);
+        assert.equal(r.body.toString(), "this is ch", framing);
+        assert.equal(header(r, "connection"), undefined, framing);
         await c.write("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n");
         const [p] = await c.next();
-        assert.equal(p!.body.toString(), "pong", framing);
+        assert.ok(p);
+        assert.equal(p.body.toString(), "pong", framing);
       } finally {
         c.destroy();
       }
@@ -172,11 +177,13 @@ test("a large body the app never reads is discarded, and the next request is ser
   await withClient(pathApp, {}, async (c) => {
     await c.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${big.length}\r\n\r\n`);
     const [r] = await c.next();
-    assert.equal(r!.body.toString(), "/upload");
+    assert.ok(r);
+    assert.equal(r.body.toString(), "/upload");
     await c.write(big);
     await c.write("GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
     const [a] = await c.next(1, { timeoutMs: 5000 });
-    assert.equal(a!.body.toString(), "/after");
+    assert.ok(a);
+    assert.equal(a.body.toString(), "/after");
   });
 });
 
@@ -190,8 +197,9 @@ test("a malformed chunk in a body the app left unread: nothing after it is a req
   await withClient(app, {}, async (c, s) => {
     await c.write("POST /unread HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
     const [r] = await c.next();
-    assert.equal(r!.body.toString(), "/unread");
-    assert.equal(header(r!, "connection"), undefined, "kept alive: the rest of the body will be discarded");
+    assert.ok(r);
+    assert.equal(r.body.toString(), "/unread");
+    assert.equal(header(r, "connection"), undefined, "kept alive: the rest of the body will be discarded");
     await c.write("zz\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
     await c.waitClosed();
     assert.equal(c.unread.length, 0, "no answer to anything after the bad chunk");
@@ -221,7 +229,8 @@ test("a large upload read slowly arrives whole and in order (backpressure), both
     await c.write(`PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: ${big.length}\r\n\r\n`);
     await c.write(big);
     const [r] = await c.next(1, { timeoutMs: 5000 });
-    assert.equal(r!.body.toString(), `${big.length} ${digest}`);
+    assert.ok(r);
+    assert.equal(r.body.toString(), `${big.length} ${digest}`);
     await c.write("PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
     for (let off = 0; off < big.length; off += 100_000) {
       const part = big.subarray(off, Math.min(off + 100_000, big.length));
@@ -229,7 +238,8 @@ test("a large upload read slowly arrives whole and in order (backpressure), both
     }
     await c.write("0\r\n\r\n");
     const [r2] = await c.next(1, { timeoutMs: 5000 });
-    assert.equal(r2!.body.toString(), `${big.length} ${digest}`);
+    assert.ok(r2);
+    assert.equal(r2.body.toString(), `${big.length} ${digest}`);
   });
 });
 
@@ -246,7 +256,7 @@ test("iterating wsgi.input yields the whole body (eventlet's test_032_wsgi_input
       s.port,
       `POST / HTTP/1.0\r\nHost: localhost\r\nContent-Length: ${upload.length}\r\n\r\n${upload}`,
     );
-    assert.equal(parseAll(r.data)[0]!.body.toString(), upload);
+    assert.equal(itemAt(parseAll(r.data), 0).body.toString(), upload);
   });
 });
 
@@ -263,9 +273,10 @@ test("chunk extensions are ignored and trailers dropped; the connection goes on"
         chunked(["this", " is ", "chunked"], ext).replace(/0\r\n\r\n$/, "0\r\nX-Trailer: t\r\n\r\n"),
     );
     const [r] = await c.next();
-    assert.deepEqual(JSON.parse(r!.body.toString()), ["this is chunked", []]);
+    assert.ok(r);
+    assert.deepEqual(JSON.parse(r.body.toString()), ["this is chunked", []]);
     await c.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok");
-    assert.deepEqual(JSON.parse((await c.next())[0]!.body.toString()), ["ok", []]);
+    assert.deepEqual(JSON.parse(itemAt(await c.next(), 0).body.toString()), ["ok", []]);
   });
 });
 
@@ -294,8 +305,8 @@ test("a malformed chunk is a ChunkReadError for the app; nothing after it is a r
     assert.equal(r.closed, true);
     const responses = parseAll(r.data);
     assert.equal(responses.length, 1);
-    assert.equal(responses[0]!.body.toString(), "ok");
-    assert.equal(header(responses[0]!, "connection"), "close");
+    assert.equal(itemAt(responses, 0).body.toString(), "ok");
+    assert.equal(header(itemAt(responses, 0), "connection"), "close");
   });
 });
 
@@ -312,8 +323,9 @@ test("an app that lets a ChunkReadError escape answers 400", async () => {
     );
     assert.equal(r.closed, true);
     const [res] = parseAll(r.data);
-    assert.equal(res!.status, 400);
-    assert.equal(header(res!, "connection"), "close");
+    assert.ok(res);
+    assert.equal(res.status, 400);
+    assert.equal(header(res, "connection"), "close");
     // Built where every protocol error response is (errors.ts), byte for byte.
     assert.equal(r.text, "HTTP/1.0 400 Bad Request\r\nConnection: close\r\nContent-length: 0\r\n\r\n");
   });
@@ -414,7 +426,8 @@ test("reads started together, not awaited one by one, are served in call order; 
       await c.write("ab");
       await c.write("c\nde\nfg");
       const [r] = await c.next();
-      assert.deepEqual(r!.body.toString().split("|"), ["abc", "\n", "de"], "in call order, nothing lost or repeated");
+      assert.ok(r);
+      assert.deepEqual(r.body.toString().split("|"), ["abc", "\n", "de"], "in call order, nothing lost or repeated");
     } finally {
       c.destroy();
     }
@@ -482,7 +495,7 @@ test("a request without a body reads as empty", async () => {
   };
   await withServer(app, {}, async (s) => {
     const r = await rawExchange(s.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", { responses: 1 });
-    assert.equal(parseAll(r.data)[0]!.body.toString(), "0");
+    assert.equal(itemAt(parseAll(r.data), 0).body.toString(), "0");
     await within(2000, "the environ", seen.promise);
   });
 });
@@ -502,8 +515,9 @@ test("rejectBadRequests: false lets Content-Length with chunked through: chunked
       );
       assert.equal(r.closed, true);
       const [res] = parseAll(r.data);
-      assert.equal(res!.body.toString(), "this is ch", cl);
-      assert.equal(header(res!, "connection"), "close");
+      assert.ok(res);
+      assert.equal(res.body.toString(), "this is ch", cl);
+      assert.equal(header(res, "connection"), "close");
     });
   }
   await withServer(app, {}, async (s) => {
@@ -511,7 +525,7 @@ test("rejectBadRequests: false lets Content-Length with chunked through: chunked
       s.port,
       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n",
     );
-    assert.equal(parseAll(r.data)[0]!.status, 400, "rejected by default");
+    assert.equal(itemAt(parseAll(r.data), 0).status, 400, "rejected by default");
   });
 });
 

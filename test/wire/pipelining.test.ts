@@ -12,6 +12,7 @@ import { listen, server, type App } from "../../src/index.js";
 import { captureLog, header, parseAll, rawExchange, withServer, pathApp } from "../support/wire.js";
 import { RawClient, withClient } from "./client.js";
 import { Signal, until } from "../support/wait.js";
+import { itemAt } from "../support/item-at.js";
 
 const get = (path: string, extra = ""): string => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
 
@@ -60,7 +61,7 @@ test("pipelined requests arriving one byte at a time are answered in order", asy
   await withServer(pathEcho([]), {}, async (s) => {
     const bytes =
       get("/1") + "POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" + get("/3", "Connection: close\r\n");
-    const r = await rawExchange(s.port, "", { pieces: [...bytes] });
+    const r = await rawExchange(s.port, "", { pieces: Array.from(bytes) });
     assert.equal(r.closed, true);
     assert.deepEqual(
       parseAll(r.data).map((x) => x.body.toString()),
@@ -95,9 +96,9 @@ test("after a malformed request nothing that follows is answered", async () => {
       const r = await rawExchange(s.port, get("/first") + bad + get("/after"));
       assert.equal(r.closed, true, bad);
       const responses = parseAll(r.data);
-      assert.equal(responses[0]!.body.toString(), "/first:", bad);
+      assert.equal(itemAt(responses, 0).body.toString(), "/first:", bad);
       assert.ok(responses.length <= 2, bad);
-      if (responses.length === 2) assert.equal(responses[1]!.status >= 400, true, bad);
+      if (responses.length === 2) assert.equal(itemAt(responses, 1).status >= 400, true, bad);
       assert.equal(seen.includes("/after"), false, `${JSON.stringify(bad)}: /after reached the app`);
       assert.equal(r.text.includes("/after"), false, bad);
     }
@@ -189,7 +190,7 @@ test("requests pipelined before a half-close are all answered, in order, then th
       responses.map((x) => x.body.toString()),
       ["/held", "/2", "/3"],
     );
-    assert.equal(header(responses[2]!, "connection"), "close", "the last answer says the connection closes");
+    assert.equal(header(itemAt(responses, 2), "connection"), "close", "the last answer says the connection closes");
     await c.waitClosed();
     assert.deepEqual(seen, ["/held", "/2", "/3"]);
   });
@@ -204,7 +205,8 @@ test("a partial request left behind a half-close is not waited for: the connecti
   };
   await halfCloseBehind(app, gate, get("/held") + "GET /never-finished HTTP/1.1\r\nHo", async (c) => {
     const [r] = await c.next(1);
-    assert.equal(r!.body.toString(), "/held");
+    assert.ok(r);
+    assert.equal(r.body.toString(), "/held");
     await c.waitClosed();
     assert.equal(c.unread.length, 0, "nothing answers the partial request");
   });
@@ -258,7 +260,8 @@ test("pipelined bytes past the high-water mark stay paused while the app reads i
       await until(3000, "the server to pause for the pipelined flood", () => serverSide?.isPaused() === true);
       for (let i = 0; i < 5; i++) {
         await env["wsgi.input"].read(1);
-        readsWhilePaused.push(serverSide!.isPaused());
+        assert.ok(serverSide);
+        readsWhilePaused.push(serverSide.isPaused());
       }
       appRunning = false;
     }

@@ -7,7 +7,7 @@ test("hello world over a raw socket, then the connection is kept alive", async (
     const r = await rawExchange(s.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", { responses: 1 });
     const [res] = parseAll(r.data);
     assert.equal(res?.status, 200);
-    assert.equal(res?.body.toString(), "Hello, World!\r\n");
+    assert.equal(res.body.toString(), "Hello, World!\r\n");
     assert.equal(r.closed, false);
   });
 });
