@@ -108,17 +108,22 @@ const NONE: ResponseBody = { kind: "none" };
 /** No body, and no Content-Length invented (HEAD; API.md): an iterable that is not an array. */
 const NO_BODY: Body = { [Symbol.iterator]: () => [][Symbol.iterator]() };
 
-function send(res: unknown, environ: Environ, start: StartResponse, request: FetchRequest): Body | Promise<Body> {
+function send(result: unknown, environ: Environ, start: StartResponse, request: FetchRequest): Body | Promise<Body> {
   // The handler took the connection over (eventwsgi/hono's upgradeWebSocket): nothing more is sent.
   if (environ["eventlet.already_handled"] === true) {
     request[finishRequest]();
     return [];
   }
-  if (!isResponseShape(res)) {
+  // A light Response first: the shape check reads `headers`, which would make it a Headers.
+  const light =
+    result !== null && typeof result === "object"
+      ? (result as { [lightParts]?: LightParts | null })[lightParts]
+      : undefined;
+  if (light == null && !isResponseShape(result)) {
     request[finishRequest]();
-    throw new TypeError(`the fetch handler returned ${describe(res)}, not a Response`);
+    throw new TypeError(`the fetch handler returned ${describe(result)}, not a Response`);
   }
-  const light = (res as { [lightParts]?: LightParts | null })[lightParts];
+  const res = result as ResponseShape;
   const headers = responseHeaderList(light != null ? light.headers : res.headers);
   const body: ResponseBody =
     light == null ? classifyBody(res) : light.body === null ? NONE : { kind: "known", chunk: light.body };
