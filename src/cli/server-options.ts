@@ -5,7 +5,7 @@
  */
 
 import { normalizeOptions, type ServerOptions } from "../options.js";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "../logger.js";
 import { UsageError } from "./errors.js";
 import type { CliConfig } from "./flags.js";
 import { accessFormat } from "./worker-log.js";

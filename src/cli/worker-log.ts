@@ -7,8 +7,8 @@
  * format puts in front of them (accessFormat); the mark never reaches a file.
  */
 
-import { compileLogFormat, type AccessLogFields } from "../server/access-log.js";
-import type { Logger } from "../server/logger.js";
+import { compileLogFormat, type AccessLogFields } from "../access-log.js";
+import type { Logger } from "../logger.js";
 import type { ToPrimary } from "./messages.js";
 
 const ACCESS_MARK = "\u0000access\u0000";

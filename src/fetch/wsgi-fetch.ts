@@ -21,7 +21,7 @@ import { HttpProtocolError } from "../errors.js";
 import { requestFraming, type RequestFraming } from "../http1/request-framing.js";
 import { RequestHeadParser, type RequestHead } from "../http1/request-head.js";
 import { normalizeOptions, type ServerConfig, type ServerOptions } from "../options.js";
-import { describeError } from "../server/logger.js";
+import { describeError } from "../errors.js";
 import { MemoryHost } from "./memory-host.js";
 import { requestBodyLength } from "./undici-state.js";
 
