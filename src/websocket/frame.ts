@@ -78,46 +78,38 @@ export function frameHeader(opcode: number, fin: boolean, rsv1: boolean, length:
   return header;
 }
 
+/** A buffer for a frame of `length` payload bytes with its header written (§5.2); returns it and where the payload goes. */
+function frameWithHeader(firstByte: number, length: number): [Buffer, number] {
+  const headerLength = length < 126 ? 2 : length < 0x10000 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = firstByte;
+  if (headerLength === 2) {
+    frame[1] = length;
+  } else if (headerLength === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 0x100000000), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  return [frame, headerLength];
+}
+
 /**
  * A whole frame in one buffer (header and payload): for small payloads, one allocation and
  * one write are cheaper than two. Every byte of it is written: nothing uninitialised goes out.
  */
 export function encodeFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): Buffer {
-  const length = payload.length;
-  const headerLength = length < 126 ? 2 : length < 0x10000 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
-  if (headerLength === 2) {
-    frame[1] = length;
-  } else if (headerLength === 4) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeUInt32BE(Math.floor(length / 0x100000000), 2);
-    frame.writeUInt32BE(length >>> 0, 6);
-  }
-  frame.set(payload, headerLength);
+  const [frame, at] = frameWithHeader((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode, payload.length);
+  frame.set(payload, at);
   return frame;
 }
 
 /** A text frame straight from a string: the UTF-8 is written in place after the header. */
 export function encodeTextFrame(text: string): Buffer {
-  const length = Buffer.byteLength(text);
-  const headerLength = length < 126 ? 2 : length < 0x10000 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = 0x80 | Opcode.Text;
-  if (headerLength === 2) {
-    frame[1] = length;
-  } else if (headerLength === 4) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeUInt32BE(Math.floor(length / 0x100000000), 2);
-    frame.writeUInt32BE(length >>> 0, 6);
-  }
-  frame.write(text, headerLength, "utf8");
+  const [frame, at] = frameWithHeader(0x80 | Opcode.Text, Buffer.byteLength(text));
+  frame.write(text, at, "utf8");
   return frame;
 }
 
