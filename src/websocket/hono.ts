@@ -12,10 +12,10 @@ import { defineWebSocketHelper, WSContext, type WSEvents, type WSReadyState } fr
 /** Hono's CloseEvent type (the DOM's, which Node 20's types lack). */
 type HonoCloseEvent = Parameters<NonNullable<WSEvents["onClose"]>>[0];
 import type { Environ } from "../gateway/types.js";
-import { takeOver } from "../gateway/upgrade.js";
 import { checkHandshake } from "./handshake.js";
 import { resolveWebSocketOptions, type WebSocketConfig, type WebSocketOptions } from "./options.js";
-import { WebSocket } from "./websocket.js";
+import type { WebSocket } from "./websocket.js";
+import { acceptWebSocket } from "./wsgi.js";
 
 const configs = new WeakMap<object, WebSocketConfig>();
 const DEFAULT_CONFIG = resolveWebSocketOptions();
@@ -57,19 +57,11 @@ export const upgradeWebSocket = defineWebSocketHelper<WebSocket, WebSocketOption
     if (!handshake.ok) {
       return new Response(handshake.body, { status: Number(handshake.status.slice(0, 3)), headers: handshake.headers });
     }
-    const takeover = await takeOver(environ, "101 Switching Protocols", [
-      ["Upgrade", "websocket"],
-      ["Connection", "Upgrade"],
-      ...handshake.headers,
-    ]);
-    const ws = new WebSocket(takeover.socket, environ, handshake.protocol, handshake.deflate, config, takeover.head);
-    takeover.onShutdown((deadlineMs) => {
-      ws.shutdown(deadlineMs);
-    });
+    const ws = await acceptWebSocket(environ, handshake, config);
     let open = true;
     const ctx = new WSContext<WebSocket>({
       send: (data) => {
-        ws.send(typeof data === "string" ? data : data).catch(() => undefined);
+        ws.send(data).catch(() => undefined);
       },
       close: (code, reason) => {
         open = false;

@@ -8,13 +8,34 @@
 
 import type { App, Body, Environ, StartResponse } from "../gateway/types.js";
 import { takeOver } from "../gateway/upgrade.js";
-import { checkHandshake } from "./handshake.js";
+import { checkHandshake, type Accepted } from "./handshake.js";
 import { Heartbeat } from "./heartbeat.js";
-import { resolveWebSocketOptions, type WebSocketOptions } from "./options.js";
+import { resolveWebSocketOptions, type WebSocketConfig, type WebSocketOptions } from "./options.js";
 import { WebSocketClosedError } from "./errors.js";
 import { WebSocket } from "./websocket.js";
 
 export type WebSocketHandler = (ws: WebSocket) => void | Promise<void>;
+
+/**
+ * Answers an accepted handshake with the 101, takes the connection over and makes its WebSocket,
+ * which gets the 1001 when the server shuts down. Shared by WebSocketWSGI and Hono's helper.
+ */
+export async function acceptWebSocket(
+  environ: Environ,
+  handshake: Accepted,
+  config: WebSocketConfig,
+): Promise<WebSocket> {
+  const takeover = await takeOver(environ, "101 Switching Protocols", [
+    ["Upgrade", "websocket"],
+    ["Connection", "Upgrade"],
+    ...handshake.headers,
+  ]);
+  const ws = new WebSocket(takeover.socket, environ, handshake.protocol, handshake.deflate, config, takeover.head);
+  takeover.onShutdown((deadlineMs) => {
+    ws.shutdown(deadlineMs);
+  });
+  return ws;
+}
 
 /** Returns a WSGI App that accepts WebSocket connections and hands each to `handler`. */
 export function WebSocketWSGI(handler: WebSocketHandler, opts?: WebSocketOptions): App {
@@ -27,15 +48,7 @@ export function WebSocketWSGI(handler: WebSocketHandler, opts?: WebSocketOptions
       startResponse(handshake.status, handshake.headers);
       return [handshake.body];
     }
-    const takeover = await takeOver(environ, "101 Switching Protocols", [
-      ["Upgrade", "websocket"],
-      ["Connection", "Upgrade"],
-      ...handshake.headers,
-    ]);
-    const ws = new WebSocket(takeover.socket, environ, handshake.protocol, handshake.deflate, config, takeover.head);
-    takeover.onShutdown((deadlineMs) => {
-      ws.shutdown(deadlineMs);
-    });
+    const ws = await acceptWebSocket(environ, handshake, config);
     heartbeat?.add(ws);
     try {
       await handler(ws);
