@@ -19,21 +19,18 @@
  * (the hello path having run first) does to post.
  */
 
-import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { Connection, type ConnectionOwner } from "../src/server/connection.js";
 import { normalizeOptions } from "../src/options.js";
 import type { App, Body, Environ, StartResponse } from "../src/gateway/types.js";
 import { HELLO_BODY, POST_BYTES, READ_SIZE } from "./servers/routes.js";
+import { StandInSocket } from "./lib/stand-in-socket.js";
 
 const SCRATCH = Buffer.allocUnsafe(64 * 1024);
 /** write() calls on every stand-in socket: a batch of pipelined responses should be one. */
 let socketWrites = 0;
 
-class NullSocket extends EventEmitter {
-  destroyed = false;
-  writableLength = 0;
-  writableNeedDrain = false;
+class NullSocket extends StandInSocket {
   written = 0;
   writes = 0;
   write(data: string | Uint8Array, enc?: unknown, cb?: (err?: Error | null) => void): boolean {
@@ -49,25 +46,8 @@ class NullSocket extends EventEmitter {
     if (typeof done === "function") (done as (err?: Error | null) => void)();
     return true;
   }
-  cork(): void {}
-  uncork(): void {}
-  setNoDelay(): this {
-    return this;
-  }
-  setTimeout(): this {
-    return this;
-  }
-  pause(): this {
-    return this;
-  }
-  resume(): this {
-    return this;
-  }
-  end(): this {
-    queueMicrotask(() => this.emit("close", false));
-    return this;
-  }
-  destroy(): this {
+  /** Destroyed quietly, as this benchmark always has: no close event to dispatch on the measured path. */
+  override destroy(): this {
     this.destroyed = true;
     return this;
   }

@@ -8,19 +8,16 @@
  */
 
 import assert from "node:assert/strict";
-import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { test } from "node:test";
 import { Connection, type ConnectionOwner } from "../../src/server/connection.js";
 import { normalizeOptions } from "../../src/options.js";
 import type { App } from "../../src/gateway/types.js";
 import { parseAll, rawExchange, withServer } from "../support/wire.js";
+import { StandInSocket } from "../../bench/lib/stand-in-socket.js";
 
 /** Takes writes and keeps them; calls write callbacks as a socket would, after the write. */
-class RecordingSocket extends EventEmitter {
-  destroyed = false;
-  writableLength = 0;
-  writableNeedDrain = false;
+class RecordingSocket extends StandInSocket {
   readonly writes: string[] = [];
   private corked = 0;
   private pending = "";
@@ -36,35 +33,14 @@ class RecordingSocket extends EventEmitter {
       });
     return true;
   }
-  cork(): void {
+  override cork(): void {
     this.corked++;
   }
-  uncork(): void {
+  override uncork(): void {
     if (--this.corked === 0 && this.pending.length > 0) {
       this.writes.push(this.pending);
       this.pending = "";
     }
-  }
-  setNoDelay(): this {
-    return this;
-  }
-  setTimeout(): this {
-    return this;
-  }
-  pause(): this {
-    return this;
-  }
-  resume(): this {
-    return this;
-  }
-  end(): this {
-    queueMicrotask(() => this.emit("close", false));
-    return this;
-  }
-  destroy(): this {
-    this.destroyed = true;
-    queueMicrotask(() => this.emit("close", true));
-    return this;
   }
   /** Responses in all writes so far. */
   get responses(): number {
