@@ -5,10 +5,10 @@
  */
 
 import { spawn, type ChildProcess } from "node:child_process";
-import http from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { within } from "../support/wait.js";
+import { httpGet, type Reply } from "../support/http-get.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root (this file runs from dist/test/cli/). */
@@ -109,18 +109,6 @@ export async function serveCli(args: string[], env: NodeJS.ProcessEnv = {}): Pro
 }
 
 /** A GET over a new connection (closed after): status and body. */
-export function get(port: number, path: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port, path, agent: false, timeout: timeoutMs }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => {
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error(`GET ${path}: no answer within ${timeoutMs} ms`)));
-    req.on("error", reject);
-  });
+export function get(port: number, path: string, timeoutMs = 5000): Promise<Reply> {
+  return httpGet(port, path, { agent: false, timeoutMs });
 }

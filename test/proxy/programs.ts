@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
-import { within } from "../support/wait.js";
+import { httpGet, type Reply } from "../support/http-get.js";
 
 /** The program's path in the usual places, or null. */
 export function findProgram(name: string): string | null {
@@ -93,10 +93,7 @@ export function startProgram(file: string, args: string[]): Program {
   };
 }
 
-export interface Reply {
-  status: number;
-  body: string;
-}
+export type { Reply } from "../support/http-get.js";
 
 /** One GET through `agent` from the local address `from` (a loopback address other than the proxy's). */
 export function get(
@@ -104,30 +101,5 @@ export function get(
   pathName: string,
   opts: { agent?: http.Agent; from?: string; headers?: Record<string, string> } = {},
 ): Promise<Reply> {
-  return within(
-    5000,
-    `GET ${pathName}`,
-    new Promise<Reply>((resolve, reject) => {
-      const req = http.get(
-        {
-          host: "127.0.0.1",
-          port,
-          path: pathName,
-          agent: opts.agent,
-          localAddress: opts.from,
-          headers: opts.headers,
-        },
-        (res) => {
-          let body = "";
-          res.setEncoding("utf8");
-          res.on("data", (d: string) => (body += d));
-          res.on("end", () => {
-            resolve({ status: res.statusCode ?? 0, body });
-          });
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-    }),
-  );
+  return httpGet(port, pathName, opts);
 }
